@@ -1,0 +1,322 @@
+"""Choose the device once, and load token-classification pipelines once per model per process.
+
+Why so strict: a Space that accepts a typed model id must never run remote code
+(`trust_remote_code` is always False) and must say clearly when a model is not a token classifier,
+instead of silently bolting a random classification head onto a plain encoder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+log = logging.getLogger(__name__)
+
+# Families whose position ids start after the padding index (max_position_embeddings = 514 → 512 usable).
+_OFFSET_POSITION_MODELS = {
+    "roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "longformer", "data2vec-text",
+    "roberta-prelayernorm", "xmod", "ibert", "luke", "mpnet", "esm",
+}
+_UNSET_MAX_LENGTH = 100_000  # tokenizers without a real limit report ~1e30
+_FALLBACK_MAX_LENGTH = 512
+
+
+class ModelLoadError(Exception):
+    """A model cannot be used by the Space; the message says what was expected, what was found, and the fix."""
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    """Where inference runs: chosen once per process and shown in the UI."""
+
+    kind: str  # "cuda" | "mps" | "cpu"
+    dtype: str  # "float16" | "float32"
+    name: str  # human-readable, e.g. "NVIDIA H100 80GB HBM3" or "CPU (2 threads)"
+    zero_gpu: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} · {self.dtype} · {self.name}"
+
+
+def is_zero_gpu(environ: Mapping[str, str] | None = None) -> bool:
+    """True on a Hugging Face ZeroGPU Space (the platform sets SPACES_ZERO_GPU=true)."""
+    environ = os.environ if environ is None else environ
+    return str(environ.get("SPACES_ZERO_GPU", "")).strip().lower() in ("true", "1")
+
+
+def select_device(
+    preference: str = "auto",
+    *,
+    half_precision: bool = True,
+    torch_module: Any = None,
+    environ: Mapping[str, str] | None = None,
+) -> DeviceChoice:
+    """CUDA (float16 unless `half_precision=False`) when available, else Apple MPS, else CPU.
+
+    `preference` forces one of "cpu", "cuda", "mps" (an unavailable one is an error, not a silent
+    fallback). On ZeroGPU the GPU is attached per call by `spaces.GPU`, so CUDA is chosen even
+    though none is visible at start-up. `torch_module` exists so the logic is testable without a GPU.
+    """
+    preference = (preference or "auto").strip().lower()
+    if preference not in ("auto", "cpu", "cuda", "mps"):
+        raise ModelLoadError(f"device {preference!r} is not one of auto, cpu, cuda, mps; set NER_DEVICE to one of them.")
+    if torch_module is None:
+        import torch as torch_module  # noqa: N813 - the real module when not injected
+    torch = torch_module
+    zero_gpu = is_zero_gpu(environ)
+    cuda_ok = zero_gpu or bool(torch.cuda.is_available())
+    mps_backend = getattr(getattr(torch, "backends", None), "mps", None)
+    mps_ok = bool(mps_backend is not None and mps_backend.is_available())
+    cuda_dtype = "float16" if half_precision else "float32"
+
+    if preference == "cpu":
+        return _cpu(torch)
+    if preference == "cuda":
+        if not cuda_ok:
+            raise ModelLoadError("NER_DEVICE=cuda but torch sees no CUDA device; install a CUDA build of torch or set NER_DEVICE=auto.")
+        return _cuda(torch, cuda_dtype, zero_gpu)
+    if preference == "mps":
+        if not mps_ok:
+            raise ModelLoadError("NER_DEVICE=mps but torch.backends.mps is not available; set NER_DEVICE=auto or cpu.")
+        return DeviceChoice("mps", "float32", "Apple MPS")
+    if cuda_ok:
+        return _cuda(torch, cuda_dtype, zero_gpu)
+    if mps_ok:
+        return DeviceChoice("mps", "float32", "Apple MPS")
+    return _cpu(torch)
+
+
+def _cuda(torch: Any, dtype: str, zero_gpu: bool) -> DeviceChoice:
+    if zero_gpu:
+        return DeviceChoice("cuda", dtype, "ZeroGPU (attached per request)", zero_gpu=True)
+    try:
+        name = str(torch.cuda.get_device_name(0))
+    except Exception:  # a name is cosmetic; never fail on it
+        name = "CUDA device"
+    return DeviceChoice("cuda", dtype, name)
+
+
+def _cpu(torch: Any) -> DeviceChoice:
+    try:
+        threads = int(torch.get_num_threads())
+    except Exception:
+        threads = os.cpu_count() or 1
+    return DeviceChoice("cpu", "float32", f"CPU ({threads} threads)")
+
+
+@lru_cache(maxsize=None)
+def default_device(preference: str = "auto", half_precision: bool = True) -> DeviceChoice:
+    """`select_device` once per process (per preference)."""
+    choice = select_device(preference, half_precision=half_precision)
+    log.info("Space device: %s", choice.label)
+    return choice
+
+
+def gpu_wrap(fn: Callable, *, environ: Mapping[str, str] | None = None, duration: int | None = None) -> Callable:
+    """`spaces.GPU(fn)` on ZeroGPU, `fn` unchanged elsewhere; the `spaces` package is optional."""
+    if not is_zero_gpu(environ):
+        return fn
+    try:
+        import spaces  # type: ignore[import-not-found]
+    except ImportError:
+        log.warning("SPACES_ZERO_GPU is set but the `spaces` package is not installed; running without spaces.GPU.")
+        return fn
+    return spaces.GPU(duration=duration)(fn) if duration else spaces.GPU(fn)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+_cache: "OrderedDict[tuple, Any]" = OrderedDict()
+_pinned: set[tuple] = set()
+_load_counts: Counter = Counter()
+_cache_lock = threading.Lock()
+_key_locks: dict[tuple, threading.Lock] = {}
+_max_unpinned = 4
+
+
+def set_cache_size(n: int) -> None:
+    """How many unpinned (typed-in) models stay loaded; the least recently used goes first."""
+    global _max_unpinned
+    if n < 1:
+        raise ValueError(f"cache size must be >= 1, got {n}")
+    with _cache_lock:
+        _max_unpinned = n
+        _evict_locked()
+
+
+def load_counts() -> dict[str, int]:
+    """Model id → how many times it was loaded in this process (for tests and the UI)."""
+    with _cache_lock:
+        out: Counter = Counter()
+        for (model_id, _kind, _dtype), n in _load_counts.items():
+            out[model_id] += n
+        return dict(out)
+
+
+def clear_cache() -> None:
+    """Forget every loaded pipeline (tests use it; a Space never needs to)."""
+    with _cache_lock:
+        _cache.clear()
+        _pinned.clear()
+        _load_counts.clear()
+        _key_locks.clear()
+
+
+def get_pipeline(model_id: str, device: DeviceChoice | None = None, *, pinned: bool = True):
+    """The token-classification pipeline for `model_id`, loaded at most once per process.
+
+    Thread-safe: concurrent first requests for one model wait for a single load; loads of
+    different models do not block each other. Pinned models (default + configured list) are
+    never evicted; unpinned ones live in a small LRU (`set_cache_size`).
+    """
+    model_id = _normalise_id(model_id)
+    device = device or default_device()
+    key = (model_id, device.kind, device.dtype)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            if pinned:
+                _pinned.add(key)
+            return _cache[key]
+        key_lock = _key_locks.setdefault(key, threading.Lock())
+    with key_lock:
+        with _cache_lock:
+            if key in _cache:  # loaded by another request while this one waited
+                _cache.move_to_end(key)
+                if pinned:
+                    _pinned.add(key)
+                return _cache[key]
+        pipe = load_pipeline(model_id, device)
+        with _cache_lock:
+            _cache[key] = pipe
+            _load_counts[key] += 1
+            if pinned:
+                _pinned.add(key)
+            _evict_locked()
+    return pipe
+
+
+def _evict_locked() -> None:
+    unpinned = [k for k in _cache if k not in _pinned]
+    while len(unpinned) > _max_unpinned:
+        victim = unpinned.pop(0)
+        _cache.pop(victim, None)
+        log.info("unloaded %s (model cache full)", victim[0])
+
+
+def _normalise_id(model_id: str) -> str:
+    if not isinstance(model_id, str) or not model_id.strip():
+        raise ModelLoadError("no model given: pass a Hub id like 'dslim/bert-base-NER' or a local folder with config.json.")
+    model_id = model_id.strip()
+    if len(model_id) > 500 or any(ch in model_id for ch in "\n\r\t\0"):
+        raise ModelLoadError(f"{model_id[:80]!r}… is not a model id: expected 'owner/name' or a folder path.")
+    return model_id
+
+
+def position_limit(config: Any) -> int | None:
+    """Longest input the model's position embeddings allow, or None when the config does not say."""
+    max_pos = getattr(config, "max_position_embeddings", None)
+    if not isinstance(max_pos, int) or max_pos <= 0:
+        return None
+    if getattr(config, "model_type", None) in _OFFSET_POSITION_MODELS:
+        pad = getattr(config, "pad_token_id", None)
+        max_pos -= (pad if isinstance(pad, int) else 1) + 1
+    return max_pos
+
+
+def load_pipeline(model_id: str, device: DeviceChoice):
+    """Load without caching; `get_pipeline` is what callers want."""
+    import torch
+    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer, pipeline
+
+    model_id = _normalise_id(model_id)
+    local = Path(model_id).expanduser()
+    if local.exists():
+        if not local.is_dir() or not (local / "config.json").is_file():
+            raise ModelLoadError(
+                f"{model_id!r} exists locally but is not a model folder (no config.json in it); "
+                "point to the folder written by save_pretrained (config.json, weights, tokenizer files)."
+            )
+        source = str(local)
+    else:
+        source = model_id
+
+    try:
+        config = AutoConfig.from_pretrained(source, trust_remote_code=False)
+    except Exception as exc:  # OSError (missing / offline), ValueError (unknown type, remote code)
+        raise ModelLoadError(_explain_load_failure(model_id, exc)) from exc
+
+    architectures = list(getattr(config, "architectures", None) or [])
+    if not any(str(a).endswith("ForTokenClassification") for a in architectures):
+        raise ModelLoadError(
+            f"{model_id!r} is not a token-classification model: its config.json lists architectures "
+            f"{architectures or '(none)'}; expected one ending in 'ForTokenClassification'. "
+            "Choose a model fine-tuned for NER (e.g. dslim/bert-base-NER), not a base encoder."
+        )
+    from transformers.models.auto.modeling_auto import MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES
+
+    if config.model_type not in MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES:
+        raise ModelLoadError(
+            f"{model_id!r} has model_type {config.model_type!r}, which transformers cannot run for token "
+            "classification without remote code; this Space never enables trust_remote_code."
+        )
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except Exception as exc:
+        raise ModelLoadError(_explain_load_failure(model_id, exc, what="tokenizer")) from exc
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(
+            f"{model_id!r} has only a slow (Python) tokenizer ({type(tokenizer).__name__}); the Space needs a fast "
+            "tokenizer for character offsets, the first/average/max strategies and windowing of long texts. "
+            "Save the model with a tokenizer.json (AutoTokenizer.from_pretrained(..., use_fast=True).save_pretrained)."
+        )
+    limit = position_limit(config)
+    current = getattr(tokenizer, "model_max_length", None)
+    if limit and (not isinstance(current, int) or current > limit):
+        tokenizer.model_max_length = limit
+    elif not isinstance(current, int) or current > _UNSET_MAX_LENGTH:
+        log.warning("%s: tokenizer has no max length and config none either; using %d", model_id, _FALLBACK_MAX_LENGTH)
+        tokenizer.model_max_length = _FALLBACK_MAX_LENGTH
+
+    dtype = torch.float16 if device.dtype == "float16" else torch.float32
+    try:
+        model = AutoModelForTokenClassification.from_pretrained(source, trust_remote_code=False, dtype=dtype)
+    except Exception as exc:
+        raise ModelLoadError(_explain_load_failure(model_id, exc, what="weights")) from exc
+    model.eval()
+    try:
+        model.to(device.kind)
+    except Exception as exc:
+        raise ModelLoadError(f"could not move {model_id!r} to {device.kind}: {exc}; set NER_DEVICE=cpu to run on the CPU.") from exc
+    pipe = pipeline("token-classification", model=model, tokenizer=tokenizer, device=torch.device(device.kind))
+    pipe.nerkit_model_id = model_id  # shown in the UI
+    pipe.nerkit_device = device
+    log.info("loaded %s on %s", model_id, device.label)
+    return pipe
+
+
+def _explain_load_failure(model_id: str, exc: Exception, what: str = "config") -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if len(text) > 300:
+        text = text[:300] + "…"
+    lowered = str(exc).lower()
+    if "trust_remote_code" in lowered or "custom code" in lowered:
+        hint = "it needs custom code, and this Space never runs remote code (trust_remote_code=False)"
+    elif isinstance(exc, OSError) or "connect" in lowered or "not found" in lowered or "does not appear" in lowered:
+        hint = (
+            "it is not a local folder and could not be fetched from the Hugging Face Hub "
+            "(check the id's spelling, that the repo is public, and that the Hub is reachable)"
+        )
+    else:
+        hint = f"its {what} could not be read"
+    return f"could not load model {model_id!r}: {hint}. Details: {type(exc).__name__}: {text}"

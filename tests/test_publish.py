@@ -1,0 +1,440 @@
+"""`nerkit push`, `publish-space` and `publish` end to end: the real CLI in a subprocess, the real
+huggingface_hub/transformers clients, and the Hub-compatible server of tests/hub_server.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, TESTS_DIR
+from hub_fixtures import (  # noqa: F401 - fixtures
+    NEVER_PUSHED,
+    PUSHED,
+    client_env,
+    fake_token,
+    fresh_run,
+    hub,
+    hub_server,
+    hub_users,
+    nerkit,
+    run_folder,
+    unique,
+)
+from tiny_models import CONLL_LABELS
+from toolkit import publish
+
+REPO_FILES = sorted(PUSHED | {".gitattributes"})
+
+# Real-client check of a pushed model repo: files, LFS, history; optionally load it back and read its card.
+VERIFY = r"""
+import json, os
+from huggingface_hub import HfApi, ModelCard
+repo, rev = os.environ["NK_REPO"], os.environ.get("NK_REVISION") or None
+api = HfApi()
+out = {
+    "files": sorted(api.list_repo_files(repo, revision=rev)),
+    "lfs": sorted(f.path for f in api.list_repo_tree(repo, recursive=True, revision=rev) if getattr(f, "lfs", None)),
+    "commits": [c.title for c in api.list_repo_commits(repo, revision=rev)],
+}
+if os.environ.get("NK_LOAD"):
+    from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+    model = AutoModelForTokenClassification.from_pretrained(repo, revision=rev)
+    tokenizer = AutoTokenizer.from_pretrained(repo, revision=rev)
+    tagger = pipeline("token-classification", model=model, tokenizer=tokenizer)
+    out["entities"] = [e["entity"] for e in tagger("John Smith visited London .")]
+    out["labels"] = sorted(model.config.label2id)
+    card = ModelCard.load(repo)
+    per_entity, overall = {}, {}
+    for result in card.data.eval_results or []:
+        target = per_entity.setdefault(result.metric_config, {}) if result.metric_config else overall
+        target[result.metric_type] = result.metric_value
+    out.update(per_entity=per_entity, overall=overall)
+print(json.dumps(out))
+"""
+
+
+def per_entity_from(folder: Path) -> dict:
+    per_type = json.loads((folder / "eval_results.json").read_text())["modes"]["default"]["per_type"]
+    return {name: {m: scores[m] for m in ("precision", "recall", "f1")} for name, scores in per_type.items()}
+
+
+def commit_titles(hub, repo: str, revision: str = "main", repo_type: str = "model") -> list[str]:
+    return [c.title for c in hub.repo(repo, repo_type).history(revision)]
+
+
+# ---- push --------------------------------------------------------------------------------------------
+def test_push_then_load_back_with_the_real_clients(nerkit, hub, run_folder):
+    repo = f"alice/{unique('tiny-ner')}"
+    run = nerkit("push", run_folder, "--repo-id", repo)
+    assert run.code == 0, run.output
+    assert f"Pushed {len(PUSHED)} changed file(s) to {repo}@main in one commit" in run.stdout
+    assert "through LFS: model.safetensors" in run.stdout and "checkpoints/  (training checkpoints)" in run.stdout
+    assert len(commit_titles(hub, repo)) == 2, "the initial commit + exactly one push commit"
+    stored = hub.files(repo)
+    assert sorted(stored) == REPO_FILES
+    plan = publish.plan_model_folder(run_folder)
+    for planned in plan.files:
+        assert stored[planned.path] == planned.read(), planned.path
+    head = hub.repo(repo).resolve("main")
+    assert sorted(p for p, e in head.files.items() if e.lfs_sha256) == sorted(f.path for f in plan.files if f.lfs), \
+        "the LFS column of --dry-run is what the Hub decided"
+
+    seen = nerkit.python(VERIFY, NK_REPO=repo, NK_LOAD="1")
+    assert seen["files"] == REPO_FILES and seen["lfs"] == ["model.safetensors"]
+    assert seen["labels"] == sorted(CONLL_LABELS) and set(seen["entities"]) <= set(CONLL_LABELS)
+    assert seen["per_entity"] == per_entity_from(run_folder)
+    assert hub.cdn_auth_seen == 0, "the token never goes to the storage origin"
+
+
+def test_repush_is_idempotent_and_sends_only_changes(nerkit, hub, fresh_run):
+    repo = f"alice/{unique('idem')}"
+    assert nerkit("push", fresh_run, "--repo-id", repo).code == 0
+    commits = len(commit_titles(hub, repo))
+    requests_before = len(hub.requests_for(repo))
+
+    again = nerkit("push", fresh_run, "--repo-id", repo)
+    assert again.code == 0, again.output
+    assert f"Nothing to push: {repo}@main already holds these {len(PUSHED)} files" in again.stdout
+    assert len(commit_titles(hub, repo)) == commits, "no empty commit"
+    sent = hub.requests_for(repo)[requests_before:]
+    assert not [r for r in sent if r.method in ("POST", "PUT") and ("/commit/" in r.path or "/lfs/" in r.path)]
+
+    log = fresh_run / "training_log.json"
+    log.write_text(log.read_text().replace("0.5", "0.75"))
+    changed = nerkit("push", fresh_run, "--repo-id", repo, "--commit-message", "Better log")
+    assert changed.code == 0, changed.output
+    assert "Pushed 1 changed file(s)" in changed.stdout and f"({len(PUSHED) - 1} unchanged)" in changed.stdout
+    history = hub.repo(repo).history()
+    assert [c.title for c in history][:1] == ["Better log"] and len(history) == commits + 1
+    new, old = history[0].files, history[1].files
+    assert [p for p in new if new[p] != old.get(p)] == ["training_log.json"]
+
+
+def test_dry_run_writes_the_exact_tree_without_network(nerkit, hub, run_folder, tmp_path):
+    preview = tmp_path / "preview"
+    run = nerkit("push", run_folder, "--repo-id", "alice/offline", "--dry-run", preview, token=False, hub=False)
+    assert run.code == 0, run.output
+    assert "Dry run: would push these files to model repo alice/offline" in run.stdout
+    assert "LFS (*.safetensors)" in run.stdout and "nothing was sent to the Hub" in run.stdout
+    for path in NEVER_PUSHED:
+        assert f"  {path}  (" in run.stdout
+    written = {p.relative_to(preview).as_posix(): p.read_bytes() for p in preview.rglob("*") if p.is_file()}
+    assert sorted(written) == sorted(PUSHED)
+
+    repo = f"alice/{unique('dry')}"
+    assert nerkit("push", run_folder, "--repo-id", repo).code == 0
+    pushed = hub.files(repo)
+    pushed.pop(".gitattributes")
+    assert pushed == written, "the dry-run folder holds exactly what a push sends"
+
+
+def test_private_repo_branch_and_commit_message(nerkit, hub, run_folder):
+    repo = f"alice/{unique('private')}"
+    run = nerkit("push", run_folder, "--repo-id", repo, "--private", "--revision", "experiment",
+                 "--commit-message", "First release", "--commit-description", "seed 1")
+    assert run.code == 0, run.output
+    stored = hub.repo(repo)
+    assert stored.private
+    assert sorted(hub.files(repo, "main")) == [".gitattributes"], "main is untouched"
+    assert sorted(hub.files(repo, "experiment")) == REPO_FILES
+    top = stored.history("experiment")[0]
+    assert (top.title, top.message) == ("First release", "seed 1")
+    seen = nerkit.python(VERIFY, NK_REPO=repo, NK_REVISION="experiment")
+    assert seen["files"] == REPO_FILES and seen["commits"][0] == "First release"
+
+
+def test_pull_request_to_someone_elses_repo(nerkit, hub, hub_users, fresh_run):
+    repo = f"bob/{unique('shared')}"
+    assert nerkit("push", fresh_run, "--repo-id", repo, token=hub_users.bob).code == 0
+    main_before = hub.repo(repo).refs["main"]
+    (fresh_run / "training_log.json").write_text('{"epochs": [], "note": "from alice"}')
+
+    refused = nerkit("push", fresh_run, "--repo-id", repo)
+    assert refused.code == 2 and "'bob' is neither your user name (alice)" in refused.stderr
+    assert "--create-pr" in refused.stderr
+
+    run = nerkit("push", fresh_run, "--repo-id", repo, "--create-pr")
+    assert run.code == 0, run.output
+    assert f"pull request: {hub.url}/{repo}/discussions/1" in run.stdout
+    assert hub.repo(repo).refs["main"] == main_before
+    assert hub.files(repo, "refs/pr/1")["training_log.json"] == b'{"epochs": [], "note": "from alice"}'
+    assert hub.repo(repo).pull_requests == ["refs/pr/1"]
+
+
+# ---- tokens and pre-flight ---------------------------------------------------------------------------
+def test_missing_token_fails_before_any_request(nerkit, hub, run_folder):
+    repo = f"alice/{unique('notoken')}"
+    run = nerkit("push", run_folder, "--repo-id", repo, token=False)
+    assert run.code == 2
+    assert "no Hugging Face token found" in run.stderr and "hf auth login" in run.stderr and "HF_TOKEN" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not hub.has_repo(repo) and hub.requests_for(repo) == []
+
+
+@pytest.mark.parametrize("who", ["invalid", "read-only", "unreachable"])
+def test_bad_token_or_hub_fails_with_a_clear_message(nerkit, hub, hub_users, run_folder, who):
+    repo = f"alice/{unique('bad')}"
+    token = {"invalid": fake_token(), "read-only": hub_users.reader, "unreachable": hub_users.alice}[who]
+    run = nerkit("push", run_folder, "--repo-id", repo, token=token, hub=who != "unreachable")
+    assert run.code == 2, run.output
+    expected = {
+        "invalid": "the Hub rejected the token from the HF_TOKEN environment variable (invalid or expired)",
+        "read-only": "(user carol) is read-only",
+        "unreachable": "could not reach the Hub at http://127.0.0.1:9",
+    }[who]
+    assert expected in run.stderr and "Traceback" not in run.stderr
+    assert token not in run.output
+    assert not hub.has_repo(repo)
+
+
+def test_stored_login_is_used(nerkit, hub, hub_users, run_folder):
+    env = client_env(hub, nerkit.hf_home)  # no HF_TOKEN: the token comes from `hf auth login`
+    login = subprocess.run([sys.executable, "-m", "huggingface_hub.cli.hf", "auth", "login", "--token", hub_users.bob],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert login.returncode == 0, login.stdout + login.stderr
+    repo = f"bob/{unique('login')}"
+    run = nerkit("push", run_folder, "--repo-id", repo, token=False)
+    assert run.code == 0, run.output
+    assert f"Publishing to model repo {repo} as bob" in run.stdout
+    assert hub_users.bob not in run.output
+
+
+def test_the_token_never_leaks(nerkit, hub, hub_users, fresh_run, tmp_path):
+    token = hub_users.alice
+    repo = f"alice/{unique('leak')}"
+    outputs = []
+    outputs.append(nerkit("push", fresh_run, "--repo-id", repo, HF_DEBUG="1"))
+    outputs.append(nerkit("push", fresh_run, "--repo-id", repo, HF_DEBUG="1"))  # nothing to push
+    outputs.append(nerkit("push", fresh_run, "--repo-id", repo, "--dry-run", tmp_path / "preview"))
+    hub.fail("POST", rf"/api/models/{repo}/commit/", "500", times=None)
+    (fresh_run / "training_log.json").write_text("{}")
+    outputs.append(nerkit("push", fresh_run, "--repo-id", repo))  # fails: its message quotes the Hub
+    hub.clear_faults()
+    assert [o.code for o in outputs] == [0, 0, 0, 2]
+    for run in outputs:
+        assert token not in run.output
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
+    with hub.lock:
+        assert all(token.encode() not in blob for blob in [*hub.blobs.values(), *hub.lfs.values()])
+    assert hub.cdn_auth_seen == 0
+
+    (fresh_run / "run_info.json").write_text(json.dumps({"env": {"HF_TOKEN": token}}))
+    refused = nerkit("push", fresh_run, "--repo-id", f"alice/{unique('leak')}")
+    assert refused.code == 2 and "run_info.json contains your Hugging Face token" in refused.stderr
+    assert token not in refused.output
+
+
+def test_only_rank_zero_pushes(nerkit, hub, run_folder):
+    repo = f"alice/{unique('ranks')}"
+    run = nerkit("push", run_folder, "--repo-id", repo, RANK="1", LOCAL_RANK="1", WORLD_SIZE="2")
+    assert run.code == 0 and "process rank 1: skipping, only rank 0 pushes" in run.stdout
+    assert hub.requests_for(repo) == [] and not hub.has_repo(repo)
+    assert nerkit("push", run_folder, "--repo-id", repo, RANK="0", LOCAL_RANK="0", WORLD_SIZE="2").code == 0
+    assert sorted(hub.files(repo)) == REPO_FILES
+
+
+# ---- faults -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["500", "drop"])
+def test_transient_commit_failure_is_retried_once(nerkit, hub, run_folder, mode):
+    repo = f"alice/{unique('flaky')}"
+    hub.fail("POST", rf"/api/models/{repo}/commit/", mode, times=1)
+    run = nerkit("push", run_folder, "--repo-id", repo)
+    assert run.code == 0, run.output
+    assert "attempt 1/3 to commit" in run.stderr
+    assert len(commit_titles(hub, repo)) == 2 and sorted(hub.files(repo)) == REPO_FILES
+
+
+def test_lost_commit_answer_makes_no_duplicate(nerkit, hub, run_folder):
+    repo = f"alice/{unique('lost')}"
+    hub.fail("POST", rf"/api/models/{repo}/commit/", "drop_after", times=1)
+    run = nerkit("push", run_folder, "--repo-id", repo)
+    assert run.code == 0, run.output
+    assert "the commit reached" in run.stderr and "not sending it again" in run.stderr
+    assert len(commit_titles(hub, repo)) == 2, "exactly one push commit"
+    assert sorted(hub.files(repo)) == REPO_FILES
+
+
+def test_lost_pull_request_answer_opens_one_pr(nerkit, hub, hub_users, run_folder):
+    repo = f"bob/{unique('lostpr')}"
+    assert nerkit("push", run_folder, "--repo-id", repo, "--exclude", "*.png", token=hub_users.bob).code == 0
+    hub.fail("POST", rf"/api/models/{repo}/commit/", "drop_after", times=1)
+    run = nerkit("push", run_folder, "--repo-id", repo, "--create-pr")
+    assert run.code == 0, run.output
+    assert hub.repo(repo).pull_requests == ["refs/pr/1"]
+    assert f"pull request: {hub.url}/{repo}/discussions/1" in run.stdout
+
+
+def test_persistent_failure_is_clear_and_leaves_no_partial_commit(nerkit, hub, run_folder):
+    repo = f"alice/{unique('down')}"
+    hub.fail("POST", rf"/api/models/{repo}/commit/", "500", times=None)
+    run = nerkit("push", run_folder, "--repo-id", repo)
+    assert run.code == 2, run.output
+    assert f"could not push to {repo} after 3 attempts: HTTP 500" in run.stderr
+    assert f"nothing was committed: {repo}@main still points to" in run.stderr
+    assert "Run the same command again" in run.stderr and "Traceback" not in run.stderr
+    assert commit_titles(hub, repo) == ["initial commit"] and sorted(hub.files(repo)) == [".gitattributes"]
+    hub.clear_faults()
+    assert nerkit("push", run_folder, "--repo-id", repo).code == 0, "a plain re-run finishes the job"
+    assert len(commit_titles(hub, repo)) == 2
+
+
+def test_lfs_upload_failure_is_retried_by_the_client(nerkit, hub, run_folder):
+    repo = f"alice/{unique('s3')}"
+    fault = hub.fail("PUT", r"^/upload/", "500", times=1)
+    run = nerkit("push", run_folder, "--repo-id", repo)
+    assert run.code == 0, run.output
+    assert fault.hits == 1, "the model's LFS upload (new to this repo) failed once"
+    assert sorted(hub.files(repo)) == REPO_FILES and len(commit_titles(hub, repo)) == 2
+
+
+# ---- publish-space --------------------------------------------------------------------------------------
+SPACE_CHECK = r"""
+import json, os, sys, types
+sys.path.insert(0, os.getcwd())
+import space
+stub = types.ModuleType("space.ui")  # the Gradio UI is not under test here: only which model it gets
+stub.build_demo = lambda: None
+stub.warm_up = lambda demo: None
+sys.modules["space.ui"] = stub
+import app
+from space.config import SpaceConfig
+print(json.dumps({"space_dir": os.path.dirname(space.__file__), "default_model": SpaceConfig.from_env().default_model}))
+"""
+
+SPACE_DOWNLOAD = r"""
+import json, os
+from huggingface_hub import SpaceCard, snapshot_download
+repo = os.environ["NK_REPO"]
+folder = snapshot_download(repo, repo_type="space", local_dir=os.environ["NK_DIR"])
+card = SpaceCard.load(repo, repo_type="space")
+print(json.dumps({"meta": card.data.to_dict(), "files": sorted(
+    os.path.relpath(os.path.join(d, f), folder) for d, _, fs in os.walk(folder) for f in fs if ".cache" not in d)}))
+"""
+
+
+def test_publish_space(nerkit, hub, run_folder, tmp_path):
+    from importlib.metadata import version
+
+    model = f"alice/{unique('ner')}"
+    space_id = f"{model}-demo"
+    missing = nerkit("publish-space", "--repo-id", space_id, "--model", model, "--dry-run", tmp_path / "dry", hub=False, token=False)
+    assert missing.code == 0, missing.output
+    assert nerkit("push", run_folder, "--repo-id", model).code == 0
+
+    run = nerkit("publish-space", "--repo-id", space_id, "--model", model)
+    assert run.code == 0, run.output
+    repo = hub.repo(space_id, "space")
+    assert repo.sdk == "gradio" and len(repo.history()) == 2
+    stored = hub.files(space_id, repo_type="space")
+    local_space = {p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "space").iterdir()
+                   if p.is_file() and p.suffix in (".py", ".txt")}
+    assert {"app.py", "requirements.txt", "README.md", ".gitattributes"} | local_space == set(stored)
+    for path in local_space:
+        assert stored[path] == (REPO_ROOT / path).read_bytes()
+    dry = {p.relative_to(tmp_path / "dry").as_posix(): p.read_bytes() for p in (tmp_path / "dry").rglob("*") if p.is_file()}
+    stored.pop(".gitattributes")
+    assert dry == stored, "the dry run shows the same tree"
+    assert b"gradio>=" in stored["requirements.txt"] and b"torch" in stored["requirements.txt"]
+
+    download = tmp_path / "space-copy"
+    seen = nerkit.python(SPACE_DOWNLOAD, NK_REPO=space_id, NK_DIR=str(download))
+    meta = seen["meta"]
+    assert (meta["sdk"], meta["app_file"], meta["models"]) == ("gradio", "app.py", [model])
+    assert meta["sdk_version"] == version("gradio")
+    assert "app.py" in seen["files"] and "space/ui.py" in seen["files"]
+
+    loaded = nerkit.python(SPACE_CHECK, cwd=download)
+    assert Path(loaded["space_dir"]).resolve() == (download / "space").resolve()
+    assert loaded["default_model"] == model, "the pushed Space loads the model by default"
+    assert nerkit.python(SPACE_CHECK, cwd=download, NER_MODEL="other/model")["default_model"] == "other/model"
+
+    again = nerkit("publish-space", "--repo-id", space_id, "--model", model)
+    assert again.code == 0 and "Nothing to push" in again.stdout and len(repo.history()) == 2
+
+
+def test_publish_space_warns_about_a_missing_model(nerkit, hub):
+    run = nerkit("publish-space", "--repo-id", f"alice/{unique('demo')}", "--model", "alice/does-not-exist")
+    assert run.code == 0, run.output
+    assert "model alice/does-not-exist was not found on the Hub" in run.stderr
+
+
+# ---- publish: train -> evaluate -> card -> push ---------------------------------------------------------
+TINY_CONLL = TESTS_DIR / "data" / "tiny_conll"
+
+
+def publish_args(repo: str, model: Path, out: Path, *extra) -> list:
+    return ["publish", "--repo-id", repo, "--model", model, "--dataset", TINY_CONLL, "--output-dir", out,
+            "--epochs", "1", "--batch-size", "8", "--learning-rate", "5e-4", "--seed", "1", "--license", "mit", *extra]
+
+
+@pytest.mark.parametrize("token", ["missing", "invalid"])
+def test_publish_checks_the_token_before_training(nerkit, hub, tiny_bert, tmp_path, token):
+    repo = f"alice/{unique('early')}"
+    out = tmp_path / "out"
+    run = nerkit(*publish_args(repo, tiny_bert, out), token=False if token == "missing" else fake_token())
+    assert run.code == 2, run.output
+    assert ("no Hugging Face token found" if token == "missing" else "rejected the token") in run.stderr
+    assert not out.exists(), "nothing trained"
+    assert not hub.has_repo(repo)
+
+
+def test_publish_trains_evaluates_writes_the_card_and_pushes(nerkit, hub, tiny_bert, tmp_path):
+    repo = f"alice/{unique('published')}"
+    out = tmp_path / "out"
+    run = nerkit(*publish_args(repo, tiny_bert, out), timeout=600)
+    assert run.code == 0, run.output
+    assert run.stdout.index("pre-flight ok") < run.stdout.index("Pushed"), "the Hub is checked before training"
+    assert len(commit_titles(hub, repo)) == 2
+    stored = hub.files(repo)
+    assert {"README.md", "model.safetensors", "eval_results.json", "config.json", "tokenizer.json"} <= set(stored)
+    assert not [p for p in stored if p.startswith(("checkpoints/", "predictions_", "errors_"))]
+    for path, content in stored.items():
+        if path.endswith((".json", ".md")):
+            assert str(tmp_path) not in content.decode(), f"{path} leaks a local path"
+
+    seen = nerkit.python(VERIFY, NK_REPO=repo, NK_LOAD="1")
+    assert seen["labels"] == sorted(CONLL_LABELS)
+    expected = per_entity_from(out)
+    assert expected and seen["per_entity"] == expected, "the card on the Hub carries eval_results.json's numbers"
+    overall = json.loads((out / "eval_results.json").read_text())["overall"]
+    assert seen["overall"]["f1"] == overall["f1"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_publish_under_torchrun_checks_and_pushes_once(nerkit, hub, tiny_bert, tmp_path):
+    """Two CPU processes: both train, only rank 0 talks to the Hub (one pre-flight, one commit).
+
+    A concrete --master_port: with --master_port=0 the workers never meet (torch 2.13, CPU).
+    """
+    repo = f"alice/{unique('ddp')}"
+    env = client_env(hub, nerkit.hf_home, nerkit.token)
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+               f"--master_port={free_port()}", "-m", "toolkit.cli", *map(str, publish_args(repo, tiny_bert, tmp_path / "out"))]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=nerkit.cwd, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the launcher and both workers
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"torchrun publish hung:\n{stdout[-2000:]}\n{stderr[-3000:]}")
+    assert proc.returncode == 0, stderr[-3000:]
+    assert stdout.count("pre-flight ok") == 1 and stdout.count("Pushed ") == 1
+    assert "process rank 1: training done" in stdout
+    assert len(commit_titles(hub, repo)) == 2
+    assert nerkit.token not in stdout + stderr

@@ -1,0 +1,253 @@
+"""Settings, request rules and bad input, without a server: space.config, space.service, ui rendering."""
+
+from __future__ import annotations
+
+import json
+import time
+import unicodedata
+
+import pytest
+
+from space import ALL_STRATEGIES
+from space.config import ConfigError, SpaceConfig, find_default_model
+from space.model import ModelLoadError, load_counts
+from space.service import EMPTY_TEXT_MESSAGE, NO_MODEL_MESSAGE, RequestError, Service
+from space.ui import highlight_value, info_markdown, table_rows
+
+from test_space_helpers import RIGGED_EXPECTED, RIGGED_TEXT, rigged_bert, spans_of  # noqa: F401 (fixture)
+
+# --- config ------------------------------------------------------------------------------------
+
+
+def test_config_defaults_without_any_model(tmp_path):
+    config = SpaceConfig.from_env({}, repo_root=tmp_path)
+    assert config.default_model is None
+    assert config.max_chars == 20_000 and config.queue_size == 64 and config.concurrency == 1
+    assert config.allow_custom_model and not config.allow_local_paths
+    assert "dslim/bert-base-NER" in config.models  # from space/models.txt
+
+
+def test_config_reads_models_from_env_and_files(tmp_path):
+    (tmp_path / "model").mkdir()
+    assert find_default_model({}, tmp_path) is None  # a folder without config.json is not a model
+    (tmp_path / "model" / "config.json").write_text("{}")
+    assert find_default_model({}, tmp_path) == str(tmp_path / "model")
+    assert find_default_model({"NER_MODEL": " org/ner "}, tmp_path) == "org/ner"
+    listed = tmp_path / "models.txt"
+    listed.write_text("# comment\na/one   # trailing comment\n\nb/two\n")
+    config = SpaceConfig.from_env({"NER_MODEL": "b/two", "NER_MODELS_FILE": str(listed)}, repo_root=tmp_path)
+    assert config.choices == ["b/two", "a/one"]
+    config = SpaceConfig.from_env({"NER_MODELS": "x/1, y/2\nz/3", "NER_MODELS_FILE": str(listed)}, tmp_path)
+    assert config.models == ("x/1", "y/2", "z/3")
+    config = SpaceConfig.from_env(
+        {"NER_MAX_CHARS": "500", "NER_STRIDE": "16", "NER_DEVICE": "CPU", "NER_HALF": "0",
+         "NER_ALLOW_CUSTOM_MODEL": "false", "NER_QUEUE_SIZE": "8", "NER_CONCURRENCY": "2"}, tmp_path,
+    )
+    assert (config.max_chars, config.stride, config.device, config.half_precision) == (500, 16, "cpu", False)
+    assert (config.allow_custom_model, config.queue_size, config.concurrency) == (False, 8, 2)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"NER_MAX_CHARS": "lots"}, "NER_MAX_CHARS='lots': expected a whole number >= 1"),
+        ({"NER_QUEUE_SIZE": "0"}, "NER_QUEUE_SIZE='0'"),
+        ({"NER_ALLOW_CUSTOM_MODEL": "maybe"}, "expected 1/0"),
+        ({"NER_DEVICE": "tpu"}, "expected auto, cpu, cuda or mps"),
+        ({"NER_MODELS_FILE": "/nonexistent/models.txt"}, "no such file"),
+    ],
+)
+def test_config_errors_name_the_variable(env, message, tmp_path):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        SpaceConfig.from_env(env, repo_root=tmp_path)
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def service(rigged_bert, tiny_bert, tiny_roberta):
+    return Service(SpaceConfig(default_model=str(rigged_bert), models=(str(tiny_bert), str(tiny_roberta)),
+                               device="cpu", max_chars=20_000))
+
+
+def test_compare_returns_every_strategy_and_the_disagreement(service):
+    result = service.compare(RIGGED_TEXT)
+    json.dumps(result)
+    assert result["message"] == ""
+    assert {s: spans_of(RIGGED_TEXT, e) for s, e in result["entities"].items()} == RIGGED_EXPECTED
+    assert [(r["start"], r["end"], r["text"]) for r in result["disagreements"]] == [(17, 23, "Widodo")]
+    info = result["info"]
+    assert info["windows"] == 1 and info["num_tokens"] > 20 and info["forward_ms"] > 0
+    assert info["word_boundaries"]["method"] == "prefix" and info["device"].startswith("cpu")
+    assert service.predict(RIGGED_TEXT, "first") == result["entities"]["first"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t  \n", None])
+def test_empty_text_is_a_friendly_message_not_an_error(service, text):
+    before = load_counts()
+    result = service.compare(text)
+    assert result["message"] == EMPTY_TEXT_MESSAGE
+    assert result["entities"] == {s: [] for s in ALL_STRATEGIES} and result["disagreements"] == []
+    assert service.predict(text, "max") == []
+    assert load_counts() == before  # nothing was loaded for it
+
+
+def test_100k_characters_are_refused_quickly_with_the_limit_named(service):
+    began = time.perf_counter()
+    with pytest.raises(RequestError, match=r"100,000 characters; this Space accepts at most 20,000 \(NER_MAX_CHARS\)"):
+        service.compare(("Obama visited Paris. " * 5000)[:100_000])
+    assert time.perf_counter() - began < 1.0
+
+
+def test_100k_characters_are_answered_when_the_limit_allows(rigged_bert):
+    """With NER_MAX_CHARS=100000 the whole text is processed in windows; entities at the very end are found."""
+    service = Service(SpaceConfig(default_model=str(rigged_bert), device="cpu", max_chars=100_000))
+    sentence = "Then Barack Obama met John Smith in New York City and Paris. "
+    n = (100_000 - len(" Reuters")) // len(sentence)
+    text = sentence * n
+    text += " " * (100_000 - len(text) - len("Reuters")) + "Reuters"
+    assert len(text) == 100_000
+    began = time.perf_counter()
+    result = service.compare(text, ["simple", "first"])
+    elapsed = time.perf_counter() - began
+    assert result["info"]["windows"] > 100
+    for name in ("simple", "first"):
+        last = result["entities"][name][-1]
+        assert (last["entity_group"], text[last["start"] : last["end"]]) == ("ORG", "Reuters")
+        assert len(result["entities"][name]) == 1 + 4 * n  # PER, PER, LOC, LOC per sentence
+    assert elapsed < 120, f"100 000 characters took {elapsed:.1f} s"
+
+
+UNICODE_TEXTS = [
+    "Emoji 👩‍👩‍👧 family 🇫🇷 flag Paris 🎉 and John",
+    "RTL: שלום עולם مرحبا بالعالم London",
+    "CJK: 東京タワーは日本にある。北京 서울",
+    "Combining: Zu\u0308rich, e\u0301te\u0301, Cafe\u0301 de Flore",
+    "Zero\u200bwidth\u200cjoin\u200d and \ufeffBOM John \u2060Smith",
+    "Control\x00chars\x07here\tand\x1b[31m red \r\n New\x0bYork \x7f end",
+    "<script>alert('x')</script> <b>bold</b> &amp; New York",
+]
+
+
+def _gpt2_bytes_to_unicode() -> dict[int, str]:
+    """The byte → printable character table of byte-level BPE (GPT-2, RoBERTa)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def _norm(s: str) -> str:
+    """What a tokenizer may drop: whitespace, control/format characters, the ## continuation mark."""
+    return "".join(
+        ch for ch in s.replace("##", "") if not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+
+
+@pytest.mark.parametrize("model_fixture", ["tiny_bert", "tiny_roberta"])
+def test_offsets_slice_the_original_text_to_the_entity(service, model_fixture, request):
+    """Every entity's text[start:end] is the entity in the ORIGINAL text, whatever the script."""
+    byte_of = {v: k for k, v in _gpt2_bytes_to_unicode().items()}
+    path = str(request.getfixturevalue(model_fixture))
+    checked = 0
+    for text in UNICODE_TEXTS:
+        result = service.compare(text, None, path)
+        for name, entities in result["entities"].items():
+            for e in entities:
+                start, end, word = e["start"], e["end"], e["word"]
+                assert 0 <= start <= end <= len(text), (name, e)
+                if start == end:  # byte-level BPE: a lone space token "Ġ", offsets trimmed to nothing
+                    assert model_fixture == "tiny_roberta" and word in ("Ġ", " "), (name, e)
+                    continue
+                piece = text[start:end]
+                assert piece.strip() == piece or model_fixture == "tiny_roberta", (name, e)
+                if model_fixture == "tiny_bert":
+                    assert _norm(word) == _norm(piece), (name, word, piece)
+                elif name == "none":  # a byte-level token: its bytes lie inside the slice's UTF-8
+                    raw = bytes(byte_of[c] for c in word).strip(b" ")
+                    assert raw in piece.encode("utf-8"), (word, piece)
+                else:  # decoded words show partial characters as U+FFFD
+                    assert _norm(word.replace("\ufffd", "")) in _norm(piece), (name, word, piece)
+                checked += 1
+    assert checked > 50  # random tiny models label almost everything
+
+
+def test_html_is_returned_as_plain_text_data(service):
+    text = "<script>alert(1)</script> Barack Obama"
+    result = service.compare(text)
+    assert ("PER", "Barack Obama") in spans_of(text, result["entities"]["simple"])
+    assert result["entities"]["none"][0]["start"] >= 0
+
+
+def test_unknown_strategy_and_model_are_clear_errors(service, tmp_path):
+    with pytest.raises(RequestError, match="Unknown aggregation strategy 'bogus': expected one of none, simple"):
+        service.compare("John", ["simple", "bogus"])
+    with pytest.raises(RequestError, match="No strategy chosen"):
+        service.compare("John", [])
+    with pytest.raises(RequestError, match="strategy must be one name"):
+        service.predict("John", ["simple"])
+    with pytest.raises(RequestError, match="is a local path, and typed local paths are disabled"):
+        service.compare("John", None, str(tmp_path))
+    with pytest.raises(RequestError, match="model must be a string"):
+        service.compare("John", None, 42)
+    strict = Service(SpaceConfig(default_model=service.config.default_model, allow_custom_model=False))
+    with pytest.raises(RequestError, match="unknown model 'someone/else': this Space only serves"):
+        strict.compare("John", None, "someone/else")
+    lenient = Service(SpaceConfig(default_model=service.config.default_model, allow_local_paths=True, device="cpu"))
+    with pytest.raises(ModelLoadError, match="not a model folder"):
+        lenient.compare("John", None, str(tmp_path))
+
+
+def test_no_model_configured_says_how_to_fix_it():
+    service = Service(SpaceConfig(default_model=None, device="cpu"))
+    with pytest.raises(RequestError) as info:
+        service.compare("John Smith")
+    assert str(info.value) == NO_MODEL_MESSAGE and "NER_MODEL" in NO_MODEL_MESSAGE
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def test_highlight_shows_every_character_once_even_with_overlaps():
+    text = "I 🎉 Paris"
+    entities = [
+        {"entity": "B-MISC", "start": 2, "end": 3}, {"entity": "I-MISC", "start": 2, "end": 3},
+        {"entity_group": "LOC", "start": 4, "end": 9},
+    ]
+    pieces = highlight_value(text, entities)
+    assert "".join(p for p, _ in pieces) == text
+    assert [(p, label) for p, label in pieces if label] == [("🎉", "B-MISC"), ("Paris", "LOC")]
+    assert highlight_value("", []) == [("", None)]
+
+
+def test_tables_show_the_original_text_and_info_is_escaped():
+    text = "Widodo <b>"
+    rows = table_rows(text, [{"entity_group": "PER", "score": 0.123456, "word": "##ido", "start": 1, "end": 4}])
+    assert rows["data"] == [["ido", "PER", 0.1235, 1, 4]]
+    md = info_markdown({
+        "model": "<script>x</script>", "device": "cpu", "message": "", "disagreements": [],
+        "word_boundaries": {"method": "space", "description": "d"}, "forward_ms": 1.0, "num_tokens": 3,
+        "windows": 1, "max_tokens_per_window": 128, "total_ms": 2.0,
+    })
+    assert "<script>" not in md and "&lt;script&gt;" in md
+
+
+def test_the_space_never_imports_the_toolkit():
+    """The Space's requirements stay small: no module under space/ (nor app.py) imports toolkit."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for path in [root / "app.py", *sorted((root / "space").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not any(n == "toolkit" or n.startswith("toolkit.") for n in names), (path.name, names)

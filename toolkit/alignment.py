@@ -1,0 +1,185 @@
+"""Turn word-level tags into sub-token labels the model trains on.
+
+Datasets label words; models predict sub-tokens. This stage tokenises pre-split words
+(`is_split_into_words=True`), uses `word_ids()` to map every sub-token back to its word,
+and labels either the first sub-token of each word (default: the other pieces get -100
+and are ignored by the loss) or all of them (continuations turn B-X into I-X).
+
+Truncation by `max_length` drops words from the end of long sentences. They are counted
+and reported here, and evaluation scores them as predicted `O`, so no word disappears
+silently from a metric.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from toolkit.errors import UserError
+
+logger = logging.getLogger("toolkit")
+
+IGNORE_INDEX = -100
+LABEL_STRATEGIES = ("first", "all")
+
+
+@dataclass
+class AlignmentStats:
+    """How many words the tokenizer could not represent within `max_length`."""
+
+    sentences: int = 0
+    words: int = 0
+    truncated_words: int = 0
+    truncated_sentences: int = 0
+
+    def add(self, other: "AlignmentStats") -> None:
+        self.sentences += other.sentences
+        self.words += other.words
+        self.truncated_words += other.truncated_words
+        self.truncated_sentences += other.truncated_sentences
+
+
+def is_byte_level(tokenizer) -> bool:
+    """Byte-level BPE (RoBERTa, GPT-2, DeBERTa v1) needs `add_prefix_space=True` for split words."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return False
+    pre_tokenizer = json.loads(backend.to_str()).get("pre_tokenizer") or {}
+    return "ByteLevel" in json.dumps(pre_tokenizer)
+
+
+def load_tokenizer(name_or_path: str, *, revision: str | None = None):
+    """Load a fast tokenizer ready for pre-split words, or explain why it cannot be used."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, revision=revision)
+    except OSError as err:
+        raise UserError(
+            f"could not load a tokenizer from {name_or_path!r}: {err}\n"
+            "Pass a local model folder or a Hub model id you can reach."
+        ) from err
+    check_fast(tokenizer, name_or_path)
+    if is_byte_level(tokenizer) and not getattr(tokenizer, "add_prefix_space", False):
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, revision=revision, add_prefix_space=True)
+    return tokenizer
+
+
+def check_fast(tokenizer, name: str) -> None:
+    if not getattr(tokenizer, "is_fast", False):
+        raise UserError(
+            f"the tokenizer of {name!r} is a slow (Python) tokenizer ({type(tokenizer).__name__}); "
+            "label alignment needs `word_ids()`, which only fast tokenizers provide. "
+            "Use a model that ships a tokenizer.json, or convert it with `tokenizers`."
+        )
+
+
+def continuation_map(labels: list[str]) -> dict[int, int]:
+    """Label id of B-X -> label id of I-X, for labelling continuation sub-tokens."""
+    index = {label: i for i, label in enumerate(labels)}
+    return {
+        i: index[f"I-{label[2:]}"]
+        for i, label in enumerate(labels)
+        if label.startswith("B-") and f"I-{label[2:]}" in index
+    }
+
+
+def align_batch(
+    tokenizer,
+    tokens: list[list[str]],
+    tags: list[list[int]] | None,
+    *,
+    strategy: str = "first",
+    max_length: int | None = None,
+    continuation: dict[int, int] | None = None,
+    with_word_ids: bool = False,
+) -> tuple[dict, AlignmentStats]:
+    """Tokenise a batch of pre-split sentences and align their tag ids to sub-tokens.
+
+    Returns the tokenizer's encoding (as lists) with a `labels` column when `tags` is given,
+    and the truncation statistics of the batch.
+    """
+    if strategy not in LABEL_STRATEGIES:
+        raise UserError(f"label strategy must be one of {LABEL_STRATEGIES}, got {strategy!r}")
+    check_fast(tokenizer, getattr(tokenizer, "name_or_path", "tokenizer"))
+    encoding = tokenizer(
+        tokens,
+        is_split_into_words=True,
+        truncation=max_length is not None,
+        max_length=max_length,
+    )
+    stats = AlignmentStats()
+    all_labels = []
+    all_word_ids = []
+    for row, words in enumerate(tokens):
+        word_ids = encoding.word_ids(row)
+        all_word_ids.append(word_ids)
+        present = [w for w in word_ids if w is not None]
+        last_word = max(present) if present else -1
+        cut = len(words) - 1 - last_word
+        stats.sentences += 1
+        stats.words += len(words)
+        if cut > 0:
+            stats.truncated_words += cut
+            stats.truncated_sentences += 1
+        if tags is None:
+            continue
+        sentence_tags = tags[row]
+        labels = []
+        previous = None
+        for word_id in word_ids:
+            if word_id is None:
+                labels.append(IGNORE_INDEX)
+            elif word_id != previous:
+                labels.append(sentence_tags[word_id])
+            elif strategy == "all":
+                tag = sentence_tags[word_id]
+                labels.append((continuation or {}).get(tag, tag))
+            else:
+                labels.append(IGNORE_INDEX)
+            previous = word_id
+        all_labels.append(labels)
+    result = {key: value for key, value in encoding.items()}
+    if tags is not None:
+        result["labels"] = all_labels
+    if with_word_ids:
+        result["word_ids"] = all_word_ids
+    return result, stats
+
+
+def tokenize_dataset(dataset, tokenizer, labels: list[str], *, strategy: str, max_length: int | None, desc: str):
+    """Map a `tokens`/`tags` Dataset to model inputs; returns (dataset, AlignmentStats)."""
+    continuation = continuation_map(labels)
+    stats = AlignmentStats()
+
+    def _map(batch):
+        encoded, batch_stats = align_batch(
+            tokenizer,
+            batch["tokens"],
+            batch["tags"],
+            strategy=strategy,
+            max_length=max_length,
+            continuation=continuation,
+        )
+        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+        stats.add(batch_stats)
+        return encoded
+
+    mapped = dataset.map(
+        _map,
+        batched=True,
+        remove_columns=dataset.column_names,
+        desc=desc,
+        load_from_cache_file=False,
+    )
+    if stats.truncated_words:
+        logger.warning(
+            "%s: %d word(s) in %d sentence(s) lie beyond max_length=%s sub-tokens and are not trained on; "
+            "evaluation scores them as predicted O.",
+            desc,
+            stats.truncated_words,
+            stats.truncated_sentences,
+            max_length,
+        )
+    return mapped, stats

@@ -1,0 +1,80 @@
+"""Dataset flags shared by `train`, `evaluate` and `publish`."""
+
+from __future__ import annotations
+
+import argparse
+
+DATA_HELP = """\
+dataset sources (--dataset):
+  a Hub dataset id          conll2003, or USER/NAME (with --dataset-config/--dataset-revision)
+  a save_to_disk folder     a folder written by DatasetDict.save_to_disk
+  CoNLL column files        a folder with train/validation/test files (.txt/.conll/...),
+                            or per-split files via --train-file/--validation-file/--test-file;
+                            tag in the last column unless --tag-column says otherwise
+  CSV / JSON / JSONL        files with a tokens column and a tags column (--label-column)
+"""
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--dataset",
+        default=None,
+        help="Hub dataset id, or a local folder/file (see below); optional with --train-file etc.",
+    )
+    group.add_argument("--dataset-config", default=None, help="Hub dataset configuration name")
+    group.add_argument("--dataset-revision", default=None, help="Hub dataset revision (branch, tag or commit)")
+    group.add_argument("--train-file", default=None, help="training split file (CoNLL/CSV/JSON/JSONL)")
+    group.add_argument("--validation-file", default=None, help="validation split file")
+    group.add_argument("--test-file", default=None, help="test split file")
+    group.add_argument(
+        "--label-column",
+        default="ner_tags",
+        help="column holding the tags: ner_tags (default), pos_tags, chunk_tags, or your column's name",
+    )
+    group.add_argument("--tokens-column", default="tokens", help="column holding the words (default: tokens)")
+    group.add_argument(
+        "--tag-column",
+        type=int,
+        default=None,
+        help="for CoNLL column files: 0-based column of the tag (default: last; pos_tags/chunk_tags pick 1/2)",
+    )
+    group.add_argument(
+        "--labels",
+        default=None,
+        help="label list in id order: a text file (one per line), a JSON list, a run's labels.json or a "
+        "model's config.json (default: from the dataset)",
+    )
+
+
+def data_files(args: argparse.Namespace) -> dict[str, str] | None:
+    files = {
+        split: path
+        for split, path in (("train", args.train_file), ("validation", args.validation_file), ("test", args.test_file))
+        if path
+    }
+    return files or None
+
+
+def load_data(args: argparse.Namespace):
+    """Load and prepare the dataset the flags describe (raises UserError on bad input)."""
+    from toolkit.data import load_label_list, load_raw_splits
+    from toolkit.errors import UserError
+    from toolkit.labels import prepare_labels
+
+    labels = load_label_list(args.labels) if args.labels else None
+    kwargs = {"tag_column": args.tag_column} if args.tag_column is not None else {}
+    files = data_files(args)
+    if args.dataset is None and files is None:
+        raise UserError("pass --dataset (a Hub id or a local folder) or --train-file/--validation-file/--test-file")
+    raw = load_raw_splits(
+        args.dataset or "",
+        label_column=args.label_column,
+        tokens_column=args.tokens_column,
+        data_files=files,
+        config=args.dataset_config,
+        revision=args.dataset_revision,
+        labels=labels,
+        **kwargs,
+    )
+    return prepare_labels(raw, labels=labels)

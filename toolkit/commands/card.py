@@ -1,0 +1,72 @@
+"""`nerkit card`: write the model card (README.md + F1 chart) into a trained, evaluated run folder."""
+
+from __future__ import annotations
+
+import argparse
+
+EXAMPLES = """\
+examples:
+  # after `nerkit train ... --output-dir runs/bert-conll` and `nerkit evaluate --model runs/bert-conll ...`
+  nerkit card runs/bert-conll
+
+  # name the Hub repo (used in the usage snippet and model-index) and the licence
+  nerkit card runs/bert-conll --repo-id USER/bert-conll --license apache-2.0
+
+  # trained from a local folder: link the Hub id of that base model in the card's metadata
+  nerkit card runs/minilm --base-model sentence-transformers/all-MiniLM-L6-v2
+
+The card is rebuilt from the JSON files in the folder only (eval_results.json is required;
+training_log.json, data_info.json, run_info.json ... add their sections when present), with no
+network access. Sections without data are left out with a warning.
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "card",
+        help="write README.md (the model card) into a run folder",
+        description="Render the model card (README.md and per_entity_f1.png) of a run folder "
+        "from its evaluation and training records.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("output_dir", metavar="OUTPUT_DIR", help="the run folder (the --output-dir of `nerkit train`)")
+    parser.add_argument(
+        "--repo-id", default=None, help="Hub repo id USER/NAME shown in the usage snippet (default: the folder's name)"
+    )
+    parser.add_argument("--language", default="en", help="language code(s) of the data, comma-separated (default: en)")
+    parser.add_argument("--license", default=None, help="licence id for the model, e.g. apache-2.0, mit, other")
+    parser.add_argument(
+        "--base-model",
+        default=None,
+        metavar="HUB_ID",
+        help="Hub id of the base model, when training started from a local folder",
+    )
+    parser.add_argument(
+        "--widget-text",
+        action="append",
+        default=None,
+        metavar="TEXT",
+        help="a widget example (repeatable); replaces the sentences picked from the evaluated split, "
+        "e.g. when the data's licence does not allow quoting it",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from toolkit.card import build_card
+
+    languages = [code.strip() for code in args.language.split(",") if code.strip()] or None
+    rendered = build_card(
+        args.output_dir,
+        repo_id=args.repo_id,
+        language=languages[0] if languages and len(languages) == 1 else languages,
+        license=args.license,
+        base_model=args.base_model,
+        widget_texts=args.widget_text,
+    )
+    readme = rendered.write(args.output_dir)
+    chart = " and per_entity_f1.png" if rendered.chart_png is not None else ""
+    left_out = f" ({len(rendered.warnings)} warning(s) above)" if rendered.warnings else ""
+    print(f"wrote {readme}{chart}{left_out}")
+    return 0

@@ -1,0 +1,108 @@
+"""`nerkit evaluate`: score any token-classification model per entity type with seqeval."""
+
+from __future__ import annotations
+
+import argparse
+
+from toolkit.commands._data_args import DATA_HELP, add_data_arguments, load_data
+
+EXAMPLES = """\
+examples:
+  nerkit evaluate --model runs/bert-conll --dataset conll2003 --split test
+  nerkit evaluate --model dslim/bert-base-NER --dataset ../shared/data/conll2003 --split test \\
+      --output-dir eval/dslim
+  # a model whose types are named differently from the dataset's
+  nerkit evaluate --model some/model --dataset conll2003 --label-map PERSON=PER,GPE=LOC,DATE=O
+  # end-to-end F1 of every pipeline aggregation strategy, and 2000 bootstrap resamples
+  nerkit evaluate --model runs/bert-conll --dataset conll2003 --strategies --bootstrap 2000 --seed 1
+  nerkit evaluate --model runs/bert-conll --dataset conll2003 --strategies first,average --bootstrap 0
+
+writes into --output-dir (default: the model folder, or ./eval-<model id>):
+  eval_results.json       per-type P/R/F1/support, averages, default and strict modes,
+                          95% bootstrap confidence intervals (unless --bootstrap 0),
+                          per-strategy F1 with --strategies, and the command line
+  predictions_<split>.conll   token gold predicted
+  errors_<split>.txt      the first sentences with wrong tags
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a model per entity type (seqeval)",
+        description="Evaluate a token-classification model (trained here or anywhere) on a dataset split: "
+        "seqeval precision/recall/F1 per entity type in default and strict IOB2 mode, token accuracy, "
+        "and the number of invalid predicted label sequences.",
+        epilog=DATA_HELP + "\n" + EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="model folder or Hub id")
+    parser.add_argument("--revision", default=None, help="model revision on the Hub")
+    add_data_arguments(parser)
+    parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    parser.add_argument("--output-dir", default=None, help="where to write the results (default: the model folder)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--max-length", type=int, default=None, help="max sub-tokens per sentence (default: model max)")
+    parser.add_argument("--max-samples", type=int, default=None, help="evaluate the first N sentences only")
+    parser.add_argument("--label-map", default=None, help="rename model labels or types: MODEL=DATASET,... (=O drops a type)")
+    extra = parser.add_argument_group("aggregation strategies and confidence intervals")
+    extra.add_argument(
+        "--strategies", nargs="?", const="all", default=None, metavar="LIST",
+        help="also run the model through the token-classification pipeline on each sentence (words joined with "
+        "spaces) and score each aggregation strategy's character spans by exact match; all five (none, simple, "
+        "first, average, max) when given alone, or a comma-separated subset. One forward pass per sentence.",
+    )
+    extra.add_argument(
+        "--bootstrap", type=int, nargs="?", const=1000, default=1000, metavar="N",
+        help="bootstrap resamples over sentences for confidence intervals of overall and per-type F1 "
+        "(default: 1000; 0 turns them off)",
+    )
+    extra.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
+    extra.add_argument("--ci-level", type=float, default=0.95, help="confidence level of the intervals (default: 0.95)")
+    parser.set_defaults(func=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from toolkit.evaluation import default_output_dir, evaluate_model, format_table, parse_label_map
+
+    label_map = parse_label_map(args.label_map)
+    data = load_data(args)
+    results = evaluate_model(
+        args.model,
+        data,
+        args.split,
+        output_dir=args.output_dir,
+        revision=args.revision,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        label_map=label_map,
+        max_samples=args.max_samples,
+        strategies=args.strategies,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        ci_level=args.ci_level,
+        command=command_line(args),
+    )
+    print(format_table(results))
+    print(f"results written to {args.output_dir or default_output_dir(args.model)}")
+    return 0
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The evaluation command for eval_results.json: as typed when run from the shell, else rebuilt
+    from the parsed flags (e.g. `main([...])` from Python), leaving out flags at their defaults."""
+    import shlex
+    import sys
+
+    if sys.argv[1:2] == ["evaluate"]:
+        return shlex.join(["nerkit", *sys.argv[1:]])
+    subparsers = argparse.ArgumentParser(add_help=False).add_subparsers()
+    register(subparsers)
+    defaults = vars(subparsers.choices["evaluate"].parse_args(["--model", "-"]))
+    words = ["nerkit", "evaluate"]
+    for name, value in vars(args).items():
+        if name not in defaults or name == "func" or value is None or (name != "model" and value == defaults[name]):
+            continue
+        flag = "--" + name.replace("_", "-")
+        words += [flag] if name == "strategies" and value == "all" else [flag, str(value)]
+    return shlex.join(words)

@@ -1,0 +1,284 @@
+"""Stage 2: decide the label list and tag scheme, and turn RawData into a typed DatasetDict.
+
+Training always sees IOB2 (or plain tags for prefix-less sets such as POS): IOB1 and BIOES inputs
+are converted here, once, so alignment, training and evaluation never need to know the source
+scheme. Label ids follow the source's ClassLabel when there is one, so a model trained on local
+files is interchangeable with one trained on the same Hub dataset.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import datasets
+
+from toolkit.data import LabelSource, RawData, load_label_list
+from toolkit.errors import UserError
+
+logger = logging.getLogger(__name__)
+
+SCHEMES = ("IOB1", "IOB2", "BIOES", "none")
+# Hugging Face `conll2003` ner_tags ClassLabel order; CoNLL-2003 files with this label set get it too.
+CONLL2003_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+_PREFIXED = re.compile(r"([BIES])-(.+)")
+
+
+@dataclass
+class NerData:
+    splits: datasets.DatasetDict  # columns "tokens": list[str], "tags": Sequence(ClassLabel(names=labels))
+    labels: list[str]  # id order; "O" first for inferred BIO sets; HF order for ClassLabel sources
+    label_column: str
+    scheme: str  # scheme used for training: "IOB2", or "none" for prefix-less tag sets (POS)
+    source_scheme: str  # detected in the input: "IOB1" | "IOB2" | "BIOES" | "none"
+    source: dict  # RawData.source
+
+
+@lru_cache(maxsize=4096)
+def split_tag(tag: str) -> tuple[str | None, str]:
+    """("B", "PER") for "B-PER"; (None, tag) for "O" and prefix-less tags."""
+    match = _PREFIXED.fullmatch(tag)
+    return (match[1], match[2]) if match else (None, tag)
+
+
+def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
+    """IOB1 if an I-X ever starts an entity, BIOES if any E-/S- tag, "none" without B-/I- prefixes, else IOB2."""
+    prefixes: set[str] = set()
+    starts_with_inside = False
+    for tags in tag_sequences:
+        previous: tuple[str | None, str] = (None, "O")
+        for tag in tags:
+            prefix, entity_type = split_tag(tag)
+            if prefix:
+                prefixes.add(prefix)
+            if prefix == "I" and (previous[0] not in ("B", "I") or previous[1] != entity_type):
+                starts_with_inside = True
+            previous = (prefix, entity_type)
+    if prefixes & {"E", "S"}:
+        return "BIOES"
+    if not prefixes:
+        return "none"
+    return "IOB1" if starts_with_inside else "IOB2"
+
+
+def to_iob2(tags: Sequence[str], scheme: str) -> list[str]:
+    """One sentence in IOB2: every entity starts with B-. S-/E- become B-/I-; an I- that opens an entity becomes B-."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {SCHEMES}")
+    if scheme in ("IOB2", "none"):
+        return list(tags)
+    converted = []
+    open_type = None  # type of the entity the previous token belongs to, while it may continue
+    for tag in tags:
+        prefix, entity_type = split_tag(tag)
+        if prefix is None:
+            converted.append(tag)
+            open_type = None
+            continue
+        starts = prefix in ("B", "S") or open_type != entity_type
+        converted.append(f"{'B' if starts else 'I'}-{entity_type}")
+        open_type = None if prefix in ("E", "S") else entity_type
+    return converted
+
+
+def infer_label_list(tag_sequences: Iterable[Sequence[str]]) -> list[str]:
+    """O first, then B-/I- pairs grouped by type, types sorted; a prefix-less set (POS) is just sorted."""
+    seen = {tag for tags in tag_sequences for tag in tags}
+    if not is_entity_labels(seen):
+        return sorted(seen)
+    for tag in sorted(seen):
+        prefix, _ = split_tag(tag)
+        if prefix in ("E", "S"):
+            raise ValueError(f"tag {tag!r}: convert BIOES tags with to_iob2 before inferring the label list")
+        if prefix is None and tag != "O":
+            raise ValueError(f"tag {tag!r} has no B-/I- prefix while other tags do")
+    return ["O"] + [f"{prefix}-{entity_type}" for entity_type in entity_types(seen) for prefix in "BI"]
+
+
+def entity_types(labels: Iterable[str]) -> list[str]:
+    """Sorted entity types of a BIO label set ("B-PER", "I-PER" -> "PER")."""
+    return sorted({entity_type for prefix, entity_type in map(split_tag, labels) if prefix})
+
+
+def is_entity_labels(labels: Iterable[str]) -> bool:
+    """True for BIO-style (entity) label sets, False for plain tag sets such as POS."""
+    return any(split_tag(label)[0] for label in labels)
+
+
+def entity_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(type, start, end) spans, end exclusive, of an IOB2 sentence; an I- without a matching B- opens a span."""
+    spans: list[tuple[str, int, int]] = []
+    current: list = []  # [type, start] of the open span
+    for index, tag in enumerate([*tags, "O"]):
+        prefix, entity_type = split_tag(tag)
+        if current and (prefix != "I" or entity_type != current[0]):
+            spans.append((current[0], current[1], index))
+            current = []
+        if prefix is not None and not current:
+            current = [entity_type, index]
+    return spans
+
+
+def prepare_labels(raw: RawData, labels: LabelSource | None = None) -> NerData:
+    """Convert to IOB2, fix the label list and build the DatasetDict the later stages train and score on.
+
+    `labels` (a list or a label file) is the user's label list in id order: every tag must be in it.
+    Without it the list comes from the source's ClassLabel, else is inferred from the tags.
+    """
+    all_tags = [tags for split in raw.splits.values() for tags in split.tags]
+    source_scheme = detect_scheme(all_tags)
+    if source_scheme != "none":
+        _check_all_prefixed(raw)
+    converted = {name: [to_iob2(tags, source_scheme) for tags in split.tags] for name, split in raw.splits.items()}
+    _log_scheme(source_scheme, raw, converted)
+
+    if labels is not None:
+        label_list = load_label_list(labels)
+        origin = (
+            f"the label list from {Path(labels).name}" if isinstance(labels, (str, os.PathLike)) else "the label list"
+        )
+    elif raw.label_names:
+        label_list = _iob2_names(raw.label_names) if source_scheme in ("IOB1", "BIOES") else list(raw.label_names)
+        origin = "the dataset's label names"
+    else:
+        label_list = infer_label_list(tags for split in converted.values() for tags in split)
+        if set(label_list) == set(CONLL2003_LABELS):
+            label_list = list(CONLL2003_LABELS)
+        origin = "the inferred label list"
+    _check_known(raw, converted, label_list, origin)
+
+    ids = {label: index for index, label in enumerate(label_list)}
+    features = datasets.Features(
+        {
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "tags": datasets.Sequence(datasets.ClassLabel(names=label_list)),
+        }
+    )
+    splits = datasets.DatasetDict(
+        {
+            name: datasets.Dataset.from_dict(
+                {"tokens": raw.splits[name].tokens, "tags": [[ids[tag] for tag in tags] for tags in sentences]},
+                features=features,
+            )
+            for name, sentences in converted.items()
+        }
+    )
+    return NerData(
+        splits=splits,
+        labels=label_list,
+        label_column=raw.label_column,
+        scheme="none" if source_scheme == "none" else "IOB2",
+        source_scheme=source_scheme,
+        source=raw.source,
+    )
+
+
+def _check_all_prefixed(raw: RawData) -> None:
+    """A BIO set mixed with prefix-less tags ("B-PER" and "PER") is a data error, not a scheme."""
+    for name, split in raw.splits.items():
+        for index, tags in enumerate(split.tags):
+            for position, tag in enumerate(tags):
+                if tag != "O" and split_tag(tag)[0] is None:
+                    raise UserError(
+                        f"split {name!r}, {split.where(index, position)}: tag {tag!r} has no B-/I-/E-/S- prefix, but "
+                        f"other tags do. Use prefixed tags (B-{tag}, I-{tag}) and O throughout, or plain tags only."
+                    )
+
+
+def _log_scheme(source_scheme: str, raw: RawData, converted: dict[str, list[list[str]]]) -> None:
+    if source_scheme == "none":
+        logger.info("Tag scheme of %r: no B-/I- prefixes; plain tags (e.g. POS), no conversion.", raw.label_column)
+    elif source_scheme == "IOB2":
+        logger.info("Tag scheme of %r: IOB2; no conversion needed.", raw.label_column)
+    else:
+        changed = sum(
+            before != after
+            for name, split in raw.splits.items()
+            for tags, new_tags in zip(split.tags, converted[name])
+            for before, after in zip(tags, new_tags)
+        )
+        logger.info(
+            "Tag scheme of %r: %s; converted to IOB2 for training (%d tags changed).",
+            raw.label_column,
+            source_scheme,
+            changed,
+        )
+
+
+def _iob2_names(names: list[str]) -> list[str]:
+    """A converted ClassLabel list: source order kept, E-/S- dropped, each type's missing B-/I- added beside it."""
+    result: list[str] = []
+    for name in names:
+        prefix, entity_type = split_tag(name)
+        for label in [name] if prefix is None else [f"B-{entity_type}", f"I-{entity_type}"]:
+            if label not in result:
+                result.append(label)
+    return result
+
+
+def _check_known(raw: RawData, converted: dict[str, list[list[str]]], label_list: list[str], origin: str) -> None:
+    known = set(label_list)
+    for name, sentences in converted.items():
+        split = raw.splits[name]
+        for index, tags in enumerate(sentences):
+            for position, tag in enumerate(tags):
+                if tag not in known:
+                    original = split.tags[index][position]
+                    shown = f"{tag!r} (written {original!r} in the input)" if original != tag else repr(tag)
+                    raise UserError(
+                        f"split {name!r}, {split.where(index, position)}: tag {shown} is not in {origin} "
+                        f"({', '.join(label_list)}). Add it to the label list, or fix the tag."
+                    )
+
+
+def describe(data: NerData) -> dict:
+    """The `data_info.json` dict: source, labels, schemes and per-split sizes, entity counts and lengths.
+
+    Entity sets count spans per type ("entities", every type listed, zero included); plain tag
+    sets (POS) count tags instead ("tags").
+    """
+    entities = is_entity_labels(data.labels)
+    splits = {}
+    for name, dataset in data.splits.items():
+        sentences = [
+            [data.labels[tag_id] for tag_id in ids] for ids in dataset.select_columns(["tags"]).to_dict()["tags"]
+        ]
+        lengths = [len(tags) for tags in sentences]
+        info: dict = {"sentences": len(sentences), "tokens": sum(lengths)}
+        if entities:
+            counts = Counter(span[0] for tags in sentences for span in entity_spans(tags))
+            info["entities"] = {entity_type: counts[entity_type] for entity_type in entity_types(data.labels)}
+        else:
+            counts = Counter(tag for tags in sentences for tag in tags)
+            info["tags"] = {tag: counts[tag] for tag in sorted(data.labels)}
+        info["length"] = _length_stats(lengths)
+        splits[name] = info
+    return {
+        "source": data.source,
+        "label_column": data.label_column,
+        "labels": list(data.labels),
+        "scheme": data.scheme,
+        "source_scheme": data.source_scheme,
+        "splits": splits,
+    }
+
+
+def _length_stats(lengths: list[int]) -> dict:
+    """Sentence lengths in tokens; p95 by the nearest-rank method so it is a real sentence length."""
+    ordered = sorted(lengths)
+    median = statistics.median(ordered)
+    return {
+        "min": ordered[0],
+        "mean": round(statistics.fmean(ordered), 2),
+        "median": int(median) if float(median).is_integer() else median,
+        "p95": ordered[math.ceil(0.95 * len(ordered)) - 1],
+        "max": ordered[-1],
+    }

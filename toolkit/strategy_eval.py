@@ -1,0 +1,300 @@
+"""End-to-end F1 of each pipeline aggregation strategy, on exact character spans.
+
+Why: seqeval scores word-level tags on pre-split words, but a user calls
+`pipeline("token-classification", aggregation_strategy=...)` on raw text and gets character
+spans back. This stage measures what that user gets, for every strategy, so the card can say
+which strategy to use. It runs the Space's own code path (`space.inference.predict_all_batch`):
+one forward pass per sentence gives all five strategies.
+
+How a sentence is scored
+------------------------
+1. **Text.** The sentence's tokens joined with single spaces (`detokenize`); token *i* starts at
+   `starts[i]`. Gold entities come from the IOB2 tags via seqeval's `get_entities` (the same
+   entities seqeval's default mode counts) and become character spans
+   `(type, starts[first], starts[last] + len(tokens[last]))`.
+2. **Prediction.** One forward pass (long sentences are windowed with the pipeline's stride, so no
+   word is cut off) and every requested strategy. The pipeline is built from the evaluated model
+   and the tokenizer as `AutoTokenizer.from_pretrained` loads it, i.e. as a user's pipeline would.
+3. **"none" into spans.** "none" returns one label per sub-token; it is decoded with
+   `space.strategies.none_to_spans(entities, text)`, exactly as the Space shows it. The rule:
+   tokens are taken in order; a token *joins* the current span when it directly follows the span's
+   last token (no "O" token between) and either (a) no whitespace separates the two in the text
+   (a sub-token of the same word: it joins whatever its own B-/I- prefix or type, and the span keeps
+   the type of its first token), or (b) its label is `I-<type>` (or a bare `<type>`) of the span's
+   type. Otherwise it starts a new span. "O" pieces of a word are not added, so a span can start or
+   end inside a word (and then cannot match a gold span). Since the text is the tokens joined with
+   spaces, "same word" here means "same dataset token".
+4. **Types.** A span's type is the model's label without B-/I- (the pipeline's `entity_group`),
+   renamed the way `toolkit.evaluation.map_model_labels` maps the model's labels onto the dataset's
+   (`--label-map` included). Labels mapped to "O" are ignored by the pipeline (`ignore_labels`);
+   a type the dataset does not have stays as it is and counts as a false positive.
+5. **Whitespace.** Offsets from byte-level BPE (and some WordPiece set-ups) may include the space
+   before a word or, rarely, after it. Predicted spans are therefore stripped of whitespace at both
+   edges before matching (a span that is all whitespace is dropped). Gold spans never have any.
+6. **Matching.** Exact `(type, start, end)` match. Predicted spans are a multiset: a span predicted
+   twice counts twice as predicted and at most once as correct.
+
+Per strategy: precision, recall, F1 (seqeval's formulas, 0 where undefined) with support (gold
+spans), predicted and correct counts, overall (micro) and per type.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any, Iterable, Mapping, Sequence
+
+from toolkit.errors import UserError
+
+logger = logging.getLogger("toolkit")
+
+Span = tuple  # (type, start, end): character offsets into the detokenized sentence
+_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
+_CHUNK = 1024  # sentences per predict_all_batch call (progress bar granularity)
+
+
+def detokenize(tokens: Sequence[str]) -> tuple[str, list[int]]:
+    """`("EU", "rejects")` -> `("EU rejects", [0, 3])`: the text and each token's start offset."""
+    starts, position = [], 0
+    for token in tokens:
+        starts.append(position)
+        position += len(token) + 1
+    return " ".join(tokens), starts
+
+
+def gold_spans(tokens: Sequence[str], tags: Sequence[str]) -> list[Span]:
+    """Gold entities of one sentence as character spans of `detokenize(tokens)[0]`."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    _text, starts = detokenize(tokens)
+    return [
+        (kind, starts[first], starts[last] + len(tokens[last]))
+        for kind, first, last in get_entities(list(tags))
+    ]
+
+
+def strip_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """`(start, end)` without whitespace at either edge; None when nothing else is left."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def _type_of(label: str) -> str | None:
+    if label == "O":
+        return None
+    return label[2:] if label[:2] in _PREFIXES else label
+
+
+def type_map(model_labels: Sequence[str], mapped_labels: Sequence[str] | None = None) -> dict[str, str | None]:
+    """Pipeline type (`entity_group`, or a "none" label without B-/I-) -> dataset type, None = ignore.
+
+    `mapped_labels` is `LabelMapping.names` (model label id -> dataset label); without it the
+    model's own names are used.
+    """
+    from space.strategies import entity_type
+
+    mapped_labels = list(mapped_labels) if mapped_labels is not None else list(model_labels)
+    out: dict[str, str | None] = {}
+    for model_label, dataset_label in zip(model_labels, mapped_labels):
+        key = entity_type(str(model_label))
+        kind = _type_of(str(dataset_label))
+        if out.get(key) is None:
+            out[key] = kind
+    return out
+
+
+def predicted_spans(
+    entities: Sequence[Mapping],
+    text: str,
+    types: Mapping[str, str | None] | None = None,
+) -> list[Span]:
+    """One strategy's pipeline output for `text` -> `(type, start, end)` spans, as scored.
+
+    Grouped output (`entity_group`) is used as it is; "none" output (`entity`) is decoded with
+    `space.strategies.none_to_spans`. Then types are mapped and edges stripped of whitespace.
+    """
+    from space.strategies import none_to_spans
+
+    if entities and "entity_group" not in entities[0]:
+        entities = none_to_spans(entities, text)
+    spans = []
+    for entity in entities:
+        kind = str(entity["entity_group"])
+        if types is not None:
+            kind = types.get(kind, kind)
+        if kind is None:
+            continue
+        bounds = strip_span(text, int(entity["start"]), int(entity["end"]))
+        if bounds is not None:
+            spans.append((kind, *bounds))
+    return spans
+
+
+def prf(correct: int, predicted: int, support: int) -> dict:
+    """Precision/recall/F1 with seqeval's formulas and zero_division=0, plus the counts."""
+    precision = correct / predicted if predicted else 0.0
+    recall = correct / support if support else 0.0
+    denominator = precision + recall
+    f1 = 2.0 * precision * recall / denominator if denominator else 0.0
+    return {
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "support": int(support),
+        "predicted": int(predicted),
+        "correct": int(correct),
+    }
+
+
+def sentence_counts(gold: Iterable[Span], pred: Iterable[Span]) -> dict[str, list[int]]:
+    """type -> [correct, predicted, gold] for one sentence (predicted spans as a multiset)."""
+    gold_count, pred_count = Counter(gold), Counter(pred)
+    counts: dict[str, list[int]] = {}
+    for span, n in gold_count.items():
+        counts.setdefault(span[0], [0, 0, 0])[2] += n
+    for span, n in pred_count.items():
+        row = counts.setdefault(span[0], [0, 0, 0])
+        row[1] += n
+        row[0] += min(n, gold_count.get(span, 0))
+    return counts
+
+
+def score_spans(gold: Sequence[Sequence[Span]], pred: Sequence[Sequence[Span]]) -> dict:
+    """Overall (micro) and per-type scores of predicted spans against gold spans, sentence by sentence."""
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted ones")
+    totals: dict[str, list[int]] = {}
+    for g, p in zip(gold, pred):
+        for kind, row in sentence_counts(g, p).items():
+            total = totals.setdefault(kind, [0, 0, 0])
+            for i in range(3):
+                total[i] += row[i]
+    overall = [sum(row[i] for row in totals.values()) for i in range(3)]
+    result = prf(*overall)
+    result["per_type"] = {kind: prf(*totals[kind]) for kind in sorted(totals)}
+    return result
+
+
+def check_strategies(strategies: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Canonical strategy names (ALL_STRATEGIES order); "all" or None means all five."""
+    from space import ALL_STRATEGIES
+    from space.inference import UnknownStrategyError, validate_strategies
+
+    if strategies is None or strategies == "all":
+        return ALL_STRATEGIES
+    if isinstance(strategies, str):
+        strategies = [s for s in (part.strip() for part in strategies.split(",")) if s]
+    try:
+        return validate_strategies(strategies)
+    except UnknownStrategyError as err:
+        raise UserError(f"--strategies: {err} Pass e.g. --strategies first,average or --strategies for all.") from err
+
+
+def build_pipeline(model: Any, tokenizer: Any, *, max_length: int | None = None):
+    """A token-classification pipeline on the already loaded model (same device, same weights).
+
+    The window length is the tokenizer's limit capped by the model's position embeddings
+    (`space.model.position_limit`, as the Space does) and by `max_length` when given.
+    """
+    import torch
+    from transformers import pipeline
+
+    from space.model import position_limit
+
+    limit = position_limit(model.config)
+    current = getattr(tokenizer, "model_max_length", None)
+    caps = [n for n in (limit, max_length) if n]
+    if not isinstance(current, int) or current > 100_000:
+        current = min(caps) if caps else 512
+    tokenizer.model_max_length = min([current, *caps])
+    return pipeline("token-classification", model=model, tokenizer=tokenizer, device=torch.device(model.device))
+
+
+def evaluate_strategies(
+    pipe: Any,
+    sentences: Sequence[Sequence[str]],
+    tags: Sequence[Sequence[str]],
+    *,
+    strategies: str | Iterable[str] | None = None,
+    types: Mapping[str, str | None] | None = None,
+    ignore_labels: Sequence[str] = ("O",),
+    batch_size: int = 32,
+    progress: bool = False,
+) -> dict:
+    """`{strategy: {precision, recall, f1, support, predicted, correct, per_type}}` over all sentences.
+
+    `tags` are the gold IOB2 tags (dataset label names); `types` maps pipeline types to dataset
+    types (`type_map`); `ignore_labels` are the model labels that mean "no entity".
+    """
+    from tqdm.auto import tqdm
+
+    from space.inference import predict_all_batch
+
+    names = check_strategies(strategies)
+    if len(sentences) != len(tags):
+        raise ValueError(f"{len(sentences)} sentences but {len(tags)} tag sequences")
+    texts = [detokenize(tokens)[0] for tokens in sentences]
+    gold = [gold_spans(tokens, sentence_tags) for tokens, sentence_tags in zip(sentences, tags)]
+    pred: dict[str, list[list[Span]]] = {name: [] for name in names}
+    chunks = range(0, len(texts), _CHUNK)
+    for first in tqdm(chunks, desc="strategies", unit="chunk", disable=not progress or len(chunks) < 2):
+        part = texts[first : first + _CHUNK]
+        outputs = predict_all_batch(pipe, part, names, batch_size, max_chars=None, ignore_labels=tuple(ignore_labels))
+        for text, output in zip(part, outputs):
+            for name in names:
+                pred[name].append(predicted_spans(output[name], text, types))
+    return {name: score_spans(gold, pred[name]) for name in names}
+
+
+def evaluate_model_strategies(
+    model: Any,
+    tokenizer: Any,
+    sentences: Sequence[Sequence[str]],
+    tags: Sequence[Sequence[str]],
+    mapped_labels: Sequence[str] | None = None,
+    *,
+    strategies: str | Iterable[str] | None = None,
+    batch_size: int = 32,
+    max_length: int | None = None,
+    progress: bool = False,
+) -> dict:
+    """`evaluate_strategies` for a loaded model: builds the pipeline and the type map from its labels."""
+    model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    mapped = list(mapped_labels) if mapped_labels is not None else model_labels
+    ignore = tuple(label for label, target in zip(model_labels, mapped) if target == "O") or ("O",)
+    pipe = build_pipeline(model, tokenizer, max_length=max_length)
+    return evaluate_strategies(
+        pipe,
+        sentences,
+        tags,
+        strategies=strategies,
+        types=type_map(model_labels, mapped),
+        ignore_labels=ignore,
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+def format_strategies(block: dict) -> str:
+    """The per-strategy table `nerkit evaluate` prints."""
+    results = block["results"]
+    kinds = sorted({k for entry in results.values() for k in entry.get("per_type", {})})
+    header = f"{'strategy':<10} {'precision':>9} {'recall':>9} {'f1':>9} {'predicted':>9} {'correct':>8} {'support':>8}"
+    header += "".join(f" {'f1 ' + k:>9}" for k in kinds)
+    lines = [
+        f"aggregation strategies, end to end on {block.get('num_sentences', '?')} sentences "
+        "(tokens joined with spaces, exact character spans):",
+        header,
+    ]
+    for name, s in results.items():
+        row = (
+            f"{name:<10} {s['precision']:>9.4f} {s['recall']:>9.4f} {s['f1']:>9.4f} "
+            f"{s['predicted']:>9} {s['correct']:>8} {s['support']:>8}"
+        )
+        per = s.get("per_type", {})
+        row += "".join(f" {per[k]['f1']:>9.4f}" if k in per else f" {'-':>9}" for k in kinds)
+        lines.append(row)
+    return "\n".join(lines)

@@ -1,0 +1,418 @@
+"""Fine-tune an encoder for token classification with the Hugging Face `Trainer`.
+
+The run writes everything later stages need into one folder (see `toolkit.layout`), so the
+card and the publisher never need the original data or the network. Under `torchrun`, every
+rank trains and only rank 0 writes the final files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from toolkit import __version__, layout
+from toolkit.alignment import LABEL_STRATEGIES, load_tokenizer, tokenize_dataset
+from toolkit.errors import UserError
+from toolkit.labels import NerData, describe, is_entity_labels
+from toolkit.metrics import quick_scores
+
+logger = logging.getLogger("toolkit")
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+SAVE_DTYPES = ("float32", "float16", "bfloat16")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; saved to `training_args.json`.
+
+    Defaults are the common BERT-NER recipe (lr 2e-5, 3 epochs, batch 16, weight decay 0.01,
+    10% warm-up), plus length-grouped batches, which cut padding (see bench/train_throughput.py).
+    """
+
+    model: str
+    output_dir: str
+    revision: str | None = None
+    learning_rate: float = 2e-5
+    epochs: float = 3.0
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    seed: int = 42
+    max_length: int | None = None  # None: the tokenizer's model_max_length, capped at 512
+    label_strategy: str = "first"  # "first" sub-token only, or "all" sub-tokens
+    group_by_length: bool = True
+    early_stopping_patience: int | None = None
+    precision: str = "auto"
+    train_split: str = "train"
+    eval_split: str = "validation"
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    resume_from_checkpoint: str | bool | None = None
+    overwrite: bool = False
+    keep_checkpoints: bool = False
+    save_dtype: str = "float32"  # dtype of the saved weights; float16 halves the folder's size
+    logging_steps: int = 50
+    gradient_accumulation_steps: int = 1
+    command: str | None = None  # the command line that started the run, for the card
+
+    def __post_init__(self) -> None:
+        def need(condition: bool, message: str) -> None:
+            if not condition:
+                raise UserError(message)
+
+        need(self.learning_rate > 0, f"learning rate must be > 0, got {self.learning_rate}")
+        need(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
+        need(self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}")
+        need(self.eval_batch_size >= 1, f"eval batch size must be >= 1, got {self.eval_batch_size}")
+        need(self.weight_decay >= 0, f"weight decay must be >= 0, got {self.weight_decay}")
+        need(0 <= self.warmup_ratio < 1, f"warm-up ratio must be in [0, 1), got {self.warmup_ratio}")
+        need(
+            self.label_strategy in LABEL_STRATEGIES,
+            f"label strategy must be one of {', '.join(LABEL_STRATEGIES)}, got {self.label_strategy!r}",
+        )
+        need(
+            self.save_dtype in SAVE_DTYPES,
+            f"save dtype must be one of {', '.join(SAVE_DTYPES)}, got {self.save_dtype!r}",
+        )
+        need(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        need(
+            self.max_length is None or 8 <= self.max_length <= 4096,
+            f"max length must be between 8 and 4096 sub-tokens, got {self.max_length}",
+        )
+        need(
+            self.early_stopping_patience is None or self.early_stopping_patience >= 1,
+            f"early-stopping patience must be >= 1 epoch, got {self.early_stopping_patience}",
+        )
+        for name in ("max_train_samples", "max_eval_samples"):
+            value = getattr(self, name)
+            need(value is None or value >= 1, f"{name.replace('_', ' ')} must be >= 1, got {value}")
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    best_epoch: int | None
+    best_metrics: dict
+    train_runtime_s: float
+    tokens_per_s: float
+    truncated_words: int
+    log: list[dict] = field(default_factory=list)
+
+
+def world_rank() -> int:
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
+
+
+def pick_device() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def hardware_info() -> dict:
+    import torch
+
+    device = pick_device()
+    if device == "cuda":
+        name = torch.cuda.get_device_name(0)
+    elif device == "mps":
+        name = "Apple MPS"
+    else:
+        name = platform.processor() or platform.machine()
+    return {
+        "device": device,
+        "name": name,
+        "cpu_count": os.cpu_count(),
+        "num_processes": int(os.environ.get("WORLD_SIZE", "1")),
+    }
+
+
+def framework_versions() -> dict:
+    import datasets
+    import huggingface_hub
+    import seqeval
+    import tokenizers
+    import torch
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "nerkit": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "datasets": datasets.__version__,
+        "tokenizers": tokenizers.__version__,
+        "huggingface_hub": huggingface_hub.__version__,
+        "seqeval": getattr(seqeval, "__version__", "1.2.2"),
+    }
+
+
+def mixed_precision(precision: str, device: str) -> dict:
+    """fp16/bf16 flags for TrainingArguments; `auto` means bf16 (else fp16) on CUDA, fp32 elsewhere."""
+    import torch
+
+    if precision == "auto":
+        if device != "cuda":
+            return {}
+        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+    if precision in ("fp16", "bf16") and device != "cuda":
+        raise UserError(f"--precision {precision} needs a CUDA GPU; this machine has {device}. Use --precision auto.")
+    return {precision: True} if precision != "fp32" else {}
+
+
+def check_output_dir(config: TrainConfig) -> Path:
+    """Refuse to silently overwrite a finished run."""
+    out = Path(config.output_dir)
+    finished = (out / layout.LABELS).exists() or (out / "config.json").exists()
+    if finished and not (config.overwrite or config.resume_from_checkpoint):
+        raise UserError(
+            f"{out} already holds a trained model. Pass --overwrite to replace it, "
+            "--resume to continue from its last checkpoint, or choose another --output-dir."
+        )
+    return out
+
+
+def _select(dataset, limit: int | None):
+    return dataset.select(range(min(limit, len(dataset)))) if limit else dataset
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def epoch_log(log_history: list[dict]) -> list[dict]:
+    """One row per evaluation: epoch, step, train loss since the previous eval, eval metrics."""
+    rows: list[dict] = []
+    losses: list[float] = []
+    for entry in log_history:
+        if "loss" in entry and "eval_loss" not in entry:
+            losses.append(float(entry["loss"]))
+        elif "eval_loss" in entry:
+            row = {"epoch": round(float(entry.get("epoch", 0)), 2), "step": int(entry.get("step", 0))}
+            if losses:
+                row["train_loss"] = sum(losses) / len(losses)
+                losses = []
+            for key, value in entry.items():
+                if key.startswith("eval_") and isinstance(value, (int, float)) and "runtime" not in key and "per_second" not in key:
+                    row[key] = float(value)
+            rows.append(row)
+    return rows
+
+
+def train(config: TrainConfig, data: NerData) -> TrainResult:
+    """Fine-tune `config.model` on `data` and write the run folder; returns the summary."""
+    import numpy as np
+    import torch
+    from transformers import (
+        AutoModelForTokenClassification,
+        DataCollatorForTokenClassification,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+
+    started = time.time()
+    out = check_output_dir(config)
+    for split in (config.train_split, config.eval_split):
+        if split not in data.splits:
+            raise UserError(
+                f"the dataset has no {split!r} split (it has: {', '.join(data.splits)}). "
+                "Pass --train-split/--eval-split, or name your files train/validation/test."
+            )
+    labels = list(data.labels)
+    entities = is_entity_labels(labels)
+    set_seed(config.seed)
+
+    tokenizer = load_tokenizer(config.model, revision=config.revision)
+    max_length = config.max_length or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
+    try:
+        model = AutoModelForTokenClassification.from_pretrained(
+            config.model,
+            revision=config.revision,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            ignore_mismatched_sizes=True,
+        )
+    except (OSError, ValueError) as err:
+        raise UserError(f"could not load a token-classification model from {config.model!r}: {err}") from err
+
+    train_raw = _select(data.splits[config.train_split], config.max_train_samples)
+    eval_raw = _select(data.splits[config.eval_split], config.max_eval_samples)
+    train_ds, train_stats = tokenize_dataset(
+        train_raw, tokenizer, labels, strategy=config.label_strategy, max_length=max_length, desc=f"tokenize {config.train_split}"
+    )
+    eval_ds, eval_stats = tokenize_dataset(
+        eval_raw, tokenizer, labels, strategy="first", max_length=max_length, desc=f"tokenize {config.eval_split}"
+    )
+
+    def preprocess_logits(logits, _labels):
+        if isinstance(logits, tuple):
+            logits = logits[0]
+        return logits.argmax(dim=-1)
+
+    def compute_metrics(prediction):
+        predicted, gold_ids = prediction.predictions, prediction.label_ids
+        gold, pred = [], []
+        for p_row, g_row in zip(np.asarray(predicted), np.asarray(gold_ids)):
+            keep = g_row != -100
+            gold.append([labels[i] for i in g_row[keep]])
+            pred.append([labels[i] for i in p_row[keep]])
+        return quick_scores(gold, pred, entities=entities)
+
+    device = pick_device()
+    args = TrainingArguments(
+        output_dir=str(out / layout.CHECKPOINTS),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,
+        seed=config.seed,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="f1",
+        greater_is_better=True,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+        report_to="none",
+        ddp_backend="gloo" if device == "cpu" and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
+        ddp_find_unused_parameters=False,
+        use_cpu=device == "cpu",
+        **mixed_precision(config.precision, device),
+    )
+    callbacks = []
+    if config.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None),
+        processing_class=tokenizer,
+        compute_metrics=compute_metrics,
+        preprocess_logits_for_metrics=preprocess_logits,
+        callbacks=callbacks,
+    )
+    resume = config.resume_from_checkpoint
+    if resume is True and not any((out / layout.CHECKPOINTS).glob("checkpoint-*")):
+        raise UserError(f"--resume: no checkpoint found in {out / layout.CHECKPOINTS}. Start without --resume.")
+    output = trainer.train(resume_from_checkpoint=resume or None)
+    runtime = float(output.metrics.get("train_runtime", time.time() - started))
+    tokens_seen = sum(train_ds["length"]) * float(trainer.state.epoch or config.epochs)
+    tokens_per_s = tokens_seen / runtime if runtime else 0.0
+
+    rows = epoch_log(trainer.state.log_history)
+    best_step = None
+    if trainer.state.best_model_checkpoint:
+        best_step = int(Path(trainer.state.best_model_checkpoint).name.split("-")[-1])
+    best_row = next((row for row in rows if row["step"] == best_step), None)
+    if best_row is None and rows:
+        best_row = max(rows, key=lambda row: row.get("eval_f1", 0.0))
+    best_epoch = int(round(best_row["epoch"])) if best_row else None
+    for row in rows:
+        row["best"] = row is best_row
+
+    result = TrainResult(
+        output_dir=out,
+        best_epoch=best_epoch,
+        best_metrics={k: v for k, v in (best_row or {}).items() if k.startswith("eval_")},
+        train_runtime_s=runtime,
+        tokens_per_s=tokens_per_s,
+        truncated_words=train_stats.truncated_words,
+        log=rows,
+    )
+    if trainer.is_world_process_zero():
+        _write_outputs(config, data, trainer, tokenizer, result, started, max_length, train_stats, eval_stats)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    return result
+
+
+def _write_outputs(config, data, trainer, tokenizer, result, started, max_length, train_stats, eval_stats) -> None:
+    import torch
+
+    out = result.output_dir
+    if config.save_dtype == "float32":
+        trainer.save_model(str(out))
+    else:
+        # The best model, cast for storage only; loaders upcast it (toolkit.evaluation, the Space).
+        trainer.model.to(getattr(torch, config.save_dtype)).save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    _write_json(
+        out / layout.LABELS,
+        {
+            "labels": list(data.labels),
+            "label_column": data.label_column,
+            "scheme": data.scheme,
+            "source_scheme": data.source_scheme,
+        },
+    )
+    _write_json(out / layout.DATA_INFO, describe(data))
+    config_dict = asdict(config)
+    config_dict["max_length"] = max_length
+    _write_json(out / layout.TRAINING_ARGS, {"config": config_dict, "trainer": trainer.args.to_dict()})
+    _write_json(
+        out / layout.TRAINING_LOG,
+        {
+            "epochs": result.log,
+            "best_epoch": result.best_epoch,
+            "best_metric": "eval_f1",
+            "best_value": result.best_metrics.get("eval_f1"),
+            "train_runtime_s": result.train_runtime_s,
+            "train_tokens_per_s": result.tokens_per_s,
+            "truncated_words": {"train": train_stats.truncated_words, "eval": eval_stats.truncated_words},
+        },
+    )
+    _write_json(
+        out / layout.RUN_INFO,
+        {
+            "command": config.command or " ".join(["nerkit", *sys.argv[1:]]),
+            "seed": config.seed,
+            "base_model": config.model,
+            "base_model_revision": config.revision or _base_revision(config.model),
+            "hardware": hardware_info(),
+            "wall_time_s": time.time() - started,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "versions": framework_versions(),
+        },
+    )
+    if not config.keep_checkpoints:
+        shutil.rmtree(out / layout.CHECKPOINTS, ignore_errors=True)
+
+
+def _base_revision(model: str) -> str | None:
+    """The commit of a Hub base model when it came from the local HF cache; None for folders."""
+    if Path(model).exists():
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        path = try_to_load_from_cache(model, "config.json")
+    except Exception:  # noqa: BLE001 - provenance is best effort
+        return None
+    if isinstance(path, str) and "/snapshots/" in path:
+        return path.split("/snapshots/")[1].split("/")[0]
+    return None
