@@ -195,7 +195,12 @@ def get_pipeline(model_id: str, device: DeviceChoice | None = None, *, pinned: b
                 if pinned:
                     _pinned.add(key)
                 return _cache[key]
-        pipe = load_pipeline(model_id, device)
+        try:
+            pipe = load_pipeline(model_id, device)
+        except BaseException:
+            with _cache_lock:  # no lock kept per failed id: typed junk ids must not pile up
+                _key_locks.pop(key, None)
+            raise
         with _cache_lock:
             _cache[key] = pipe
             _load_counts[key] += 1
@@ -210,6 +215,7 @@ def _evict_locked() -> None:
     while len(unpinned) > _max_unpinned:
         victim = unpinned.pop(0)
         _cache.pop(victim, None)
+        _key_locks.pop(victim, None)
         log.info("unloaded %s (model cache full)", victim[0])
 
 

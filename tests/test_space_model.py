@@ -157,6 +157,16 @@ def test_unpinned_models_live_in_a_small_lru(tiny_bert, tiny_roberta, rigged_ber
     assert get_pipeline(str(tiny_bert), CPU) is pinned
     get_pipeline(str(tiny_roberta), CPU, pinned=False)
     assert load_counts() == {str(tiny_bert): 1, str(tiny_roberta): 2, str(rigged_bert): 1}
+    # evicted models keep no per-model lock behind them
+    assert {key[0] for key in space_model._key_locks} == {str(tiny_bert), str(tiny_roberta)}
+
+
+def test_a_failed_load_leaves_no_lock_behind(tmp_path, fresh_cache):
+    """Typed ids that fail (junk, typos) must not pile up state in a long-running public Space."""
+    for n in range(3):
+        with pytest.raises(ModelLoadError):
+            get_pipeline(str(tmp_path / f"missing-{n}"), CPU, pinned=False)
+    assert space_model._key_locks == {}
 
 
 def test_refuses_a_model_that_is_not_a_token_classifier(tmp_path, fresh_cache):

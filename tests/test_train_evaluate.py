@@ -177,3 +177,20 @@ def test_torchrun_two_cpu_processes(tiny_bert, tmp_path):
     run = json.loads((out / layout.RUN_INFO).read_text())
     assert run["hardware"]["num_processes"] == 2
     assert proc.stdout.count("model and reports written to") == 1, "only rank 0 reports"
+
+
+def test_results_are_written_as_one_set(tmp_path, monkeypatch):
+    """If any result file cannot be produced, none is written and no *.tmp is left behind."""
+    from toolkit import evaluation
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(evaluation, "error_examples", broken)
+    with pytest.raises(RuntimeError):
+        evaluation.write_results(tmp_path, "test", {"schema_version": 1}, [["a"]], [["O"]], [["O"]])
+    assert list(tmp_path.iterdir()) == []
+
+    monkeypatch.undo()
+    evaluation.write_results(tmp_path, "test", {"schema_version": 1}, [["a"]], [["O"]], [["O"]])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["errors_test.txt", "eval_results.json", "predictions_test.conll"]

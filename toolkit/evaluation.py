@@ -316,14 +316,27 @@ def _strategy_results(model_name, model, sentences, gold, mapping: LabelMapping,
 
 
 def write_results(out: Path, split: str, results: dict, sentences, gold, pred) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / layout.EVAL_RESULTS, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    """Write the three result files as one set: all are staged as *.tmp, then renamed, so a
+    failure never leaves new results beside the previous run's predictions."""
     lines = []
     for words, gs, ps in zip(sentences, gold, pred):
         lines.extend(f"{w} {g} {p}" for w, g, p in zip(words, gs, ps))
         lines.append("")
-    _atomic_write(out / layout.PREDICTIONS.format(split=split), "\n".join(lines))
-    _atomic_write(out / layout.ERRORS.format(split=split), error_examples(sentences, gold, pred))
+    files = {
+        out / layout.EVAL_RESULTS: json.dumps(results, indent=2, ensure_ascii=False) + "\n",
+        out / layout.PREDICTIONS.format(split=split): "\n".join(lines),
+        out / layout.ERRORS.format(split=split): error_examples(sentences, gold, pred),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    staged = {path: path.with_name(path.name + ".tmp") for path in files}
+    try:
+        for path, text in files.items():
+            staged[path].write_text(text, encoding="utf-8")
+        for path, tmp in staged.items():
+            tmp.replace(path)
+    finally:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
 
 
 def error_examples(sentences, gold, pred, limit: int = MAX_ERROR_EXAMPLES) -> str:
@@ -337,12 +350,6 @@ def error_examples(sentences, gold, pred, limit: int = MAX_ERROR_EXAMPLES) -> st
         blocks.append(f"# sentence {i}\n" + "\n".join(rows))
     header = f"# {len(wrong)} of {len(sentences)} sentences have at least one wrong tag; the first {min(limit, len(wrong))}:\n"
     return header + "\n\n".join(blocks) + "\n"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def format_table(results: dict) -> str:

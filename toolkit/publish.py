@@ -891,7 +891,16 @@ def push(
                     raise
                 log.warning("attempt %d/%d to commit to %s failed: %s", attempt, attempts, repo_id,
                             _describe(err, session.token))
-                landed = _landed(session, revision, changed, head, prs_before)
+                try:
+                    landed = _landed(session, revision, changed, head, prs_before)
+                except Exception as check_err:  # noqa: BLE001 - the Hub may still be down
+                    if not _is_transient(check_err):
+                        raise
+                    # Unknown. A retry stays safe: it names the old head as parent, so a commit
+                    # that did land makes it fail with 412 instead of committing twice.
+                    log.warning("could not check whether attempt %d reached %s: %s", attempt, repo_id,
+                                _describe(check_err, session.token))
+                    landed = None
                 if landed:
                     log.warning("the commit reached %s although its answer was lost; not sending it again", repo_id)
                     result.commit_oid, pr_ref = landed
