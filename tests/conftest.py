@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+# Tests never reach the Hub: fail fast instead of retrying DNS for each unknown id. The
+# Hub-server tests run their clients in subprocesses with their own HF_* settings.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 sys.path.insert(0, str(TESTS_DIR))
