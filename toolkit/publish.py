@@ -896,10 +896,12 @@ def push(
                 except Exception as check_err:  # noqa: BLE001 - the Hub may still be down
                     if not _is_transient(check_err):
                         raise
-                    # Unknown. A retry stays safe: it names the old head as parent, so a commit
-                    # that did land makes it fail with 412 instead of committing twice.
+                    # Unknown. A retry is safe only where it names the old head as parent (a commit
+                    # that did land then makes it fail with 412); on a branch without a head, stop.
                     log.warning("could not check whether attempt %d reached %s: %s", attempt, repo_id,
                                 _describe(check_err, session.token))
+                    if head is None:
+                        break
                     landed = None
                 if landed:
                     log.warning("the commit reached %s although its answer was lost; not sending it again", repo_id)
