@@ -111,7 +111,7 @@ def toolkit_loop(model_name, nerdata, labels, *, steps, lr, batch_size, seed, ou
 
 
 def validation_f1(model, tokenizer, data, labels) -> float:
-    from toolkit.evaluation import LabelMapping, decode, predict_words
+    from toolkit.evaluate import LabelMapping, decode, predict_words
     from toolkit.metrics import quick_scores
 
     sentences = list(data["validation"]["tokens"])

@@ -1,10 +1,9 @@
-"""The nerkit Space: one token-classification forward pass, five aggregation strategies side by side.
+"""The nerkit Space: one token-classification forward pass, every aggregation strategy side by side.
 
 Stages (each imports only earlier ones; none imports `toolkit`):
-config → model → inference → strategies → service → ui. `app.py` at the repo root launches it.
-Importing this package is cheap: torch, transformers and gradio load inside the stage modules.
+tags, device → windows, grouping → strategies (the registry) → spans → model → engine →
+config → service → ui. `app.py` at the repo root launches it. The toolkit may use the gradio-free,
+cache-free ones (tags, device, strategies, spans, windows, grouping, engine), never model,
+config, service or ui. Importing this package is cheap: numpy, torch, transformers and gradio
+load inside the stage modules.
 """
-
-ALL_STRATEGIES = ("none", "simple", "first", "average", "max")
-
-__all__ = ["ALL_STRATEGIES"]

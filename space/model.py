@@ -1,4 +1,4 @@
-"""Choose the device once, and load token-classification pipelines once per model per process.
+"""Load token-classification pipelines once per model per process, on the device `space.device` chose.
 
 Why so strict: a Space that accepts a typed model id must never run remote code
 (`trust_remote_code` is always False) and must say clearly when a model is not a token classifier,
@@ -8,22 +8,16 @@ instead of silently bolting a random classification head onto a plain encoder.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from space.device import DeviceChoice, default_device
+from space.windows import position_limit
 
 log = logging.getLogger(__name__)
 
-# Families whose position ids start after the padding index (max_position_embeddings = 514 → 512 usable).
-_OFFSET_POSITION_MODELS = {
-    "roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "longformer", "data2vec-text",
-    "roberta-prelayernorm", "xmod", "ibert", "luke", "mpnet", "esm",
-}
 _UNSET_MAX_LENGTH = 100_000  # tokenizers without a real limit report ~1e30
 _FALLBACK_MAX_LENGTH = 512
 
@@ -127,17 +121,6 @@ def _normalise_id(model_id: str) -> str:
     if len(model_id) > 500 or any(ch in model_id for ch in "\n\r\t\0"):
         raise ModelLoadError(f"{model_id[:80]!r}… is not a model id: expected 'owner/name' or a folder path.")
     return model_id
-
-
-def position_limit(config: Any) -> int | None:
-    """Longest input the model's position embeddings allow, or None when the config does not say."""
-    max_pos = getattr(config, "max_position_embeddings", None)
-    if not isinstance(max_pos, int) or max_pos <= 0:
-        return None
-    if getattr(config, "model_type", None) in _OFFSET_POSITION_MODELS:
-        pad = getattr(config, "pad_token_id", None)
-        max_pos -= (pad if isinstance(pad, int) else 1) + 1
-    return max_pos
 
 
 def load_pipeline(model_id: str, device: DeviceChoice):

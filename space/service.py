@@ -11,17 +11,12 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from space import ALL_STRATEGIES
+from space import strategies as registry
 from space.config import SpaceConfig
-from space.inference import (
-    InputTooLongError,
-    UnknownStrategyError,
-    predict_detailed,
-    validate_strategies,
-    word_boundary_method,
-)
-from space.model import ModelLoadError, default_device, get_pipeline, gpu_wrap, set_cache_size
-from space.strategies import disagreements
+from space.device import DeviceError, default_device, gpu_wrap
+from space.engine import InputTooLongError, predict_detailed, word_boundary_method
+from space.model import ModelLoadError, get_pipeline, set_cache_size
+from space.spans import disagreements
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +58,10 @@ class Service:
     @property
     def device(self):
         if self._device is None:
-            self._device = default_device(self.config.device, self.config.half_precision)
+            try:
+                self._device = default_device(self.config.device, self.config.half_precision)
+            except DeviceError as exc:  # shown like any other reason the model cannot run
+                raise ModelLoadError(str(exc)) from exc
         return self._device
 
     # -- input checks -----------------------------------------------------------------------
@@ -106,8 +104,8 @@ class Service:
     @staticmethod
     def check_strategies(strategies: Iterable[str] | str | None) -> tuple[str, ...]:
         try:
-            return validate_strategies(strategies)
-        except UnknownStrategyError as exc:
+            return registry.validate_strategies(strategies)
+        except registry.UnknownStrategyError as exc:
             raise RequestError(str(exc)[0].upper() + str(exc)[1:]) from exc
 
     # -- requests ---------------------------------------------------------------------------
@@ -153,7 +151,7 @@ class Service:
     def predict(self, text: Any, strategy: str = "simple", model: str | None = None) -> list[dict]:
         """The `/predict` payload: one strategy's entities (empty list for empty text)."""
         if not isinstance(strategy, str):
-            raise RequestError(f"strategy must be one name out of {', '.join(ALL_STRATEGIES)}.")
+            raise RequestError(f"strategy must be one name out of {', '.join(s.name for s in registry.STRATEGIES)}.")
         (name,) = self.check_strategies([strategy])
         return self.run(text, [name], model)["entities"][name]
 

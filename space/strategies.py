@@ -1,179 +1,128 @@
-"""Pure functions on entity lists: decode "none" token labels into spans, find where strategies disagree.
+"""The aggregation strategies: one ordered table that the engine, the Space, the card and the CLI all read.
 
-No model, no torch, no transformers: input is what `space.inference.predict_all` returns.
-
-Decoding "none" into spans (`none_to_spans`), the exact rule
----------------------------------------------------------------
-Input: the "none" output — one dict per token the model did NOT label "O" (keys `entity`,
-`score`, `index`, `word`, `start`, `end`), `index` being the token's position in the text's
-token sequence. Tokens are taken in `index` order; a token's *type* is its label without a
-leading "B-" or "I-" (a label without such a prefix is its own type and counts as "I-", as in
-the pipeline's `get_tag`). A *word* is a maximal run of non-whitespace characters of the text,
-so a token continues the previous token's word when no whitespace lies between them. A token
-JOINS the current span when it directly follows the span's last token (`index` + 1: no
-"O"-labelled token in between) AND either
-  (a) it is in the same word as that token — sub-tokens merge into their word's span whatever
-      their own B-/I- or type (the span keeps the type of its first token), or
-  (b) its label is "I-<type>" (or bare "<type>") with the span's type.
-Otherwise it STARTS a new span: a "B-" tag in a new word, a type change in a new word, or a gap
-(an "O" token in between). Pieces of a word labelled "O" are not added, so a span can begin or
-end inside a word. A span's `start`/`end` are its first token's start and last token's end, its
-`score` the mean of its tokens' scores, its `word` the text slice `text[start:end]`.
-Compared with the pipeline's "simple" strategy, the only difference is rule (a).
+Each `Strategy.aggregate` turns one window's token scores (a `space.grouping.WindowScores`) into
+that window's entities exactly as transformers' `pipeline(..., aggregation_strategy=name)` would;
+the engine runs the model once and calls every chosen entry's `aggregate` on the same scores.
+Adding a strategy means adding a row to `STRATEGIES` (and its tests), nothing else.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
 
-SpanKey = tuple  # (type, start, end)
+import numpy as np
 
-
-def entity_type(label: str) -> str:
-    """"B-PER" → "PER", "I-PER" → "PER", "PER" → "PER" (the pipeline's get_tag)."""
-    if label.startswith(("B-", "I-")):
-        return label[2:]
-    return label
+if TYPE_CHECKING:  # only for the annotation: the window object comes from the engine
+    from space.grouping import WindowScores
 
 
-def _is_begin(label: str) -> bool:
-    return label.startswith("B-")
+class UnknownStrategyError(ValueError):
+    """A strategy name that is not in the registry; the message lists the valid ones."""
 
 
-def _same_word(text: str | None, previous: Mapping, token: Mapping) -> bool:
-    gap_start, gap_end = int(previous["end"]), int(token["start"])
-    if gap_end < gap_start:  # byte pieces of one character share offsets
-        return True
-    if text is None:
-        return gap_end == gap_start
-    return not any(ch.isspace() for ch in text[gap_start:gap_end])
+@dataclass(frozen=True)
+class Strategy:
+    """One row of the registry.
 
-
-def none_to_spans(
-    token_entities: Sequence[Mapping],
-    text: str | None,
-    *,
-    ignore_labels: Iterable[str] = ("O",),
-) -> list[dict]:
-    """Spans (`entity_group, score, word, start, end`) from "none" token labels; rule in the module doc.
-
-    `text` tells where words end; without it (None) two tokens are one word only when their
-    offsets touch (end == start), and `word` is the joined token strings.
+    `whole_entities` is False only for token-level output (one entity per token, B-/I- kept), which
+    the engine merges across windows token by token; entity output goes through the pipeline's own
+    overlap merge. `whole_words` marks strategies that never split a word between entities: the
+    card recommends those first.
     """
-    ignore = set(ignore_labels)
-    tokens = sorted(
-        (t for t in token_entities if t.get("entity") not in ignore),
-        key=lambda t: (int(t["index"]), int(t["start"])),
-    )
-    spans: list[dict] = []
-    current: list[Mapping] = []
-    current_type: str | None = None
 
-    def close() -> None:
-        if current:
-            start, end = int(current[0]["start"]), max(int(t["end"]) for t in current)
-            word = text[start:end] if text is not None else "".join(str(t.get("word", "")) for t in current)
-            spans.append(
-                {
-                    "entity_group": current_type,
-                    "score": float(sum(float(t["score"]) for t in current) / len(current)),
-                    "word": word,
-                    "start": start,
-                    "end": end,
-                }
-            )
-
-    for token in tokens:
-        label = str(token["entity"])
-        kind = entity_type(label)
-        joins = False
-        if current:
-            previous = current[-1]
-            adjacent = int(token["index"]) == int(previous["index"]) + 1
-            if adjacent and _same_word(text, previous, token):
-                joins = True
-            elif adjacent and not _is_begin(label) and kind == current_type:
-                joins = True
-        if joins:
-            current.append(token)
-        else:
-            close()
-            current = [token]
-            current_type = kind
-    close()
-    return spans
+    name: str
+    help: str  # one line, shown in the UI and in --help
+    whole_entities: bool
+    aggregate: Callable[["WindowScores"], list[dict]]
+    whole_words: bool = False
 
 
-def as_spans(entities: Sequence[Mapping], text: str | None = None) -> list[dict]:
-    """Any strategy's output as spans: "none" output is decoded with `none_to_spans`, grouped output kept."""
-    if not entities:
-        return []
-    if "entity_group" in entities[0]:
-        return [dict(e) for e in entities]
-    return none_to_spans(entities, text)
+def _tokens(window: "WindowScores") -> list[dict]:
+    return window.tokens()
 
 
-def _key(span: Mapping) -> SpanKey:
-    return (str(span["entity_group"]), int(span["start"]), int(span["end"]))
+def _simple(window: "WindowScores") -> list[dict]:
+    return window.group_tokens()
 
 
-def disagreements(results_by_strategy: Mapping[str, Sequence[Mapping]], text: str | None = None) -> list[dict]:
-    """Regions of the text where the strategies do not all give the same spans.
+def _first(window: "WindowScores") -> list[dict]:
+    rows = [start for start, _end in window.word_bounds()]
+    return window.group_words(window.token_best[rows], window.token_score[rows])
 
-    Each strategy's output becomes a set of (type, start, end) spans ("none" decoded by
-    `none_to_spans`). A span that not every strategy has is a disagreement; overlapping ones are
-    merged into one region, grown to cover every span (of any strategy) that overlaps it.
-    Returns regions in text order: `{"start", "end", "text", "strategies": {name: [spans there]}}`
-    ("text" only when `text` is given). An empty list means full agreement.
+
+def _max(window: "WindowScores") -> list[dict]:
+    token_max = window.scores.max(axis=1)
+    rows = [start if end - start == 1 else start + int(token_max[start:end].argmax())
+            for start, end in window.word_bounds()]
+    return window.group_words(window.token_best[rows], window.token_score[rows])
+
+
+def _average(window: "WindowScores") -> list[dict]:
+    words = window.word_bounds()
+    rows = [start for start, _end in words]
+    best, score = window.token_best[rows], window.token_score[rows]  # a one-token word is its token
+    for w, (start, end) in enumerate(words):
+        if end - start > 1:  # exactly the pipeline's nanmean, so ties break the same way
+            average = np.nanmean(window.scores[start:end], axis=0)
+            best[w] = average.argmax()
+            score[w] = average[best[w]]
+    return window.group_words(best, score)
+
+
+STRATEGIES: tuple[Strategy, ...] = (
+    Strategy("none", "every token with its own B-/I- label, no grouping", False, _tokens),
+    Strategy("simple", "adjacent tokens with the same type grouped; a word can be split between entities",
+             True, _simple),
+    Strategy("first", "each word takes the label of its first sub-token", True, _first, whole_words=True),
+    Strategy("average", "each word takes the label with the highest mean score over its sub-tokens", True,
+             _average, whole_words=True),
+    Strategy("max", "each word takes the label of its most confident sub-token", True, _max, whole_words=True),
+)
+STRATEGY_NAMES: tuple[str, ...] = tuple(s.name for s in STRATEGIES)
+
+
+def _names() -> tuple[str, ...]:
+    # The table is read at call time, so a test that swaps STRATEGIES sees its own rows everywhere.
+    return tuple(s.name for s in STRATEGIES)
+
+
+def get_strategy(name: str) -> Strategy:
+    """The registry row called `name` (case and surrounding spaces ignored)."""
+    wanted = str(name).strip().lower()
+    for strategy in STRATEGIES:
+        if strategy.name == wanted:
+            return strategy
+    raise UnknownStrategyError(f"unknown aggregation strategy {name!r}: expected one of {', '.join(_names())}.")
+
+
+def validate_strategies(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Canonical, de-duplicated names in table order.
+
+    None or "all" means every strategy; a string is comma-separated ("first,average"); an empty
+    choice is an error, because a request that asks for nothing is almost always a mistake.
     """
-    names = list(results_by_strategy)
-    if len(names) < 2:
-        return []
-    spans = {name: as_spans(results_by_strategy[name], text) for name in names}
-    keys = {name: {_key(s) for s in spans[name]} for name in names}
-    agreed = set.intersection(*keys.values())
-    disputed = sorted({k for ks in keys.values() for k in ks} - agreed, key=lambda k: (k[1], k[2], k[0]))
-    if not disputed:
-        return []
-    all_spans = sorted((k for ks in keys.values() for k in ks), key=lambda k: (k[1], k[2]))
-    regions: list[list[int]] = []
-    for _type, start, end in disputed:
-        if regions and start < regions[-1][1]:
-            regions[-1][1] = max(regions[-1][1], end)
-        else:
-            regions.append([start, end])
-    # Grow regions over any span that overlaps them, then merge regions that now touch.
-    changed = True
-    while changed:
-        changed = False
-        for region in regions:
-            for _type, start, end in all_spans:
-                if start < region[1] and end > region[0] and (start < region[0] or end > region[1]):
-                    region[0], region[1] = min(region[0], start), max(region[1], end)
-                    changed = True
-        regions.sort()
-        merged: list[list[int]] = []
-        for region in regions:
-            if merged and region[0] < merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], region[1])
-                changed = True
-            else:
-                merged.append(region)
-        regions = merged
-    out = []
-    for start, end in regions:
-        region = {"start": start, "end": end}
-        if text is not None:
-            region["text"] = text[start:end]
-        region["strategies"] = {
-            name: [
-                {"entity_group": s["entity_group"], "start": int(s["start"]), "end": int(s["end"]),
-                 "word": text[int(s["start"]) : int(s["end"])] if text is not None else s.get("word"),
-                 "score": float(s["score"])}
-                for s in spans[name]
-                if int(s["start"]) < end and int(s["end"]) > start
-            ]
-            for name in names
-        }
-        out.append(region)
-    return out
+    if value is None or (isinstance(value, str) and value.strip().lower() == "all"):
+        return _names()
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    chosen = set()
+    for raw in value:
+        if raw is None:
+            raise UnknownStrategyError(f"unknown aggregation strategy None: expected one of {', '.join(_names())}.")
+        chosen.add(get_strategy(raw).name)
+    if not chosen:
+        raise UnknownStrategyError(f"no strategy chosen: pick at least one of {', '.join(_names())}.")
+    return tuple(name for name in _names() if name in chosen)
+
+
+def recommendable() -> tuple[str, ...]:
+    """Strategies whose output are whole entities, best first: word-keeping ones, then the others."""
+    whole = [s for s in STRATEGIES if s.whole_entities]
+    return tuple(s.name for s in sorted(whole, key=lambda s: not s.whole_words))
+
+
+__all__ = [
+    "STRATEGIES", "STRATEGY_NAMES", "Strategy", "UnknownStrategyError", "get_strategy", "recommendable",
+    "validate_strategies",
+]

@@ -28,9 +28,23 @@ def entity_type(label: str) -> str:
     return split_tag(label)[1]
 
 
+def pipeline_tag(label: str) -> tuple[str, str]:
+    """("B" | "I", type) exactly as transformers' pipeline `get_tag` reads a label: a label without
+    a B-/I- prefix is its own type and counts as "I" (so "PER", "PER" continue one entity)."""
+    if label.startswith(("B-", "I-")):
+        return label[0], label[2:]
+    return "I", label
+
+
 def pipeline_type(label: str) -> str:
     """The `entity_group` transformers' pipeline gives a label: only B-/I- are stripped (its `get_tag`)."""
-    return label[2:] if label.startswith(("B-", "I-")) else label
+    return pipeline_tag(label)[1]
+
+
+def pipeline_group(label: str) -> str:
+    """The `entity_group` of a group of tokens or words, as the pipeline's `group_sub_entities` names
+    it: everything after the first "-" ("B-PER" -> "PER", "X-Y" -> "Y", "LABEL_6" -> "LABEL_6")."""
+    return label.split("-", 1)[-1]
 
 
 def is_entity_labels(labels: Iterable[str]) -> bool:

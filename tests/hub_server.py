@@ -8,9 +8,10 @@ of commits, pull-request refs. It behaves like the Hub where our code depends on
 - tokens: unknown token -> 401 `Invalid credentials in Authorization header`; read-only tokens
   and foreign namespaces -> 403 on writes; private repos are invisible (404 `RepoNotFound`) to others.
 - `POST /api/repos/create` answers 409 with the repo `url` when the repo exists.
-- preupload decides "regular" vs "lfs" like the Hub (default `.gitattributes` patterns, files of
-  10 MiB and more, binary files of 100 kB and more) and returns the remote oid for unchanged-file
-  detection; the commit endpoint rejects large/binary files sent as regular files and LFS files
+- preupload decides "regular" vs "lfs" like the Hub: from the `.gitattributes` of the revision
+  (new repos get the Hub's default one), then files of 10 MiB and more and binary files of
+  100 kB and more (the server's own table, never the code under test's rule), and returns the
+  remote oid for unchanged-file detection; the commit endpoint rejects large/binary files sent as regular files and LFS files
   whose object was never uploaded, and applies a commit all-or-nothing.
 - LFS uploads and LFS downloads go through a second listener (the "CDN", another origin) with
   pre-signed URLs, so the client must not (and does not) send the token there; `cdn_auth_seen`
@@ -26,7 +27,7 @@ Run `python tests/hub_server.py` to start one by hand; it prints the endpoint an
 from __future__ import annotations
 
 import base64
-import fnmatch
+import codecs
 import hashlib
 import json
 import re
@@ -40,16 +41,52 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-# The default `.gitattributes` of a new model/space repo on the Hub (the LFS part of it).
-DEFAULT_LFS_PATTERNS = (
-    "*.7z", "*.arrow", "*.bin", "*.bz2", "*.ckpt", "*.ftz", "*.gz", "*.h5", "*.joblib", "*.lfs.*",
-    "*.mlmodel", "*.model", "*.msgpack", "*.npy", "*.npz", "*.onnx", "*.ot", "*.parquet", "*.pb",
-    "*.pickle", "*.pkl", "*.pt", "*.pth", "*.rar", "*.safetensors", "saved_model/**/*", "*.tar.*",
-    "*.tar", "*.tflite", "*.tgz", "*.wasm", "*.xz", "*.zip", "*.zst", "*tfevents*",
-)  # fmt: skip
-DEFAULT_GITATTRIBUTES = "".join(f"{p} filter=lfs diff=lfs merge=lfs -text\n" for p in DEFAULT_LFS_PATTERNS)
-LFS_TEXT_THRESHOLD = 10 * 1024 * 1024  # text files of 10 MiB and more must use LFS
-LFS_BINARY_THRESHOLD = 100 * 1000  # binary files of 100 kB and more must use LFS
+# The `.gitattributes` the Hub writes into every new model or Space repo. Like the Hub, this server
+# decides "regular" vs "lfs" from the .gitattributes of the revision being pushed to (a repo that
+# adds `*.png filter=lfs` gets its PNGs in LFS), plus the size rules below. It is the server's own
+# table: it never imports or copies the rule of the code under test.
+DEFAULT_GITATTRIBUTES = """\
+*.7z filter=lfs diff=lfs merge=lfs -text
+*.arrow filter=lfs diff=lfs merge=lfs -text
+*.bin filter=lfs diff=lfs merge=lfs -text
+*.bz2 filter=lfs diff=lfs merge=lfs -text
+*.ckpt filter=lfs diff=lfs merge=lfs -text
+*.ftz filter=lfs diff=lfs merge=lfs -text
+*.gz filter=lfs diff=lfs merge=lfs -text
+*.h5 filter=lfs diff=lfs merge=lfs -text
+*.joblib filter=lfs diff=lfs merge=lfs -text
+*.lfs.* filter=lfs diff=lfs merge=lfs -text
+*.mlmodel filter=lfs diff=lfs merge=lfs -text
+*.model filter=lfs diff=lfs merge=lfs -text
+*.msgpack filter=lfs diff=lfs merge=lfs -text
+*.npy filter=lfs diff=lfs merge=lfs -text
+*.npz filter=lfs diff=lfs merge=lfs -text
+*.onnx filter=lfs diff=lfs merge=lfs -text
+*.ot filter=lfs diff=lfs merge=lfs -text
+*.parquet filter=lfs diff=lfs merge=lfs -text
+*.pb filter=lfs diff=lfs merge=lfs -text
+*.pickle filter=lfs diff=lfs merge=lfs -text
+*.pkl filter=lfs diff=lfs merge=lfs -text
+*.pt filter=lfs diff=lfs merge=lfs -text
+*.pth filter=lfs diff=lfs merge=lfs -text
+*.rar filter=lfs diff=lfs merge=lfs -text
+*.safetensors filter=lfs diff=lfs merge=lfs -text
+saved_model/**/* filter=lfs diff=lfs merge=lfs -text
+*.tar.* filter=lfs diff=lfs merge=lfs -text
+*.tar filter=lfs diff=lfs merge=lfs -text
+*.tflite filter=lfs diff=lfs merge=lfs -text
+*.tgz filter=lfs diff=lfs merge=lfs -text
+*.wasm filter=lfs diff=lfs merge=lfs -text
+*.xz filter=lfs diff=lfs merge=lfs -text
+*.zip filter=lfs diff=lfs merge=lfs -text
+*.zst filter=lfs diff=lfs merge=lfs -text
+*tfevents* filter=lfs diff=lfs merge=lfs -text
+"""
+# Size rules applied on top of .gitattributes: (files they apply to, minimum size in bytes).
+LFS_SIZE_RULES = (
+    ("any", 10 * 1024 * 1024),  # nothing of 10 MiB or more goes into plain git
+    ("binary", 100 * 1000),  # binary files from 100 kB
+)
 TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 PLURAL = {"models": "model", "datasets": "dataset", "spaces": "space"}
 REPO_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -66,23 +103,67 @@ def lfs_pointer(sha256: str, size: int) -> bytes:
 
 
 def is_binary(sample: bytes) -> bool:
+    """NUL bytes or invalid UTF-8 (a multi-byte character cut by the end of the sample is text)."""
     if b"\0" in sample:
         return True
     try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as err:  # a multi-byte character cut at the end of the sample is fine
-        return err.start < len(sample) - 3
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return True
     return False
 
 
-def hub_upload_mode(path: str, size: int, sample: bytes) -> str:
-    """The Hub's choice between a regular git blob and LFS for a new file."""
-    name = path.rsplit("/", 1)[-1]
-    for pattern in DEFAULT_LFS_PATTERNS:
-        if fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(path, pattern):
-            return "lfs"
-    if size >= LFS_TEXT_THRESHOLD or (size >= LFS_BINARY_THRESHOLD and is_binary(sample)):
+def _gitattributes_regex(pattern: str) -> re.Pattern:
+    """A .gitattributes pattern as a regex over the repo path (git's wildmatch rules, enough of them)."""
+    anchored = "/" in pattern.rstrip("/")
+    out, i = [], 0
+    pattern = pattern.lstrip("/")
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    prefix = "" if anchored else "(?:.*/)?"  # a pattern without a slash matches the name at any depth
+    return re.compile(prefix + "".join(out))
+
+
+def lfs_patterns(gitattributes: str) -> list[tuple[re.Pattern, bool]]:
+    """(pattern, sets filter=lfs) per line; later lines win, as in git."""
+    rules = []
+    for line in gitattributes.splitlines():
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        attrs = fields[1:]
+        if "filter=lfs" in attrs:
+            rules.append((_gitattributes_regex(fields[0]), True))
+        elif "-filter" in attrs or "!filter" in attrs or any(a.startswith("filter=") for a in attrs):
+            rules.append((_gitattributes_regex(fields[0]), False))
+    return rules
+
+
+def hub_upload_mode(path: str, size: int, sample: bytes, gitattributes: str = DEFAULT_GITATTRIBUTES) -> str:
+    """The Hub's choice between a regular git blob and LFS for a file pushed to a revision."""
+    tracked = False
+    for regex, lfs in lfs_patterns(gitattributes):
+        if regex.fullmatch(path):
+            tracked = lfs
+    if tracked:
         return "lfs"
+    for applies_to, minimum in LFS_SIZE_RULES:
+        if size >= minimum and (applies_to == "any" or is_binary(sample)):
+            return "lfs"
     return "regular"
 
 
@@ -490,6 +571,11 @@ class _Handler(BaseHTTPRequestHandler):
             why = "your token is read-only" if user.role != "write" else f"you are not a member of '{repo.namespace}'"
             raise HubError(403, f"You don't have the rights to write to {repo.repo_id} ({why})")
 
+    def _gitattributes(self, files: dict[str, FileEntry]) -> str:
+        """The .gitattributes of a tree: what decides LFS for files pushed on top of it."""
+        entry = files.get(".gitattributes")
+        return self.hub._content(entry).decode("utf-8", "replace") if entry else ""
+
     def _commit_at(self, repo: Repo, revision: str) -> Commit:
         commit = repo.resolve(revision)
         if commit is None:
@@ -662,7 +748,7 @@ class _Handler(BaseHTTPRequestHandler):
                 entry = files.get(item["path"])
                 out.append({
                     "path": item["path"],
-                    "uploadMode": hub_upload_mode(item["path"], int(item["size"]), sample),
+                    "uploadMode": hub_upload_mode(item["path"], int(item["size"]), sample, self._gitattributes(files)),
                     "shouldIgnore": False,
                     "oid": entry.oid_for_preupload if entry else None,
                 })
@@ -695,7 +781,7 @@ class _Handler(BaseHTTPRequestHandler):
                     raise HubError(400, f"Invalid path {path!r}")
                 if key == "file":
                     content = base64.b64decode(value["content"])
-                    if hub_upload_mode(path, len(content), content[:512]) == "lfs":
+                    if hub_upload_mode(path, len(content), content[:512], self._gitattributes(base.files)) == "lfs":
                         raise HubError(400, f"Your push was rejected because {path} must be stored with LFS (binary or larger than 10 MiB)")
                     files[path] = FileEntry(len(content), git_blob_oid(content))
                     self.hub.blobs[files[path].blob_oid] = content

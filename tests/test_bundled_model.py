@@ -55,7 +55,7 @@ def test_card_numbers_are_the_evaluation_numbers():
 @pytest.mark.slow
 def test_fresh_test_split_evaluation_matches_the_card(conll2003_dir, tmp_path):
     from toolkit.data import load_raw_splits
-    from toolkit.evaluation import evaluate_model
+    from toolkit.evaluate import evaluate_model
     from toolkit.labels import prepare_labels
 
     data = prepare_labels(load_raw_splits(str(conll2003_dir)))

@@ -351,6 +351,26 @@ def test_cli_widget_text_replaces_eval_sentences(run_dir):
     assert not any(example["text"].split()[0] in predictions.split() for example in meta["widget"])
 
 
+def test_render_card_widget_texts_reach_the_card(run_dir):
+    """`nerkit publish --widget-text` goes through render_card: its texts must reach the widget and the snippet."""
+    readme = render_card(run_dir, widget_texts=["Ada Lovelace lived in London.", "Grace Hopper joined the Navy."])
+    meta = metadata_load(readme)
+    assert [w["text"] for w in meta["widget"]] == ["Ada Lovelace lived in London.", "Grace Hopper joined the Navy."]
+    assert 'print(ner("Ada Lovelace lived in London."))' in readme.read_text(encoding="utf-8")
+
+
+def test_build_card_rejects_unknown_options(run_dir):
+    with pytest.raises(TypeError, match="widget_text"):
+        build_card(run_dir, widget_text=["typo for widget_texts"])
+
+
+def test_context_decides_shared_facts_once(run_dir, caplog):
+    with caplog.at_level(logging.WARNING, logger="toolkit"):
+        rendered = build_card(run_dir)
+    assert [f"card: {w}" for w in rendered.warnings] == card_warnings(caplog)
+    assert len(rendered.warnings) == len(set(rendered.warnings))  # nothing decided (and warned about) twice
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

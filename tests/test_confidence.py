@@ -1,4 +1,4 @@
-"""Bootstrap confidence intervals (toolkit/confidence.py): exact point estimates, coverage, width, seeds."""
+"""Bootstrap confidence intervals (toolkit/evaluate/bootstrap.py): exact point estimates, coverage, width, seeds."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-import toolkit.confidence as confidence
-from toolkit.confidence import (
+import toolkit.evaluate.bootstrap as confidence
+from toolkit.evaluate.bootstrap import (
     bootstrap,
     confidence_intervals,
     entity_counts,

@@ -399,3 +399,35 @@ def test_json_syntax_errors(tmp_path):
     write(tmp_path / "c" / "train.csv", 'tokens,ner_tags\n"[""EU"", ",O\n')
     message = user_error(str(tmp_path / "c"))
     assert "train.csv line 2 column 'tokens'" in message and "not valid JSON" in message
+
+
+# --- the format registry ---------------------------------------------------------------------------
+
+
+def test_registry_is_the_one_table_of_file_formats():
+    from toolkit.data import EXTENSIONS, FILE_KINDS, FORMATS, READERS, is_file_format
+
+    assert FORMATS == FILE_KINDS == ("conll", "csv", "json")
+    assert all(is_file_format(kind) for kind in FORMATS)
+    assert not is_file_format("hub") and not is_file_format("disk") and not is_file_format(None)
+    claimed = [ext for reader in READERS for ext in reader.extensions]
+    assert len(claimed) == len(set(claimed)), "an extension belongs to one reader"
+    assert {ext: reader.kind for ext, reader in EXTENSIONS.items()} == {
+        "": "conll", ".txt": "conll", ".conll": "conll", ".iob": "conll", ".tsv": "conll",
+        ".csv": "csv", ".json": "json", ".jsonl": "json",
+    }
+
+
+def test_cli_help_lists_every_registered_format():
+    from toolkit.commands._data_args import DATA_HELP
+    from toolkit.data import READERS
+
+    for reader in READERS:
+        assert f"    {reader.kind} " in DATA_HELP and reader.help in DATA_HELP
+
+
+def test_unknown_format_name_lists_the_registered_ones():
+    from toolkit.data.registry import reader_named
+
+    with pytest.raises(UserError, match="unknown data format 'xml'; the formats are conll, csv or json"):
+        reader_named("xml")

@@ -205,3 +205,55 @@ def test_upload_mode_rules():
     assert hub_upload_mode("chart.png", 100_000, b"\x89PNG\0") == "lfs"
     assert hub_upload_mode("vocab.txt", 10 * 1024 * 1024, b"a") == "lfs"
     assert hub_upload_mode("saved_model/x/y.pb2", 1, b"a") == "lfs"
+
+
+def test_lfs_follows_the_repos_gitattributes(hub, hub_users, repo):
+    """Like the Hub, the server reads the revision's .gitattributes: a repo can send PNGs to LFS."""
+    ct = {"Content-Type": "application/x-ndjson"}
+    png = {"path": "chart.png", "sample": base64.b64encode(b"\x89PNG\0\0").decode(), "size": 5_000}
+    preupload = f"/api/models/{repo}/preupload/main"
+    assert call(hub.url, "POST", preupload, hub_users.alice, {"files": [png]})[2]["files"][0]["uploadMode"] == "regular"
+    attributes = hub.files(repo)[".gitattributes"] + b"*.png filter=lfs diff=lfs merge=lfs -text\n"
+    assert call(hub.url, "POST", f"/api/models/{repo}/commit/main", hub_users.alice,
+                ndjson(header("png in lfs"), add_file(".gitattributes", attributes)), ct)[0] == 200
+    assert call(hub.url, "POST", preupload, hub_users.alice, {"files": [png]})[2]["files"][0]["uploadMode"] == "lfs"
+    status, _, body = call(hub.url, "POST", f"/api/models/{repo}/commit/main", hub_users.alice,
+                           ndjson(header(), add_file("chart.png", b"\x89PNG\0\0")), ct)
+    assert status == 400 and "LFS" in body["error"], "a tracked file sent as a regular blob is refused"
+
+
+def test_gitattributes_rules():
+    from hub_server import DEFAULT_GITATTRIBUTES
+
+    untracking = DEFAULT_GITATTRIBUTES + "*.bin -filter\nonly/here.md filter=lfs\n"
+    assert hub_upload_mode("pytorch_model.bin", 5, b"x") == "lfs"
+    assert hub_upload_mode("pytorch_model.bin", 5, b"x", untracking) == "regular", "a later line wins"
+    assert hub_upload_mode("only/here.md", 5, b"x", untracking) == "lfs"
+    assert hub_upload_mode("elsewhere/only/here.md", 5, b"x", untracking) == "regular", "a path pattern is anchored"
+    assert hub_upload_mode("deep/dir/model.safetensors", 5, b"x") == "lfs", "a name pattern matches at any depth"
+    assert hub_upload_mode("notes.md", 200_000, ("é" * 300).encode()[:511]) == "regular"
+
+
+def test_the_server_decides_lfs_without_the_code_under_test():
+    """Its LFS answers come from its own table, so agreeing with `nerkit push --dry-run` means something."""
+    import ast
+    from pathlib import Path
+
+    from conftest import TESTS_DIR
+
+    tree = ast.parse(Path(TESTS_DIR / "hub_server.py").read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not [name for name in imported if name.split(".")[0] in ("toolkit", "space")], imported
+
+
+@pytest.mark.parametrize("path, size, sample", [
+    ("model.safetensors", 10, b"{}"), ("pytorch_model.bin", 10, b"x"), ("runs/events.out.tfevents.1", 10, b"x"),
+    ("saved_model/variables/v.data", 10, b"x"), ("archive.tar.gz", 10, b"x"), ("per_entity_f1.png", 30_000, b"\x89PNG\0"),
+    ("big.png", 150_000, b"\x89PNG\0"), ("vocab.txt", 200_000, b"hello"), ("tokenizer.json", 11 * 1024 * 1024, b"{"),
+    ("notes.md", 200_000, ("é" * 300).encode()[:512]), ("config.json", 700, b'{"a": 1}'),
+])
+def test_dry_run_lfs_column_agrees_with_the_server(path, size, sample):
+    from toolkit.hub.plan import predict_lfs
+
+    assert (predict_lfs(path, size, sample) is not None) == (hub_upload_mode(path, size, sample) == "lfs")

@@ -28,7 +28,7 @@ from hub_fixtures import (  # noqa: F401 - fixtures
     unique,
 )
 from tiny_models import CONLL_LABELS
-from toolkit import publish
+from toolkit.hub.model_folder import plan_model_folder
 
 REPO_FILES = sorted(PUSHED | {".gitattributes"})
 
@@ -79,7 +79,7 @@ def test_push_then_load_back_with_the_real_clients(nerkit, hub, run_folder):
     assert len(commit_titles(hub, repo)) == 2, "the initial commit + exactly one push commit"
     stored = hub.files(repo)
     assert sorted(stored) == REPO_FILES
-    plan = publish.plan_model_folder(run_folder)
+    plan = plan_model_folder(run_folder)
     for planned in plan.files:
         assert stored[planned.path] == planned.read(), planned.path
     head = hub.repo(repo).resolve("main")
@@ -438,3 +438,17 @@ def test_publish_under_torchrun_checks_and_pushes_once(nerkit, hub, tiny_bert, t
     assert "process rank 1: training done" in stdout
     assert len(commit_titles(hub, repo)) == 2
     assert nerkit.token not in stdout + stderr
+
+
+def test_publish_widget_texts_reach_the_pushed_card(nerkit, hub, tiny_bert, tmp_path):
+    """`--widget-text` was once dropped on the way to the card; the pushed README.md must carry it."""
+    import yaml
+
+    repo = f"alice/{unique('widget')}"
+    texts = ["Ada Lovelace wrote to Charles Babbage from London .", "Grace Hopper joined the US Navy ."]
+    run = nerkit(*publish_args(repo, tiny_bert, tmp_path / "out", "--widget-text", texts[0], "--widget-text", texts[1]),
+                 timeout=600)
+    assert run.code == 0, run.output
+    card = hub.files(repo)["README.md"].decode()
+    meta = yaml.safe_load(card.split("---")[1])
+    assert [example["text"] for example in meta["widget"]] == texts

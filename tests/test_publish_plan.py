@@ -14,25 +14,30 @@ import yaml
 
 from conftest import REPO_ROOT
 from hub_fixtures import NEVER_PUSHED, PUSHED, fake_token, fresh_run, run_folder  # noqa: F401 - fixtures
-from toolkit import publish
+from toolkit.hub.errors import scrub
+from toolkit.hub.model_folder import plan_model_folder
+from toolkit.hub.plan import format_plan, predict_lfs, write_tree
+from toolkit.hub.space_bundle import plan_space, with_default_model
+from toolkit.ids import check_repo_id
+from toolkit.runtime import process_rank
 from toolkit.errors import UserError
 
 
 def test_plan_keeps_the_model_and_reports_and_leaves_out_leftovers(run_folder):
-    plan = publish.plan_model_folder(run_folder)
+    plan = plan_model_folder(run_folder)
     assert {f.path for f in plan.files} == PUSHED
     excluded = dict(plan.excluded)
     for path in NEVER_PUSHED:
         assert path in excluded, path
     assert "evaluation-set" in excluded["predictions_test.conll"]
     assert excluded["checkpoints/"] == "training checkpoints"
-    listing = publish.format_plan(plan, "heading")
+    listing = format_plan(plan, "heading")
     assert "model.safetensors" in listing and "LFS (*.safetensors)" in listing
     assert "checkpoints/  (training checkpoints)" in listing
 
 
 def test_plan_rewrites_local_paths(fresh_run):
-    plan = publish.plan_model_folder(fresh_run)
+    plan = plan_model_folder(fresh_run)
     assert set(plan.rewritten) >= {"training_args.json", "run_info.json", "eval_results.json"}
     local = [str(fresh_run.resolve()), str(fresh_run.parent.resolve()), str(Path.home()), "/opt/models"]
     for planned in plan.files:
@@ -53,15 +58,15 @@ def test_plan_rewrites_local_paths(fresh_run):
 
 
 def test_lfs_prediction_follows_the_hub_rules():
-    assert publish.predict_lfs("model.safetensors", 10, b"{}") == "*.safetensors"
-    assert publish.predict_lfs("pytorch_model.bin", 10, b"x") == "*.bin"
-    assert publish.predict_lfs("runs/events.out.tfevents.1", 10, b"x") == "*tfevents*"
-    assert publish.predict_lfs("per_entity_f1.png", 30_000, b"\x89PNG\r\n\x1a\n\0\0") is None
-    assert publish.predict_lfs("big.png", 150_000, b"\x89PNG\r\n\x1a\n\0\0") == "binary >= 100 kB"
-    assert publish.predict_lfs("vocab.txt", 200_000, b"hello world") is None
-    assert publish.predict_lfs("tokenizer.json", 11 * 1024 * 1024, b"{") == ">= 10 MiB"
+    assert predict_lfs("model.safetensors", 10, b"{}") == "*.safetensors"
+    assert predict_lfs("pytorch_model.bin", 10, b"x") == "*.bin"
+    assert predict_lfs("runs/events.out.tfevents.1", 10, b"x") == "*tfevents*"
+    assert predict_lfs("per_entity_f1.png", 30_000, b"\x89PNG\r\n\x1a\n\0\0") is None
+    assert predict_lfs("big.png", 150_000, b"\x89PNG\r\n\x1a\n\0\0") == "binary >= 100 kB"
+    assert predict_lfs("vocab.txt", 200_000, b"hello world") is None
+    assert predict_lfs("tokenizer.json", 11 * 1024 * 1024, b"{") == ">= 10 MiB"
     # a multi-byte UTF-8 character cut by the end of the 512-byte sample is still text
-    assert publish.predict_lfs("notes.md", 200_000, ("é" * 300).encode()[:512]) is None
+    assert predict_lfs("notes.md", 200_000, ("é" * 300).encode()[:512]) is None
 
 
 @pytest.mark.parametrize(
@@ -77,74 +82,74 @@ def test_incomplete_folders_are_refused(fresh_run, remove, expected):
     for name in remove.split():
         (fresh_run / name).unlink()
     with pytest.raises(UserError, match=expected):
-        publish.plan_model_folder(fresh_run)
+        plan_model_folder(fresh_run)
 
 
 def test_bad_card_yaml_is_refused_with_its_line(fresh_run):
     (fresh_run / "README.md").write_text("---\nlicense: mit\ntags: [ner\n---\n# card\n")
     with pytest.raises(UserError, match=r"README.md line \d+, column \d+: the YAML metadata does not parse"):
-        publish.plan_model_folder(fresh_run)
+        plan_model_folder(fresh_run)
 
 
 def test_missing_folder_and_bad_repo_id(tmp_path):
     with pytest.raises(UserError, match="no such folder"):
-        publish.plan_model_folder(tmp_path / "nope")
+        plan_model_folder(tmp_path / "nope")
     for bad in ("noslash", "a/b/c", "alice/", "alice/bad name", "alice/a--b"):
         with pytest.raises(UserError, match="expected NAMESPACE/NAME"):
-            publish.check_repo_id(bad)
-    assert publish.check_repo_id("alice/bert-conll.v2") == "alice/bert-conll.v2"
+            check_repo_id(bad)
+    assert check_repo_id("alice/bert-conll.v2") == "alice/bert-conll.v2"
 
 
 def test_a_token_in_the_tree_stops_the_dry_run(fresh_run, tmp_path, monkeypatch):
     token = fake_token()
     monkeypatch.setenv("HF_TOKEN", token)
     (fresh_run / "training_log.json").write_text(json.dumps({"note": f"token={token}"}))
-    plan = publish.plan_model_folder(fresh_run)
+    plan = plan_model_folder(fresh_run)
     with pytest.raises(UserError, match="contains your Hugging Face token") as err:
-        publish.write_tree(plan, tmp_path / "preview")
+        write_tree(plan, tmp_path / "preview")
     assert token not in str(err.value)
     assert not (tmp_path / "preview").exists(), "nothing is written"
     # someone else's token (or any hf_... secret) is refused too
     monkeypatch.setenv("HF_TOKEN", fake_token())
     with pytest.raises(UserError, match="looks like a Hugging Face token"):
-        publish.write_tree(publish.plan_model_folder(fresh_run), tmp_path / "preview")
+        write_tree(plan_model_folder(fresh_run), tmp_path / "preview")
 
 
 def test_write_tree_writes_exactly_the_plan(run_folder, tmp_path):
-    plan = publish.plan_model_folder(run_folder)
-    dest = publish.write_tree(plan, tmp_path / "preview")
+    plan = plan_model_folder(run_folder)
+    dest = write_tree(plan, tmp_path / "preview")
     written = {p.relative_to(dest).as_posix(): p.read_bytes() for p in dest.rglob("*") if p.is_file()}
     assert written == {f.path: f.read() for f in plan.files}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging folder left behind"
     with pytest.raises(UserError, match="not empty"):
-        publish.write_tree(plan, dest)
+        write_tree(plan, dest)
     with pytest.raises(UserError, match="inside the folder being published"):
-        publish.write_tree(plan, run_folder / "preview")
+        write_tree(plan, run_folder / "preview")
 
 
 def test_process_rank(monkeypatch):
     for var in ("RANK", "LOCAL_RANK"):
         monkeypatch.delenv(var, raising=False)
-    assert publish.process_rank() == 0
+    assert process_rank() == 0
     monkeypatch.setenv("LOCAL_RANK", "1")
-    assert publish.process_rank() == 1
+    assert process_rank() == 1
     monkeypatch.setenv("RANK", "0")  # the global rank wins over the rank within a node
-    assert publish.process_rank() == 0
+    assert process_rank() == 0
     monkeypatch.setenv("RANK", "x")
     with pytest.raises(UserError, match="RANK='x'"):
-        publish.process_rank()
+        process_rank()
 
 
 def test_scrub_hides_tokens():
     token = fake_token()
-    assert publish.scrub(f"401 for Bearer {token}", token) == "401 for Bearer hf_***"
-    assert publish.scrub(f"other {fake_token()} here", None) == "other hf_*** here"
-    assert publish.scrub("nothing secret", token) == "nothing secret"
+    assert scrub(f"401 for Bearer {token}", token) == "401 for Bearer hf_***"
+    assert scrub(f"other {fake_token()} here", None) == "other hf_*** here"
+    assert scrub("nothing secret", token) == "nothing secret"
 
 
 # ---- the Space -------------------------------------------------------------------------------------
 def test_space_plan_holds_app_package_requirements_and_yaml():
-    plan = publish.plan_space("alice/tiny-ner")
+    plan = plan_space("alice/tiny-ner")
     paths = {f.path for f in plan.files}
     assert {"app.py", "requirements.txt", "README.md"} <= paths
     local_modules = {p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "space").glob("*.py")}
@@ -168,11 +173,11 @@ def test_space_plan_holds_app_package_requirements_and_yaml():
 
 def test_default_model_goes_after_docstring_and_future_imports():
     source = '"""Doc."""\nfrom __future__ import annotations\n\nimport gradio\n'
-    out = publish.with_default_model(source, "a/b")
+    out = with_default_model(source, "a/b")
     body = ast.parse(out).body
     assert isinstance(body[0], ast.Expr) and body[1].module == "__future__"
     assert ast.unparse(body[3]) == "os.environ.setdefault('NER_MODEL', 'a/b')"
-    assert publish.with_default_model("import gradio\n", "a/b").startswith("\nimport os\n")
+    assert with_default_model("import gradio\n", "a/b").startswith("\nimport os\n")
 
 
 def test_space_code_importing_toolkit_is_refused(tmp_path):
@@ -181,26 +186,26 @@ def test_space_code_importing_toolkit_is_refused(tmp_path):
     (tmp_path / "space" / "ui.py").write_text("import os\nfrom toolkit import publish\n")
     (tmp_path / "app.py").write_text("from space.ui import build_demo\n")
     with pytest.raises(UserError, match=r"ui.py line 2: imports `toolkit`"):
-        publish.plan_space("alice/x", source_dir=tmp_path)
+        plan_space("alice/x", source_dir=tmp_path)
 
 
 def test_space_plan_without_app_py_generates_one(tmp_path, caplog):
     (tmp_path / "space").mkdir()
     (tmp_path / "space" / "__init__.py").write_text("")
-    plan = publish.plan_space("alice/x", source_dir=tmp_path)
+    plan = plan_space("alice/x", source_dir=tmp_path)
     app = plan.file("app.py").read().decode()
     assert "build_demo()" in app and '"NER_MODEL", "alice/x"' in app
     assert "app.py not found" in caplog.text
     with pytest.raises(UserError, match="no Python files"):
-        publish.plan_space("alice/x", source_dir=tmp_path / "nothing")
+        plan_space("alice/x", source_dir=tmp_path / "nothing")
     with pytest.raises(UserError, match="--model: expected NAMESPACE/NAME"):
-        publish.plan_space("./local-folder", source_dir=tmp_path)
+        plan_space("./local-folder", source_dir=tmp_path)
 
 
 def test_space_requirements_add_other_third_party_imports(tmp_path):
     (tmp_path / "space").mkdir()
     (tmp_path / "space" / "__init__.py").write_text("import json\nimport yaml\nimport seqeval.metrics\n")
-    plan = publish.plan_space("alice/x", source_dir=tmp_path)
+    plan = plan_space("alice/x", source_dir=tmp_path)
     requirements = plan.file("requirements.txt").read().decode()
     assert f"seqeval>={version('seqeval')}" in requirements
     assert "PyYAML" not in requirements  # comes with huggingface_hub/transformers
@@ -208,6 +213,6 @@ def test_space_requirements_add_other_third_party_imports(tmp_path):
 
 def test_environment_is_untouched_by_planning(run_folder):
     before = dict(os.environ)
-    publish.plan_model_folder(run_folder)
-    publish.plan_space("alice/x")
+    plan_model_folder(run_folder)
+    plan_space("alice/x")
     assert dict(os.environ) == before

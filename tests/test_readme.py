@@ -50,3 +50,50 @@ def test_walkthrough_runs_as_written(tmp_path, conll2003_dir):
     assert "F1 by aggregation strategy" in card and "base_model: sentence-transformers/all-MiniLM-L6-v2" in card
     assert (project / "runs" / "minilm-quick-preview" / "model.safetensors").is_file()
     assert "nothing was sent to the Hub" in proc.stdout
+
+
+README_MAX_BYTES = 12 * 1024
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _pages() -> list:
+    return [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def _prose(text: str) -> str:
+    """The page without fenced code blocks: links only count outside them."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+
+
+def _anchors(text: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    headings = re.findall(r"^#{1,6}\s+(.*?)\s*$", _prose(text), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_readme_stays_short():
+    size = len((REPO_ROOT / "README.md").read_bytes())
+    assert size <= README_MAX_BYTES, f"README.md is {size} bytes; move detail to docs/ (limit {README_MAX_BYTES})"
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
+def test_relative_links_resolve(page):
+    """Every relative link in README.md and docs/*.md names an existing file (and heading)."""
+    broken = []
+    for target in LINK.findall(_prose(page.read_text(encoding="utf-8"))):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("<"):
+            continue  # http:, https:, mailto: ...
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            broken.append(f"{target}: no file {file}")
+        elif anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text(encoding="utf-8")):
+            broken.append(f"{target}: no heading #{anchor} in {file.name}")
+    assert not broken, f"{page.name}: " + "; ".join(broken)
+
+
+def test_docs_have_no_leftover_pages():
+    """The old architecture pages were merged into docs/architecture.md and docs/card.md."""
+    names = {p.name for p in (REPO_ROOT / "docs").glob("*.md")}
+    assert {"cli.md", "space.md", "card.md", "eval-results.md", "architecture.md"} <= names
+    assert not names & {"ARCHITECTURE.md", "ARCHITECTURE-card.md"}

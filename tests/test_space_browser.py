@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from space import ALL_STRATEGIES
+from space.strategies import STRATEGY_NAMES
 from space.config import SpaceConfig
 
 from test_space_helpers import RIGGED_EXPECTED, RIGGED_TEXT, rigged_bert, running_app  # noqa: F401 (fixture)
@@ -72,7 +72,7 @@ def test_compare_in_the_browser(browser, app_url, tmp_path):
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
 
-    for strategy in ALL_STRATEGIES:
+    for strategy in STRATEGY_NAMES:
         assert highlighted(page, f"hl-{strategy}") == [(label, text) for label, text in RIGGED_EXPECTED[strategy]]
         table = page.locator(f"#table-{strategy}").inner_text()
         for label, text in RIGGED_EXPECTED[strategy]:

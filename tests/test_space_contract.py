@@ -7,7 +7,8 @@ texts longer than the model's 128-token limit. "none" on long texts cannot be co
 pipeline (it refuses `stride` with "none" and truncates); it is checked against the first window
 and against the full tokenisation instead.
 
-If a transformers upgrade changes the internals space/inference.py reuses, these tests fail.
+If a transformers upgrade changes the internals space/engine.py (with space/windows.py and
+space/grouping.py) reuses, these tests fail.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import warnings
 
 import pytest
 
-from space import ALL_STRATEGIES
-from space.inference import (
+from space.engine import (
     InputTooLongError,
     InternalsChangedError,
     UnknownStrategyError,
@@ -30,6 +30,7 @@ from space.inference import (
     predict_detailed,
     window_capacity,
 )
+from space.strategies import STRATEGY_NAMES, get_strategy
 
 LONG_SENTENCE = "Peter Blackburn of Reuters reported from London, Paris and New York City on Monday. "
 TEXTS = [
@@ -84,7 +85,7 @@ def setup(request):
     pipe = _pipeline(path)
     stride = default_stride(pipe.tokenizer)
     references = {"none": pipe}
-    for s in ALL_STRATEGIES[1:]:
+    for s in STRATEGY_NAMES[1:]:
         references[s] = _pipeline(path, aggregation_strategy=s, stride=stride)
     return request.param, pipe, stride, references
 
@@ -119,10 +120,10 @@ def test_every_strategy_equals_the_pipeline(setup):
     for text in TEXTS:
         got = predict_all(pipe, text)
         _assert_plain(got)
-        assert list(got) == list(ALL_STRATEGIES)
+        assert list(got) == list(STRATEGY_NAMES)
         n_windows = text in long_texts
         n_long += n_windows
-        for s in ALL_STRATEGIES:
+        for s in STRATEGY_NAMES:
             if s == "none" and n_windows:
                 continue  # see test_none_on_long_text_*
             _assert_same_entities(got[s], _call(references[s], text), f"{name} {s} {text[:30]!r}")
@@ -135,7 +136,7 @@ def test_grouped_strategies_reach_past_the_first_window(setup):
         enc = pipe.tokenizer(text, truncation=True, return_offsets_mapping=True)
         first_window_end = max(end for _s, end in enc["offset_mapping"])
         got = predict_all(pipe, text)
-        for s in ALL_STRATEGIES:
+        for s in STRATEGY_NAMES:
             assert max(e["end"] for e in got[s]) > first_window_end, f"{s}: nothing found after the first window"
 
 
@@ -172,7 +173,7 @@ def test_batch_equals_one_by_one(setup):
     for text, got in zip(texts, batched):
         _assert_plain(got)
         single = predict_all(pipe, text)
-        for s in ALL_STRATEGIES:
+        for s in STRATEGY_NAMES:
             _assert_same_entities(got[s], single[s], f"batch {s} {text[:30]!r}")
 
 
@@ -223,7 +224,7 @@ def test_pipeline_internals_keep_the_signatures_we_call():
     assert params("aggregate_overlapping_entities") == ["self", "entities"]
     assert params("preprocess")[:3] == ["self", "sentence", "offset_mapping"]
     assert "stride" in params("_sanitize_parameters")
-    assert [s.value for s in AggregationStrategy] == list(ALL_STRATEGIES)
+    assert [s.value for s in AggregationStrategy] == list(STRATEGY_NAMES)
 
 
 LABEL_SETS = [
@@ -235,12 +236,13 @@ LABEL_SETS = [
 
 @pytest.mark.parametrize("model_fixture", ["tiny_bert", "tiny_roberta"])
 def test_fast_aggregation_equals_pipeline_aggregate_on_random_scores(model_fixture, request):
-    """space.inference aggregates all strategies in one go; it must equal pipe.aggregate + the
+    """The engine aggregates all strategies from one WindowScores; it must equal pipe.aggregate + the
     ignore_labels filter for any scores: random, peaked, tied, and with non-BIO label sets."""
     import numpy as np
     from transformers.pipelines.token_classification import AggregationStrategy
 
-    from space.inference import _WindowAggregator, _none_entities  # noqa: PLC2701 - white-box check
+    from space.engine import aggregate_windows
+    from space.grouping import WindowScores
 
     pipe = _pipeline(request.getfixturevalue(model_fixture))
     text = "Peter Blackburn of Reuters met Widodo in Zürich 🎉, New York-based U.S. officials said."
@@ -270,27 +272,24 @@ def test_fast_aggregation_equals_pipeline_aggregate_on_random_scores(model_fixtu
                         AggregationStrategy.SIMPLE,
                     )
                 for ignore in (("O",), (), ("O", "PER", "LOC")):
-                    fast = _WindowAggregator(pipe, pre, ignore)
-                    for s in ALL_STRATEGIES:
+                    fast = WindowScores(pipe, pre, ignore, enc["special_tokens_mask"])
+                    for s in STRATEGY_NAMES:
                         expected = [
                             e for e in pipe.aggregate(pre, AggregationStrategy[s.upper()])
                             if e.get("entity") not in ignore and e.get("entity_group") not in ignore
                         ]
-                        if s == "none":
-                            got = _none_entities([(fast, enc["special_tokens_mask"])], 0, ignore)
-                        else:
-                            got = fast.grouped(s)
+                        got = aggregate_windows(pipe, get_strategy(s), [fast], 0)
                         _assert_same_entities(got, expected, f"{model_fixture} {labels and labels[:3]} {s} #{trial}")
         # NaN scores: the pipeline's nanmean semantics via its own aggregate.
         warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice", restored by pytest
         scores[1, :] = np.nan
         pre = pipe.gather_pre_entities(text, enc["input_ids"], scores, enc["offset_mapping"],
                                        np.array(enc["special_tokens_mask"]), AggregationStrategy.SIMPLE)
-        fast = _WindowAggregator(pipe, pre, ("O",))
+        fast = WindowScores(pipe, pre, ("O",), enc["special_tokens_mask"])
         assert fast.fallback
-        for s in ALL_STRATEGIES[1:]:
+        for s in STRATEGY_NAMES[1:]:
             expected = [e for e in pipe.aggregate(pre, AggregationStrategy[s.upper()]) if e.get("entity_group") != "O"]
-            assert [(e["entity_group"], e["start"], e["end"]) for e in fast.grouped(s)] == [
+            assert [(e["entity_group"], e["start"], e["end"]) for e in aggregate_windows(pipe, get_strategy(s), [fast], 0)] == [
                 (e["entity_group"], e["start"], e["end"]) for e in expected
             ]
     finally:

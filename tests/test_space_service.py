@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from space import ALL_STRATEGIES
+from space.strategies import STRATEGY_NAMES
 from space.config import ConfigError, SpaceConfig, find_default_model
 from space.model import ModelLoadError, load_counts
 from space.service import EMPTY_TEXT_MESSAGE, NO_MODEL_MESSAGE, RequestError, Service
@@ -88,7 +88,7 @@ def test_empty_text_is_a_friendly_message_not_an_error(service, text):
     before = load_counts()
     result = service.compare(text)
     assert result["message"] == EMPTY_TEXT_MESSAGE
-    assert result["entities"] == {s: [] for s in ALL_STRATEGIES} and result["disagreements"] == []
+    assert result["entities"] == {s: [] for s in STRATEGY_NAMES} and result["disagreements"] == []
     assert service.predict(text, "max") == []
     assert load_counts() == before  # nothing was loaded for it
 
@@ -201,6 +201,17 @@ def test_unknown_strategy_and_model_are_clear_errors(service, tmp_path):
     lenient = Service(SpaceConfig(default_model=service.config.default_model, allow_local_paths=True, device="cpu"))
     with pytest.raises(ModelLoadError, match="not a model folder"):
         lenient.compare("John", None, str(tmp_path))
+
+
+def test_an_unavailable_device_is_a_model_error_with_the_fix():
+    """select_device raises DeviceError; requests show it as before (ModelLoadError, same words)."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    service = Service(SpaceConfig(default_model="any/model", device="cuda"))
+    with pytest.raises(ModelLoadError, match="NER_DEVICE=cuda but torch sees no CUDA device"):
+        service.compare("John Smith")
 
 
 def test_no_model_configured_says_how_to_fix_it():

@@ -1,164 +1,111 @@
-"""space.strategies: the "none" → spans rule and the disagreement regions, on hand-built inputs."""
+"""space.strategies: the registry table, name validation, and a sixth strategy reaching every reader."""
 
 from __future__ import annotations
 
 import warnings
 
-from space.strategies import as_spans, disagreements, entity_type, none_to_spans
+import pytest
 
-from test_space_helpers import RIGGED_TEXT, rigged_bert, spans_of  # noqa: F401 (fixture)
+from space import strategies as registry
+from space.strategies import (
+    STRATEGIES,
+    STRATEGY_NAMES,
+    Strategy,
+    UnknownStrategyError,
+    get_strategy,
+    recommendable,
+    validate_strategies,
+)
 
-
-def tok(index, label, start, end, score=0.9, word=None):
-    return {"entity": label, "score": score, "index": index, "word": word or f"t{index}", "start": start, "end": end}
-
-
-def keys(spans):
-    return [(s["entity_group"], s["start"], s["end"]) for s in spans]
-
-
-TEXT = "John Smith met Widodo in New York"
-#       0    5     11  15     22 25  29
-
-
-def test_entity_type():
-    assert entity_type("B-PER") == "PER"
-    assert entity_type("I-LOC") == "LOC"
-    assert entity_type("MISC") == "MISC"
-    assert entity_type("B-") == ""
+from test_space_helpers import RIGGED_EXPECTED, RIGGED_TEXT, rigged_bert, spans_of  # noqa: F401 (fixture)
 
 
-def test_b_then_i_of_same_type_is_one_span():
-    spans = none_to_spans([tok(1, "B-PER", 0, 4, 0.8), tok(2, "I-PER", 5, 10, 0.6)], TEXT)
-    assert keys(spans) == [("PER", 0, 10)]
-    assert spans[0]["word"] == "John Smith"
-    assert abs(spans[0]["score"] - 0.7) < 1e-9
-    assert type(spans[0]["score"]) is float
+def test_the_table():
+    assert STRATEGY_NAMES == ("none", "simple", "first", "average", "max")
+    assert tuple(s.name for s in STRATEGIES) == STRATEGY_NAMES
+    for strategy in STRATEGIES:
+        assert strategy.help and "\n" not in strategy.help and callable(strategy.aggregate)
+        assert strategy.whole_entities == (strategy.name != "none")
+        assert get_strategy(strategy.name) is strategy
+    assert get_strategy(" MAX ") is get_strategy("max")
+    assert recommendable() == ("first", "average", "max", "simple")
 
 
-def test_b_tag_in_a_new_word_starts_a_new_span():
-    assert keys(none_to_spans([tok(1, "B-PER", 0, 4), tok(2, "B-PER", 5, 10)], TEXT)) == [("PER", 0, 4), ("PER", 5, 10)]
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, STRATEGY_NAMES),
+        ("all", STRATEGY_NAMES),
+        (" ALL ", STRATEGY_NAMES),
+        ("first,average", ("first", "average")),
+        ("max, none ,", ("none", "max")),
+        ("simple", ("simple",)),
+        (["max", "none", "max"], ("none", "max")),
+        (("Average",), ("average",)),
+    ],
+)
+def test_validate_strategies(value, expected):
+    assert validate_strategies(value) == expected
 
 
-def test_type_change_in_a_new_word_starts_a_new_span():
-    assert keys(none_to_spans([tok(6, "B-LOC", 25, 28), tok(7, "I-PER", 29, 33)], TEXT)) == [
-        ("LOC", 25, 28), ("PER", 29, 33)
-    ]
+def test_bad_choices_name_the_valid_ones():
+    with pytest.raises(UnknownStrategyError, match="unknown aggregation strategy 'bogus': expected one of "
+                                                   "none, simple, first, average, max."):
+        validate_strategies(["simple", "bogus"])
+    with pytest.raises(UnknownStrategyError, match="'nope'"):
+        validate_strategies("first,nope")
+    with pytest.raises(UnknownStrategyError, match="unknown aggregation strategy None"):
+        validate_strategies([None])
+    for empty in ([], "", " , "):
+        with pytest.raises(UnknownStrategyError, match="no strategy chosen: pick at least one of none, simple"):
+            validate_strategies(empty)
+    with pytest.raises(UnknownStrategyError):
+        get_strategy("all")
+    assert issubclass(UnknownStrategyError, ValueError)
 
 
-def test_gap_starts_a_new_span_even_for_i_tags():
-    # index 2 ("Smith") was labelled O, so it is absent: "John" and "met" cannot be one span.
-    assert keys(none_to_spans([tok(1, "B-PER", 0, 4), tok(3, "I-PER", 11, 14)], TEXT)) == [
-        ("PER", 0, 4), ("PER", 11, 14)
-    ]
+def _last(window):
+    """A made-up sixth strategy: each word takes the label of its LAST sub-token."""
+    rows = [end - 1 for _start, end in window.word_bounds()]
+    return window.group_words(window.token_best[rows], window.token_score[rows])
 
 
-def test_leading_i_tag_starts_a_span_and_bare_labels_continue():
-    assert keys(none_to_spans([tok(1, "I-PER", 0, 4), tok(2, "I-PER", 5, 10)], TEXT)) == [("PER", 0, 10)]
-    assert keys(none_to_spans([tok(1, "PER", 0, 4), tok(2, "PER", 5, 10)], TEXT)) == [("PER", 0, 10)]
+@pytest.fixture
+def sixth(monkeypatch):
+    row = Strategy("last", "each word takes the label of its last sub-token", True, _last, whole_words=True)
+    monkeypatch.setattr(registry, "STRATEGIES", (*STRATEGIES, row))
+    return row
 
 
-def test_sub_tokens_merge_into_their_word_whatever_their_tag():
-    # "Widodo" = W | ##ido | ##do: B-PER, B-LOC, I-ORG → one PER span over the labelled pieces.
-    tokens = [tok(4, "B-PER", 15, 16), tok(5, "B-LOC", 16, 19), tok(6, "I-ORG", 19, 21)]
-    spans = none_to_spans(tokens, TEXT)
-    assert keys(spans) == [("PER", 15, 21)]
-    assert spans[0]["word"] == "Widodo"
-
-
-def test_o_pieces_are_not_added_so_a_span_can_start_inside_a_word():
-    # W is O (absent), ##ido is B-PER, ##do is O: the span is just "ido".
-    assert keys(none_to_spans([tok(5, "B-PER", 16, 19)], TEXT)) == [("PER", 16, 19)]
-    # W B-PER, ##ido O (absent), ##do B-PER: a gap inside the word splits it.
-    assert keys(none_to_spans([tok(4, "B-PER", 15, 16), tok(6, "B-PER", 19, 21)], TEXT)) == [
-        ("PER", 15, 16), ("PER", 19, 21)
-    ]
-
-
-def test_byte_pieces_of_one_character_share_offsets_and_merge():
-    text = "I 🎉 Paris"
-    tokens = [tok(2, "B-MISC", 2, 3), tok(3, "B-MISC", 2, 3), tok(4, "B-LOC", 4, 9)]
-    assert keys(none_to_spans(tokens, text)) == [("MISC", 2, 3), ("LOC", 4, 9)]
-
-
-def test_o_tokens_in_the_input_are_ignored_and_break_spans():
-    tokens = [tok(1, "B-PER", 0, 4), tok(2, "O", 5, 10), tok(3, "I-PER", 11, 14)]
-    assert keys(none_to_spans(tokens, TEXT)) == [("PER", 0, 4), ("PER", 11, 14)]
-
-
-def test_without_text_touching_offsets_define_words():
-    tokens = [tok(4, "B-PER", 15, 16, word="W"), tok(5, "B-LOC", 16, 19, word="##ido")]
-    assert keys(none_to_spans(tokens, None)) == [("PER", 15, 19)]
-    tokens = [tok(1, "B-PER", 0, 4), tok(2, "B-PER", 5, 10)]
-    assert keys(none_to_spans(tokens, None)) == [("PER", 0, 4), ("PER", 5, 10)]
-
-
-def test_unsorted_input_is_sorted_by_index():
-    tokens = [tok(2, "I-PER", 5, 10), tok(1, "B-PER", 0, 4)]
-    assert keys(none_to_spans(tokens, TEXT)) == [("PER", 0, 10)]
-
-
-def test_none_decoding_matches_simple_on_the_rigged_model(rigged_bert):
+def test_a_sixth_strategy_reaches_engine_service_and_ui_from_the_table_alone(sixth, rigged_bert):
+    """Adding a row to STRATEGIES is the whole change: nothing else names the strategies."""
     from transformers import pipeline
 
-    from space.inference import predict_all
+    from space.config import SpaceConfig
+    from space.engine import predict_all
+    from space.service import Service
+    from space.ui import build_demo
 
+    assert validate_strategies(None)[-1] == "last" and get_strategy("last") is sixth
+    assert recommendable() == ("first", "average", "max", "last", "simple")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe = pipeline("token-classification", model=str(rigged_bert))
-    out = predict_all(pipe, RIGGED_TEXT)
-    decoded = none_to_spans(out["none"], RIGGED_TEXT)
-    assert keys(decoded) == keys(out["simple"])
-    assert spans_of(RIGGED_TEXT, decoded)[:3] == [("PER", "Barack Obama"), ("PER", "W"), ("LOC", "d")]
-    # And the disagreement view finds exactly the word the strategies fight over.
-    regions = disagreements(out, RIGGED_TEXT)
-    assert [(r["start"], r["end"], r["text"]) for r in regions] == [(17, 23, "Widodo")]
-    said = {name: spans_of(RIGGED_TEXT, spans) for name, spans in regions[0]["strategies"].items()}
-    assert said == {
-        "none": [("PER", "W"), ("LOC", "d"), ("LOC", "d")],
-        "simple": [("PER", "W"), ("LOC", "d"), ("LOC", "d")],
-        "first": [("PER", "Widodo")],
-        "average": [],
-        "max": [("PER", "Widodo")],
-    }
+    # "Widodo" = W ##i ##d ##o ##d ##o: its last piece is "O", so the word is no entity (like "average").
+    everything = predict_all(pipe, RIGGED_TEXT)
+    assert list(everything) == [*STRATEGY_NAMES, "last"]
+    assert spans_of(RIGGED_TEXT, everything["last"]) == RIGGED_EXPECTED["average"]
+    assert predict_all(pipe, RIGGED_TEXT, "last") == {"last": everything["last"]}
 
+    config = SpaceConfig(default_model=str(rigged_bert), device="cpu")
+    service = Service(config)
+    assert spans_of(RIGGED_TEXT, service.compare(RIGGED_TEXT)["entities"]["last"]) == RIGGED_EXPECTED["average"]
+    assert service.predict(RIGGED_TEXT, "last") == everything["last"]
 
-def span(label, start, end, score=0.5):
-    return {"entity_group": label, "score": score, "word": "w", "start": start, "end": end}
-
-
-def test_full_agreement_and_single_strategy_give_no_regions():
-    same = [span("PER", 0, 10)]
-    assert disagreements({"simple": same, "first": list(same), "max": list(same)}, TEXT) == []
-    assert disagreements({"simple": [span("PER", 0, 4)]}, TEXT) == []
-    assert disagreements({}, TEXT) == []
-
-
-def test_overlapping_disputes_merge_into_one_region_with_what_each_said():
-    results = {
-        "simple": [span("PER", 0, 4), span("PER", 5, 10)],
-        "first": [span("PER", 0, 10)],
-        "average": [span("ORG", 5, 10)],
-        "max": [span("LOC", 25, 33)],
-    }
-    regions = disagreements(results, TEXT)
-    assert [(r["start"], r["end"], r["text"]) for r in regions] == [(0, 10, "John Smith"), (25, 33, "New York")]
-    first = regions[0]["strategies"]
-    assert [(s["entity_group"], s["start"], s["end"]) for s in first["simple"]] == [("PER", 0, 4), ("PER", 5, 10)]
-    assert first["first"][0]["word"] == "John Smith"
-    assert first["max"] == []
-    assert regions[1]["strategies"]["max"][0]["entity_group"] == "LOC"
-
-
-def test_same_offsets_different_type_is_a_disagreement():
-    regions = disagreements({"a": [span("PER", 0, 4)], "b": [span("ORG", 0, 4)]}, TEXT)
-    assert [(r["start"], r["end"]) for r in regions] == [(0, 4)]
-
-
-def test_none_output_is_decoded_and_text_is_optional():
-    results = {"none": [tok(1, "B-PER", 0, 4), tok(2, "I-PER", 5, 10)], "simple": [span("PER", 0, 10)]}
-    assert disagreements(results, TEXT) == []
-    results["simple"] = [span("PER", 0, 4)]
-    regions = disagreements(results, None)
-    assert regions and "text" not in regions[0]
-    assert as_spans([]) == []
+    demo = build_demo(config)
+    elem_ids = {getattr(block, "elem_id", None) for block in demo.blocks.values()}
+    assert {"col-last", "hl-last", "table-last"} <= elem_ids
+    checkboxes = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "strategies")
+    assert [choice[0] for choice in checkboxes.choices][-1] == "last"
+    api_docs = {f.api_name: f.fn.__doc__ for f in demo.fns.values() if f.api_name in ("compare", "predict")}
+    assert all('"last"' in doc for doc in api_docs.values()) and len(api_docs) == 2

@@ -1,4 +1,4 @@
-"""Per-strategy end-to-end F1 (toolkit/strategy_eval.py): hand-built cases where the strategies provably differ.
+"""Per-strategy end-to-end F1 (toolkit/evaluate/strategies.py): hand-built cases where the strategies provably differ.
 
 The model is a tiny BERT with hand-set weights (the approach of tests/test_space_helpers.py): the
 encoder is the identity, so each sub-token's label distribution is the softmax of
@@ -24,10 +24,10 @@ import numpy as np
 import pytest
 
 from tiny_models import CONLL_LABELS, build_rigged_bert
-from toolkit import layout
+from toolkit import runfolder
 from toolkit.cli import main
-from toolkit.evaluation import map_model_labels
-from toolkit.strategy_eval import (
+from toolkit.evaluate.labelmap import map_model_labels
+from toolkit.evaluate.strategies import (
     build_pipeline,
     check_strategies,
     detokenize,
@@ -222,7 +222,7 @@ def test_rigged_probabilities():
 
 
 def test_rigged_pieces_are_labelled_as_designed(rigged_model):
-    from space.inference import predict_all
+    from space.engine import predict_all
 
     model, tokenizer = rigged_model
     pipe = build_pipeline(model, tokenizer)
@@ -234,7 +234,7 @@ def test_rigged_pieces_are_labelled_as_designed(rigged_model):
 
 
 def test_each_strategy_scores_as_computed_by_hand(rigged_model):
-    from space.inference import predict_all
+    from space.engine import predict_all
 
     model, tokenizer = rigged_model
     pipe = build_pipeline(model, tokenizer)
@@ -257,13 +257,13 @@ def test_each_strategy_scores_as_computed_by_hand(rigged_model):
 
 
 def test_sentences_are_summed_and_one_forward_pass_serves_all_strategies(rigged_model, monkeypatch):
-    import space.inference as inference
+    import space.engine as engine
 
     model, tokenizer = rigged_model
     pipe = build_pipeline(model, tokenizer)
     calls = []
-    forward = inference._forward
-    monkeypatch.setattr(inference, "_forward", lambda p, encoded, bs: (calls.append(len(encoded)), forward(p, encoded, bs)))
+    forward = engine.forward_windows
+    monkeypatch.setattr(engine, "forward_windows", lambda p, encoded, bs: (calls.append(len(encoded)), forward(p, encoded, bs)))
     easy = (["John", "Smith", "visited", "London", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"])  # all O to the model
     results = evaluate_strategies(pipe, [TOKENS, easy[0], TOKENS], [TAGS, easy[1], TAGS], strategies="first,average")
     assert calls == [3], "one batched forward pass for three sentences and two strategies"
@@ -291,7 +291,7 @@ def test_types_the_dataset_lacks_are_false_positives_and_dropped_types_vanish(ri
 def test_byte_level_offsets_never_put_whitespace_into_spans(tiny_roberta):
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from space.inference import predict_all_batch
+    from space.engine import predict_all_batch
     from toolkit.data import load_raw_splits
 
     split = load_raw_splits(str(TINY_CONLL)).splits["test"]
@@ -318,7 +318,7 @@ def test_cli_writes_the_schema_the_card_renders(tiny_bert, tmp_path, capsys):
     from toolkit.card import render_card
 
     run = Path(shutil.copytree(tiny_bert, tmp_path / "tiny-run"))
-    (run / layout.RUN_INFO).write_text(json.dumps({"command": f"nerkit train --model base --output-dir {run}", "seed": 1}))
+    (run / runfolder.RUN_INFO).write_text(json.dumps({"command": f"nerkit train --model base --output-dir {run}", "seed": 1}))
     code = main(["evaluate", "--model", str(run), "--dataset", str(TINY_CONLL), "--split", "test",
                  "--strategies", "--bootstrap", "200", "--seed", "3"])
     assert code == 0
@@ -326,7 +326,7 @@ def test_cli_writes_the_schema_the_card_renders(tiny_bert, tmp_path, capsys):
     assert "aggregation strategies, end to end on 12 sentences" in printed
     assert "95% confidence intervals (percentile bootstrap over sentences, 200 resamples, seed 3)" in printed
 
-    results = json.loads((run / layout.EVAL_RESULTS).read_text())
+    results = json.loads((run / runfolder.EVAL_RESULTS).read_text())
     assert results["command"] == f"nerkit evaluate --model {run} --dataset {TINY_CONLL} --strategies --bootstrap 200 --seed 3"
     block = results["strategies"]
     assert set(block) == {"split", "num_sentences", "results"} and block["split"] == "test" and block["num_sentences"] == 12
@@ -363,11 +363,11 @@ def test_cli_writes_the_schema_the_card_renders(tiny_bert, tmp_path, capsys):
 def test_cli_bootstrap_defaults_and_off(tiny_bert, tmp_path):
     out = tmp_path / "eval"
     assert main(["evaluate", "--model", str(tiny_bert), "--dataset", str(TINY_CONLL), "--output-dir", str(out)]) == 0
-    results = json.loads((out / layout.EVAL_RESULTS).read_text())
+    results = json.loads((out / runfolder.EVAL_RESULTS).read_text())
     assert results["confidence_intervals"]["resamples"] == 1000 and "strategies" not in results
     assert main(["evaluate", "--model", str(tiny_bert), "--dataset", str(TINY_CONLL), "--output-dir", str(out),
                  "--bootstrap", "0", "--strategies", "first"]) == 0
-    results = json.loads((out / layout.EVAL_RESULTS).read_text())
+    results = json.loads((out / runfolder.EVAL_RESULTS).read_text())
     assert "confidence_intervals" not in results and list(results["strategies"]["results"]) == ["first"]
 
 

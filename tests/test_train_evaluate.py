@@ -11,7 +11,7 @@ import pytest
 
 from conftest import REPO_ROOT, TESTS_DIR
 from tiny_models import build_tiny_model
-from toolkit import layout
+from toolkit import runfolder
 from toolkit.cli import main
 
 TINY_CONLL = TESTS_DIR / "data" / "tiny_conll"
@@ -32,23 +32,23 @@ def trained(tiny_bert, tmp_path_factory):
 
 
 def test_train_writes_the_run_folder(trained):
-    for name in (layout.LABELS, layout.DATA_INFO, layout.TRAINING_ARGS, layout.TRAINING_LOG, layout.RUN_INFO,
+    for name in (runfolder.LABELS, runfolder.DATA_INFO, runfolder.TRAINING_ARGS, runfolder.TRAINING_LOG, runfolder.RUN_INFO,
                  "config.json", "model.safetensors", "tokenizer.json"):
         assert (trained / name).is_file(), name
-    assert not (trained / layout.CHECKPOINTS).exists(), "checkpoints are removed after a finished run"
+    assert not (trained / runfolder.CHECKPOINTS).exists(), "checkpoints are removed after a finished run"
     config = json.loads((trained / "config.json").read_text())
     assert config["id2label"]["1"] == "B-PER" and config["label2id"]["I-MISC"] == 8
-    labels = json.loads((trained / layout.LABELS).read_text())
+    labels = json.loads((trained / runfolder.LABELS).read_text())
     assert labels["labels"][0] == "O" and labels["scheme"] == "IOB2"
-    log = json.loads((trained / layout.TRAINING_LOG).read_text())
+    log = json.loads((trained / runfolder.TRAINING_LOG).read_text())
     assert [round(row["epoch"]) for row in log["epochs"]] == [1, 2]
     assert sum(row["best"] for row in log["epochs"]) == 1
     assert {"eval_f1", "eval_precision", "eval_recall", "eval_accuracy", "eval_loss"} <= set(log["epochs"][0])
-    args = json.loads((trained / layout.TRAINING_ARGS).read_text())
+    args = json.loads((trained / runfolder.TRAINING_ARGS).read_text())
     assert args["config"]["learning_rate"] == 5e-4 and args["trainer"]["seed"] == 1
-    run = json.loads((trained / layout.RUN_INFO).read_text())
+    run = json.loads((trained / runfolder.RUN_INFO).read_text())
     assert run["seed"] == 1 and run["hardware"]["device"] == "cpu" and "transformers" in run["versions"]
-    info = json.loads((trained / layout.DATA_INFO).read_text())
+    info = json.loads((trained / runfolder.DATA_INFO).read_text())
     assert info["splits"]["train"]["sentences"] == 40
 
 
@@ -67,7 +67,7 @@ def test_evaluate_writes_results(trained, tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "micro avg" in printed and "strict IOB2" in printed
-    results = json.loads((out / layout.EVAL_RESULTS).read_text())
+    results = json.loads((out / runfolder.EVAL_RESULTS).read_text())
     assert results["schema_version"] == 1 and results["split"] == "test" and results["task"] == "entities"
     assert results["num_sentences"] == 12
     assert set(results["modes"]["default"]["per_type"]) <= {"LOC", "MISC", "ORG", "PER"}
@@ -110,7 +110,7 @@ def test_truncated_words_are_scored_as_O(trained, tmp_path):
     out = tmp_path / "eval"
     assert main(["evaluate", "--model", str(trained), "--dataset", str(long_dir), "--split", "test",
                  "--output-dir", str(out), "--max-length", "16"]) == 0
-    results = json.loads((out / layout.EVAL_RESULTS).read_text())
+    results = json.loads((out / runfolder.EVAL_RESULTS).read_text())
     assert results["truncated_words"] > 0
     predicted = [line.split() for line in (out / "predictions_test.conll").read_text().splitlines() if line]
     assert len(predicted) == 40, "every word appears in the predictions file"
@@ -132,7 +132,7 @@ def test_evaluate_maps_label_names(tmp_path):
     assert not (tmp_path / "eval").exists()
     mapped = subprocess.run([*cmd, "--label-map", "PERSON=PER,GPE=LOC"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert mapped.returncode == 0, mapped.stderr
-    results = json.loads((tmp_path / "eval" / layout.EVAL_RESULTS).read_text())
+    results = json.loads((tmp_path / "eval" / runfolder.EVAL_RESULTS).read_text())
     assert set(results["modes"]["default"]["per_type"]) <= {"LOC", "MISC", "ORG", "PER"}
 
 
@@ -147,18 +147,18 @@ def test_pos_tags_train_and_evaluate(tiny_bert, tmp_path):
     out = tmp_path / "pos"
     assert main(train_args(tiny_bert, out, "--label-column", "pos_tags", "--epochs", "1")) == 0
     assert main(["evaluate", "--model", str(out), "--dataset", str(TINY_CONLL), "--label-column", "pos_tags"]) == 0
-    results = json.loads((out / layout.EVAL_RESULTS).read_text())
+    results = json.loads((out / runfolder.EVAL_RESULTS).read_text())
     assert results["task"] == "tags" and "NNP" in results["per_tag"]
 
 
 def test_label_all_subtokens_and_resume(tiny_bert, tmp_path):
     out = tmp_path / "all"
     assert main(train_args(tiny_bert, out, "--label-all-subtokens", "--epochs", "1", "--keep-checkpoints")) == 0
-    assert json.loads((out / layout.TRAINING_ARGS).read_text())["config"]["label_strategy"] == "all"
-    assert any((out / layout.CHECKPOINTS).glob("checkpoint-*"))
+    assert json.loads((out / runfolder.TRAINING_ARGS).read_text())["config"]["label_strategy"] == "all"
+    assert any((out / runfolder.CHECKPOINTS).glob("checkpoint-*"))
     # resuming a finished 1-epoch run into 2 epochs continues from the checkpoint
     assert main(train_args(tiny_bert, out, "--epochs", "2", "--resume")) == 0
-    log = json.loads((out / layout.TRAINING_LOG).read_text())
+    log = json.loads((out / runfolder.TRAINING_LOG).read_text())
     assert round(log["epochs"][-1]["epoch"]) == 2
 
 
@@ -174,23 +174,26 @@ def test_torchrun_two_cpu_processes(tiny_bert, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "model.safetensors").is_file()
-    run = json.loads((out / layout.RUN_INFO).read_text())
+    run = json.loads((out / runfolder.RUN_INFO).read_text())
     assert run["hardware"]["num_processes"] == 2
     assert proc.stdout.count("model and reports written to") == 1, "only rank 0 reports"
 
 
 def test_results_are_written_as_one_set(tmp_path, monkeypatch):
     """If any result file cannot be produced, none is written and no *.tmp is left behind."""
-    from toolkit import evaluation
+    from toolkit.evaluate import report
+    from toolkit.runfolder import EvalResults, Overall
+
+    results = EvalResults(split="test", task="tags", overall=Overall(1.0, 1.0, 1.0, 1.0), num_sentences=1)
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(evaluation, "error_examples", broken)
+    monkeypatch.setattr(report, "error_examples", broken)
     with pytest.raises(RuntimeError):
-        evaluation.write_results(tmp_path, "test", {"schema_version": 1}, [["a"]], [["O"]], [["O"]])
+        report.write_results(tmp_path, "test", results, [["a"]], [["O"]], [["O"]])
     assert list(tmp_path.iterdir()) == []
 
     monkeypatch.undo()
-    evaluation.write_results(tmp_path, "test", {"schema_version": 1}, [["a"]], [["O"]], [["O"]])
+    report.write_results(tmp_path, "test", results, [["a"]], [["O"]], [["O"]])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["errors_test.txt", "eval_results.json", "predictions_test.conll"]

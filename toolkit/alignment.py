@@ -16,6 +16,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from space.tags import continuation_label
 from toolkit.errors import UserError
 
 logger = logging.getLogger("toolkit")
@@ -78,11 +79,8 @@ def check_fast(tokenizer, name: str) -> None:
 def continuation_map(labels: list[str]) -> dict[int, int]:
     """Label id of B-X -> label id of I-X, for labelling continuation sub-tokens."""
     index = {label: i for i, label in enumerate(labels)}
-    return {
-        i: index[f"I-{label[2:]}"]
-        for i, label in enumerate(labels)
-        if label.startswith("B-") and f"I-{label[2:]}" in index
-    }
+    continued = {i: continuation_label(label) for i, label in enumerate(labels)}
+    return {i: index[label] for i, label in continued.items() if label != labels[i] and label in index}
 
 
 def align_batch(

@@ -11,25 +11,23 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import datasets
 
+from space.tags import (
+    detect_scheme, entity_spans, entity_types, infer_label_list, is_entity_labels, split_tag, to_iob2,
+)
 from toolkit.data import LabelSource, RawData, load_label_list
 from toolkit.errors import UserError
 
 logger = logging.getLogger(__name__)
 
-SCHEMES = ("IOB1", "IOB2", "BIOES", "none")
 # Hugging Face `conll2003` ner_tags ClassLabel order; CoNLL-2003 files with this label set get it too.
 CONLL2003_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
-_PREFIXED = re.compile(r"([BIES])-(.+)")
 
 
 @dataclass
@@ -40,91 +38,6 @@ class NerData:
     scheme: str  # scheme used for training: "IOB2", or "none" for prefix-less tag sets (POS)
     source_scheme: str  # detected in the input: "IOB1" | "IOB2" | "BIOES" | "none"
     source: dict  # RawData.source
-
-
-@lru_cache(maxsize=4096)
-def split_tag(tag: str) -> tuple[str | None, str]:
-    """("B", "PER") for "B-PER"; (None, tag) for "O" and prefix-less tags."""
-    match = _PREFIXED.fullmatch(tag)
-    return (match[1], match[2]) if match else (None, tag)
-
-
-def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
-    """IOB1 if an I-X ever starts an entity, BIOES if any E-/S- tag, "none" without B-/I- prefixes, else IOB2."""
-    prefixes: set[str] = set()
-    starts_with_inside = False
-    for tags in tag_sequences:
-        previous: tuple[str | None, str] = (None, "O")
-        for tag in tags:
-            prefix, entity_type = split_tag(tag)
-            if prefix:
-                prefixes.add(prefix)
-            if prefix == "I" and (previous[0] not in ("B", "I") or previous[1] != entity_type):
-                starts_with_inside = True
-            previous = (prefix, entity_type)
-    if prefixes & {"E", "S"}:
-        return "BIOES"
-    if not prefixes:
-        return "none"
-    return "IOB1" if starts_with_inside else "IOB2"
-
-
-def to_iob2(tags: Sequence[str], scheme: str) -> list[str]:
-    """One sentence in IOB2: every entity starts with B-. S-/E- become B-/I-; an I- that opens an entity becomes B-."""
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {SCHEMES}")
-    if scheme in ("IOB2", "none"):
-        return list(tags)
-    converted = []
-    open_type = None  # type of the entity the previous token belongs to, while it may continue
-    for tag in tags:
-        prefix, entity_type = split_tag(tag)
-        if prefix is None:
-            converted.append(tag)
-            open_type = None
-            continue
-        starts = prefix in ("B", "S") or open_type != entity_type
-        converted.append(f"{'B' if starts else 'I'}-{entity_type}")
-        open_type = None if prefix in ("E", "S") else entity_type
-    return converted
-
-
-def infer_label_list(tag_sequences: Iterable[Sequence[str]]) -> list[str]:
-    """O first, then B-/I- pairs grouped by type, types sorted; a prefix-less set (POS) is just sorted."""
-    seen = {tag for tags in tag_sequences for tag in tags}
-    if not is_entity_labels(seen):
-        return sorted(seen)
-    for tag in sorted(seen):
-        prefix, _ = split_tag(tag)
-        if prefix in ("E", "S"):
-            raise ValueError(f"tag {tag!r}: convert BIOES tags with to_iob2 before inferring the label list")
-        if prefix is None and tag != "O":
-            raise ValueError(f"tag {tag!r} has no B-/I- prefix while other tags do")
-    return ["O"] + [f"{prefix}-{entity_type}" for entity_type in entity_types(seen) for prefix in "BI"]
-
-
-def entity_types(labels: Iterable[str]) -> list[str]:
-    """Sorted entity types of a BIO label set ("B-PER", "I-PER" -> "PER")."""
-    return sorted({entity_type for prefix, entity_type in map(split_tag, labels) if prefix})
-
-
-def is_entity_labels(labels: Iterable[str]) -> bool:
-    """True for BIO-style (entity) label sets, False for plain tag sets such as POS."""
-    return any(split_tag(label)[0] for label in labels)
-
-
-def entity_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """(type, start, end) spans, end exclusive, of an IOB2 sentence; an I- without a matching B- opens a span."""
-    spans: list[tuple[str, int, int]] = []
-    current: list = []  # [type, start] of the open span
-    for index, tag in enumerate([*tags, "O"]):
-        prefix, entity_type = split_tag(tag)
-        if current and (prefix != "I" or entity_type != current[0]):
-            spans.append((current[0], current[1], index))
-            current = []
-        if prefix is not None and not current:
-            current = [entity_type, index]
-    return spans
 
 
 def prepare_labels(raw: RawData, labels: LabelSource | None = None) -> NerData:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import warnings
 
+from space.tags import count_invalid
+from toolkit.scores import prf
+
 AVERAGES = ("micro avg", "macro avg", "weighted avg")
 
 
@@ -31,14 +34,7 @@ def token_accuracy(gold: list[list[str]], pred: list[list[str]]) -> float:
 
 def count_invalid_sequences(pred: list[list[str]]) -> int:
     """Predicted `I-X` tags that do not continue a `B-X`/`I-X` (invalid in IOB2)."""
-    invalid = 0
-    for sentence in pred:
-        previous = "O"
-        for tag in sentence:
-            if tag.startswith("I-") and previous[2:] != tag[2:]:
-                invalid += 1
-            previous = tag
-    return invalid
+    return sum(count_invalid(sentence) for sentence in pred)
 
 
 def entity_report(gold: list[list[str]], pred: list[list[str]], *, strict: bool) -> dict:
@@ -80,21 +76,26 @@ def score_entities(gold: list[list[str]], pred: list[list[str]]) -> dict:
     }
 
 
+def tag_row(gold: list[str], pred: list[str], counts: dict[str, list[int]] | None = None) -> dict[str, list[int]]:
+    """tag -> [correct, predicted, gold] of one sentence, added to `counts` when given."""
+    counts = {} if counts is None else counts
+    for g, p in zip(gold, pred):
+        counts.setdefault(g, [0, 0, 0])[2] += 1
+        counts.setdefault(p, [0, 0, 0])[1] += 1
+        if g == p:
+            counts[g][0] += 1
+    return counts
+
+
 def score_tags(gold: list[list[str]], pred: list[list[str]]) -> dict:
     """Per-tag P/R/F1 for tag sets without entity spans (POS tagging and the like)."""
     counts: dict[str, list[int]] = {}  # tag -> [true positives, predicted, gold]
     for gs, ps in zip(gold, pred):
-        for g, p in zip(gs, ps):
-            counts.setdefault(g, [0, 0, 0])[2] += 1
-            counts.setdefault(p, [0, 0, 0])[1] += 1
-            if g == p:
-                counts[g][0] += 1
+        tag_row(gs, ps, counts)
     per_tag = {}
     for tag, (tp, predicted, support) in sorted(counts.items()):
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_tag[tag] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
+        scores = prf(tp, predicted, support)
+        per_tag[tag] = {key: scores[key] for key in ("precision", "recall", "f1", "support")}
     accuracy = token_accuracy(gold, pred)
     macro_f1 = sum(v["f1"] for v in per_tag.values() if v["support"]) / max(
         1, sum(1 for v in per_tag.values() if v["support"])

@@ -59,6 +59,9 @@ def write_atomically(path: str | Path, content: str | bytes) -> None:
     write_files_atomically({Path(path): content})
 
 
-def json_text(payload) -> str:
-    """The project's JSON style: two-space indent, UTF-8 kept, trailing newline."""
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+def json_text(payload, *, default=None) -> str:
+    """The project's JSON style: two-space indent, UTF-8 kept, trailing newline.
+
+    `default` turns values JSON lacks into something it has (e.g. `str` for TrainingArguments' enums).
+    """
+    return json.dumps(payload, indent=2, ensure_ascii=False, default=default) + "\n"

@@ -1,13 +1,12 @@
 """Fine-tune an encoder for token classification with the Hugging Face `Trainer`.
 
-The run writes everything later stages need into one folder (see `toolkit.layout`), so the
+The run writes everything later stages need into one folder (see `toolkit.runfolder`), so the
 card and the publisher never need the original data or the network. Under `torchrun`, every
 rank trains and only rank 0 writes the final files.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -17,11 +16,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from toolkit import __version__, layout
+from space.device import select_device
+from space.tags import is_entity_labels
+from toolkit import __version__, runfolder
 from toolkit.alignment import LABEL_STRATEGIES, load_tokenizer, tokenize_dataset
 from toolkit.errors import UserError
-from toolkit.labels import NerData, describe, is_entity_labels
+from toolkit.labels import NerData, describe
 from toolkit.metrics import quick_scores
+from toolkit.runtime import json_text, write_atomically
 
 logger = logging.getLogger("toolkit")
 
@@ -108,24 +110,10 @@ class TrainResult:
     log: list[dict] = field(default_factory=list)
 
 
-def world_rank() -> int:
-    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
-
-
-def pick_device() -> str:
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
 def hardware_info() -> dict:
     import torch
 
-    device = pick_device()
+    device = select_device(half_precision=False).kind
     if device == "cuda":
         name = torch.cuda.get_device_name(0)
     elif device == "mps":
@@ -176,7 +164,7 @@ def mixed_precision(precision: str, device: str) -> dict:
 def check_output_dir(config: TrainConfig) -> Path:
     """Refuse to silently overwrite a finished run."""
     out = Path(config.output_dir)
-    finished = (out / layout.LABELS).exists() or (out / "config.json").exists()
+    finished = (out / runfolder.LABELS).exists() or (out / "config.json").exists()
     if finished and not (config.overwrite or config.resume_from_checkpoint):
         raise UserError(
             f"{out} already holds a trained model. Pass --overwrite to replace it, "
@@ -190,9 +178,7 @@ def _select(dataset, limit: int | None):
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, json_text(payload, default=str))
 
 
 def epoch_log(log_history: list[dict]) -> list[dict]:
@@ -216,33 +202,70 @@ def epoch_log(log_history: list[dict]) -> list[dict]:
 
 def train(config: TrainConfig, data: NerData) -> TrainResult:
     """Fine-tune `config.model` on `data` and write the run folder; returns the summary."""
-    import numpy as np
     import torch
-    from transformers import (
-        AutoModelForTokenClassification,
-        DataCollatorForTokenClassification,
-        EarlyStoppingCallback,
-        Trainer,
-        TrainingArguments,
-        set_seed,
-    )
+    from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, Trainer, set_seed
 
     started = time.time()
     out = check_output_dir(config)
+    _check_splits(config, data)
+    labels = list(data.labels)
+    set_seed(config.seed)
+
+    tokenizer = load_tokenizer(config.model, revision=config.revision)
+    max_length = config.max_length or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
+    model = _load_base_model(config, labels)
+    train_raw = _select(data.splits[config.train_split], config.max_train_samples)
+    eval_raw = _select(data.splits[config.eval_split], config.max_eval_samples)
+    train_ds, train_stats = tokenize_dataset(
+        train_raw, tokenizer, labels, strategy=config.label_strategy, max_length=max_length, desc=f"tokenize {config.train_split}"
+    )
+    eval_ds, eval_stats = tokenize_dataset(
+        eval_raw, tokenizer, labels, strategy="first", max_length=max_length, desc=f"tokenize {config.eval_split}"
+    )
+    device = select_device(half_precision=False).kind
+    callbacks = []
+    if config.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    preprocess_logits, compute_metrics = _metric_functions(labels)
+    trainer = Trainer(
+        model=model,
+        args=_training_arguments(config, out, device),
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None),
+        processing_class=tokenizer,
+        compute_metrics=compute_metrics,
+        preprocess_logits_for_metrics=preprocess_logits,
+        callbacks=callbacks,
+    )
+    resume = config.resume_from_checkpoint
+    if resume is True and not any((out / runfolder.CHECKPOINTS).glob("checkpoint-*")):
+        raise UserError(f"--resume: no checkpoint found in {out / runfolder.CHECKPOINTS}. Start without --resume.")
+    output = trainer.train(resume_from_checkpoint=resume or None)
+    runtime = float(output.metrics.get("train_runtime", time.time() - started))
+    tokens_seen = sum(train_ds["length"]) * float(trainer.state.epoch or config.epochs)
+    result = _summary(trainer, out, runtime, tokens_seen / runtime if runtime else 0.0, train_stats.truncated_words)
+    if trainer.is_world_process_zero():
+        _write_outputs(config, data, trainer, tokenizer, result, started, max_length, train_stats, eval_stats)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    return result
+
+
+def _check_splits(config: TrainConfig, data: NerData) -> None:
     for split in (config.train_split, config.eval_split):
         if split not in data.splits:
             raise UserError(
                 f"the dataset has no {split!r} split (it has: {', '.join(data.splits)}). "
                 "Pass --train-split/--eval-split, or name your files train/validation/test."
             )
-    labels = list(data.labels)
-    entities = is_entity_labels(labels)
-    set_seed(config.seed)
 
-    tokenizer = load_tokenizer(config.model, revision=config.revision)
-    max_length = config.max_length or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
+
+def _load_base_model(config: TrainConfig, labels: list[str]):
+    from transformers import AutoModelForTokenClassification
+
     try:
-        model = AutoModelForTokenClassification.from_pretrained(
+        return AutoModelForTokenClassification.from_pretrained(
             config.model,
             revision=config.revision,
             num_labels=len(labels),
@@ -253,14 +276,12 @@ def train(config: TrainConfig, data: NerData) -> TrainResult:
     except (OSError, ValueError) as err:
         raise UserError(f"could not load a token-classification model from {config.model!r}: {err}") from err
 
-    train_raw = _select(data.splits[config.train_split], config.max_train_samples)
-    eval_raw = _select(data.splits[config.eval_split], config.max_eval_samples)
-    train_ds, train_stats = tokenize_dataset(
-        train_raw, tokenizer, labels, strategy=config.label_strategy, max_length=max_length, desc=f"tokenize {config.train_split}"
-    )
-    eval_ds, eval_stats = tokenize_dataset(
-        eval_raw, tokenizer, labels, strategy="first", max_length=max_length, desc=f"tokenize {config.eval_split}"
-    )
+
+def _metric_functions(labels: list[str]):
+    """The Trainer's logits reducer (argmax on device, so eval keeps ids, not logits) and its metrics."""
+    import numpy as np
+
+    entities = is_entity_labels(labels)
 
     def preprocess_logits(logits, _labels):
         if isinstance(logits, tuple):
@@ -276,9 +297,14 @@ def train(config: TrainConfig, data: NerData) -> TrainResult:
             pred.append([labels[i] for i in p_row[keep]])
         return quick_scores(gold, pred, entities=entities)
 
-    device = pick_device()
-    args = TrainingArguments(
-        output_dir=str(out / layout.CHECKPOINTS),
+    return preprocess_logits, compute_metrics
+
+
+def _training_arguments(config: TrainConfig, out: Path, device: str):
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(out / runfolder.CHECKPOINTS),
         learning_rate=config.learning_rate,
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
@@ -302,28 +328,10 @@ def train(config: TrainConfig, data: NerData) -> TrainResult:
         use_cpu=device == "cpu",
         **mixed_precision(config.precision, device),
     )
-    callbacks = []
-    if config.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=train_ds,
-        eval_dataset=eval_ds,
-        data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None),
-        processing_class=tokenizer,
-        compute_metrics=compute_metrics,
-        preprocess_logits_for_metrics=preprocess_logits,
-        callbacks=callbacks,
-    )
-    resume = config.resume_from_checkpoint
-    if resume is True and not any((out / layout.CHECKPOINTS).glob("checkpoint-*")):
-        raise UserError(f"--resume: no checkpoint found in {out / layout.CHECKPOINTS}. Start without --resume.")
-    output = trainer.train(resume_from_checkpoint=resume or None)
-    runtime = float(output.metrics.get("train_runtime", time.time() - started))
-    tokens_seen = sum(train_ds["length"]) * float(trainer.state.epoch or config.epochs)
-    tokens_per_s = tokens_seen / runtime if runtime else 0.0
 
+
+def _summary(trainer, out: Path, runtime: float, tokens_per_s: float, truncated_words: int) -> TrainResult:
+    """The per-epoch log with the best epoch marked (the checkpoint the Trainer kept, else best F1)."""
     rows = epoch_log(trainer.state.log_history)
     best_step = None
     if trainer.state.best_model_checkpoint:
@@ -331,24 +339,17 @@ def train(config: TrainConfig, data: NerData) -> TrainResult:
     best_row = next((row for row in rows if row["step"] == best_step), None)
     if best_row is None and rows:
         best_row = max(rows, key=lambda row: row.get("eval_f1", 0.0))
-    best_epoch = int(round(best_row["epoch"])) if best_row else None
     for row in rows:
         row["best"] = row is best_row
-
-    result = TrainResult(
+    return TrainResult(
         output_dir=out,
-        best_epoch=best_epoch,
+        best_epoch=int(round(best_row["epoch"])) if best_row else None,
         best_metrics={k: v for k, v in (best_row or {}).items() if k.startswith("eval_")},
         train_runtime_s=runtime,
         tokens_per_s=tokens_per_s,
-        truncated_words=train_stats.truncated_words,
+        truncated_words=truncated_words,
         log=rows,
     )
-    if trainer.is_world_process_zero():
-        _write_outputs(config, data, trainer, tokenizer, result, started, max_length, train_stats, eval_stats)
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.barrier()
-    return result
 
 
 def _write_outputs(config, data, trainer, tokenizer, result, started, max_length, train_stats, eval_stats) -> None:
@@ -358,11 +359,11 @@ def _write_outputs(config, data, trainer, tokenizer, result, started, max_length
     if config.save_dtype == "float32":
         trainer.save_model(str(out))
     else:
-        # The best model, cast for storage only; loaders upcast it (toolkit.evaluation, the Space).
+        # The best model, cast for storage only; loaders upcast it (toolkit.evaluate, the Space).
         trainer.model.to(getattr(torch, config.save_dtype)).save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     _write_json(
-        out / layout.LABELS,
+        out / runfolder.LABELS,
         {
             "labels": list(data.labels),
             "label_column": data.label_column,
@@ -370,12 +371,12 @@ def _write_outputs(config, data, trainer, tokenizer, result, started, max_length
             "source_scheme": data.source_scheme,
         },
     )
-    _write_json(out / layout.DATA_INFO, describe(data))
+    _write_json(out / runfolder.DATA_INFO, describe(data))
     config_dict = asdict(config)
     config_dict["max_length"] = max_length
-    _write_json(out / layout.TRAINING_ARGS, {"config": config_dict, "trainer": trainer.args.to_dict()})
+    _write_json(out / runfolder.TRAINING_ARGS, {"config": config_dict, "trainer": trainer.args.to_dict()})
     _write_json(
-        out / layout.TRAINING_LOG,
+        out / runfolder.TRAINING_LOG,
         {
             "epochs": result.log,
             "best_epoch": result.best_epoch,
@@ -387,7 +388,7 @@ def _write_outputs(config, data, trainer, tokenizer, result, started, max_length
         },
     )
     _write_json(
-        out / layout.RUN_INFO,
+        out / runfolder.RUN_INFO,
         {
             "command": config.command or " ".join(["nerkit", *sys.argv[1:]]),
             "seed": config.seed,
@@ -400,7 +401,7 @@ def _write_outputs(config, data, trainer, tokenizer, result, started, max_length
         },
     )
     if not config.keep_checkpoints:
-        shutil.rmtree(out / layout.CHECKPOINTS, ignore_errors=True)
+        shutil.rmtree(out / runfolder.CHECKPOINTS, ignore_errors=True)
 
 
 def _base_revision(model: str) -> str | None:

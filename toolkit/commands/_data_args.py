@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import argparse
 
-DATA_HELP = """\
-dataset sources (--dataset):
-  a Hub dataset id          conll2003, or USER/NAME (with --dataset-config/--dataset-revision)
-  a save_to_disk folder     a folder written by DatasetDict.save_to_disk
-  CoNLL column files        a folder with train/validation/test files (.txt/.conll/...),
-                            or per-split files via --train-file/--validation-file/--test-file;
-                            tag in the last column unless --tag-column says otherwise
-  CSV / JSON / JSONL        files with a tokens column and a tags column (--label-column)
-"""
+
+def _data_help() -> str:
+    """The sources part of `--help`; the file formats come from the data registry."""
+    from toolkit.data.registry import READERS
+
+    formats = [
+        f"    {reader.kind:<7}{' '.join(e or '(none)' for e in reader.extensions):<30}{reader.help}" for reader in READERS
+    ]
+    return "\n".join([
+        "dataset sources (--dataset):",
+        "  a Hub dataset id          conll2003, or USER/NAME (with --dataset-config/--dataset-revision)",
+        "  a save_to_disk folder     a folder written by DatasetDict.save_to_disk",
+        "  local files               a folder with train/validation/test files, or per-split files via",
+        "                            --train-file/--validation-file/--test-file; the extension picks the",
+        "                            format, or name it as the dataset (--dataset FORMAT):",
+        *formats,
+        "",
+    ])
+
+
+DATA_HELP = _data_help()
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +36,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--dataset-config", default=None, help="Hub dataset configuration name")
     group.add_argument("--dataset-revision", default=None, help="Hub dataset revision (branch, tag or commit)")
-    group.add_argument("--train-file", default=None, help="training split file (CoNLL/CSV/JSON/JSONL)")
+    group.add_argument("--train-file", default=None, help="training split file (any format below)")
     group.add_argument("--validation-file", default=None, help="validation split file")
     group.add_argument("--test-file", default=None, help="test split file")
     group.add_argument(

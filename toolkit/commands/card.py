@@ -44,6 +44,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--widget-text",
+        dest="widget_texts",
         action="append",
         default=None,
         metavar="TEXT",
@@ -54,17 +55,12 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from toolkit.card import build_card
+    from dataclasses import fields
 
-    languages = [code.strip() for code in args.language.split(",") if code.strip()] or None
-    rendered = build_card(
-        args.output_dir,
-        repo_id=args.repo_id,
-        language=languages[0] if languages and len(languages) == 1 else languages,
-        license=args.license,
-        base_model=args.base_model,
-        widget_texts=args.widget_text,
-    )
+    from toolkit.card import CardOptions, build_card
+
+    # Each flag's dest is a CardOptions field, so a new option is one field plus one flag.
+    rendered = build_card(args.output_dir, **{f.name: getattr(args, f.name) for f in fields(CardOptions)})
     readme = rendered.write(args.output_dir)
     chart = " and per_entity_f1.png" if rendered.chart_png is not None else ""
     left_out = f" ({len(rendered.warnings)} warning(s) above)" if rendered.warnings else ""

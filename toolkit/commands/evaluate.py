@@ -27,6 +27,8 @@ writes into --output-dir (default: the model folder, or ./eval-<model id>):
 
 
 def register(subparsers) -> None:
+    from space.strategies import STRATEGY_NAMES
+
     parser = subparsers.add_parser(
         "evaluate",
         help="evaluate a model per entity type (seqeval)",
@@ -49,8 +51,8 @@ def register(subparsers) -> None:
     extra.add_argument(
         "--strategies", nargs="?", const="all", default=None, metavar="LIST",
         help="also run the model through the token-classification pipeline on each sentence (words joined with "
-        "spaces) and score each aggregation strategy's character spans by exact match; all five (none, simple, "
-        "first, average, max) when given alone, or a comma-separated subset. One forward pass per sentence.",
+        f"spaces) and score each aggregation strategy's character spans by exact match; all of them "
+        f"({', '.join(STRATEGY_NAMES)}) when given alone, or a comma-separated subset. One forward pass per sentence.",
     )
     extra.add_argument(
         "--bootstrap", type=int, nargs="?", const=1000, default=1000, metavar="N",
@@ -63,28 +65,24 @@ def register(subparsers) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from toolkit.evaluation import default_output_dir, evaluate_model, format_table, parse_label_map
+    from toolkit.evaluate import evaluate_and_report
 
-    label_map = parse_label_map(args.label_map)
-    data = load_data(args)
-    results = evaluate_model(
+    print(evaluate_and_report(
         args.model,
-        data,
+        load_data(args),
         args.split,
+        label_map=args.label_map,
         output_dir=args.output_dir,
         revision=args.revision,
         batch_size=args.batch_size,
         max_length=args.max_length,
-        label_map=label_map,
         max_samples=args.max_samples,
         strategies=args.strategies,
         bootstrap=args.bootstrap,
         seed=args.seed,
         ci_level=args.ci_level,
         command=command_line(args),
-    )
-    print(format_table(results))
-    print(f"results written to {args.output_dir or default_output_dir(args.model)}")
+    ))
     return 0
 
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from toolkit.commands._data_args import DATA_HELP, load_data
+from toolkit.commands._hub_args import add_hub_arguments, hub_options
+from toolkit.commands._parser import add_command
+from toolkit.commands._train_args import add_train_arguments, config_from_args
+
 DESCRIPTION = """\
 One command from a base model and a dataset to a published model: checks your token and write
 access to --repo-id and creates the repo (seconds), then trains (all `nerkit train` flags work
@@ -36,17 +41,8 @@ examples:
 
 
 def register(subparsers) -> None:
-    from toolkit.commands._data_args import DATA_HELP
-    from toolkit.commands.push import add_hub_arguments
-    from toolkit.commands.train import add_train_arguments
-
-    parser = subparsers.add_parser(
-        "publish",
-        help="train, evaluate, write the card and push to the Hub, in one command",
-        description=DESCRIPTION,
-        epilog=DATA_HELP + "\n" + EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "publish", help="train, evaluate, write the card and push to the Hub, in one command",
+                         description=DESCRIPTION, epilog=DATA_HELP + "\n" + EXAMPLES, func=run)
     add_train_arguments(parser, revision_flag="--model-revision")
     evaluation = parser.add_argument_group("evaluation and card")
     evaluation.add_argument("--evaluate-split", default="test",
@@ -58,55 +54,13 @@ def register(subparsers) -> None:
     evaluation.add_argument("--widget-text", action="append", default=None, metavar="TEXT",
                             help="a widget example for the card (repeatable) instead of evaluated sentences")
     add_hub_arguments(parser, revision_dest="hub_revision")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-    import shlex
-    import sys
-    from pathlib import Path
+    from toolkit.hub.publish_run import CardOptions, publish_model
 
-    from toolkit import publish
-    from toolkit.commands._data_args import load_data
-    from toolkit.commands.push import hub_options, push_plan
-    from toolkit.commands.train import config_from_args
-    from toolkit.errors import UserError
-
-    publish.check_repo_id(args.repo_id)
-    config = config_from_args(args)  # validates the training flags before anything else
-    if sys.argv[1:2] == ["publish"]:
-        config = dataclasses.replace(config, command=shlex.join(["nerkit", *sys.argv[1:]]))
-    if args.dry_run:
-        publish.check_dry_run_dir(args.dry_run, output_dir=config.output_dir)
-    rank = publish.process_rank()
-    session = None
-    if rank == 0 and not args.dry_run:
-        session = publish.preflight(args.repo_id, private=args.private, create_pr=args.create_pr)
-        print(f"pre-flight ok: {session.user} can push to {args.repo_id}; training now")
-
-    from toolkit.card import render_card
-    from toolkit.evaluation import evaluate_model
-    from toolkit.training import train
-
-    data = load_data(args)
-    if args.evaluate_split not in data.splits and config.eval_split not in data.splits:
-        raise UserError(f"--evaluate-split {args.evaluate_split}: the dataset has no such split (it has: "
-                        f"{', '.join(data.splits)}). Pass --evaluate-split.")
-    result = train(config, data)
-    if rank != 0:
-        print(f"nerkit publish: process rank {rank}: training done; rank 0 evaluates and pushes")
-        return 0
-    output_dir = Path(result.output_dir)
-    split = args.evaluate_split
-    if split not in data.splits:  # checked before training: the eval split exists
-        print(f"nerkit publish: the dataset has no {split!r} split; the card reports {config.eval_split!r}")
-        split = config.eval_split
-    evaluate_model(str(output_dir), data, split, output_dir=output_dir, batch_size=config.eval_batch_size,
-                   max_length=config.max_length, progress=False, strategies="all", bootstrap=1000)
-    languages = [code.strip() for code in args.language.split(",") if code.strip()] or None
-    render_card(output_dir, repo_id=args.repo_id,
-                language=languages[0] if languages and len(languages) == 1 else languages,
-                license=args.license, base_model=args.base_model, widget_texts=args.widget_text)
-    plan = publish.plan_model_folder(output_dir)
-    return push_plan(plan, session=session, **hub_options(args, revision_dest="hub_revision"))
+    options = hub_options(args, revision_dest="hub_revision")  # validates --repo-id first
+    config = config_from_args(args, command="publish")  # validates the training flags before anything else
+    card = CardOptions(language=args.language, license=args.license, base_model=args.base_model,
+                       widget_texts=args.widget_text)
+    return publish_model(config, lambda: load_data(args), options, card, evaluate_split=args.evaluate_split)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from toolkit.commands._hub_args import add_hub_arguments, hub_options
+from toolkit.commands._parser import add_command
+
 DESCRIPTION = """\
 Create (or update) a Gradio Space repo holding app.py (set to load MODEL by default; a
 NER_MODEL variable in the Space settings overrides it), the space/ package, requirements.txt
@@ -22,33 +25,17 @@ examples:
 
 
 def register(subparsers) -> None:
-    from toolkit.commands.push import add_hub_arguments
-
-    parser = subparsers.add_parser(
-        "publish-space",
-        help="package the Gradio app as a Hub Space for a model",
-        description=DESCRIPTION,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "publish-space", help="package the Gradio app as a Hub Space for a model",
+                         description=DESCRIPTION, epilog=EXAMPLES, func=run)
     parser.add_argument("--model", required=True, metavar="USER/NAME",
                         help="Hub model the Space loads by default, e.g. alice/bert-conll")
     parser.add_argument("--title", default=None, help="Space title (default: '<model name> NER demo')")
     parser.add_argument("--source-dir", default=None, metavar="DIR",
                         help="folder holding app.py and space/ (default: the installed nerkit)")
     add_hub_arguments(parser, repo_kind="Space")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from toolkit import publish
-    from toolkit.commands.push import hub_options, push_plan
+    from toolkit.hub.push import publish_space
 
-    publish.check_repo_id(args.repo_id)
-    plan = publish.plan_space(args.model, source_dir=args.source_dir, title=args.title)
-    session = None
-    if not args.dry_run:
-        session = publish.preflight(args.repo_id, repo_type="space", private=args.private,
-                                    create_pr=args.create_pr, space_sdk="gradio")
-        publish.check_space_model(session, args.model)
-    return push_plan(plan, session=session, **hub_options(args))
+    return publish_space(args.model, hub_options(args), source_dir=args.source_dir, title=args.title)

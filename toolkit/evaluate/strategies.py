@@ -3,8 +3,8 @@
 Why: seqeval scores word-level tags on pre-split words, but a user calls
 `pipeline("token-classification", aggregation_strategy=...)` on raw text and gets character
 spans back. This stage measures what that user gets, for every strategy, so the card can say
-which strategy to use. It runs the Space's own code path (`space.inference.predict_all_batch`):
-one forward pass per sentence gives all five strategies.
+which strategy to use. It runs the Space's own engine (`space.engine.predict_all_batch`): one
+forward pass per sentence gives every strategy of the registry (`space.strategies`).
 
 How a sentence is scored
 ------------------------
@@ -16,7 +16,7 @@ How a sentence is scored
    word is cut off) and every requested strategy. The pipeline is built from the evaluated model
    and the tokenizer as `AutoTokenizer.from_pretrained` loads it, i.e. as a user's pipeline would.
 3. **"none" into spans.** "none" returns one label per sub-token; it is decoded with
-   `space.strategies.none_to_spans(entities, text)`, exactly as the Space shows it. The rule:
+   `space.spans.none_to_spans(entities, text)`, exactly as the Space shows it. The rule:
    tokens are taken in order; a token *joins* the current span when it directly follows the span's
    last token (no "O" token between) and either (a) no whitespace separates the two in the text
    (a sub-token of the same word: it joins whatever its own B-/I- prefix or type, and the span keeps
@@ -25,7 +25,7 @@ How a sentence is scored
    end inside a word (and then cannot match a gold span). Since the text is the tokens joined with
    spaces, "same word" here means "same dataset token".
 4. **Types.** A span's type is the model's label without B-/I- (the pipeline's `entity_group`),
-   renamed the way `toolkit.evaluation.map_model_labels` maps the model's labels onto the dataset's
+   renamed the way `toolkit.evaluate.labelmap.map_model_labels` maps the model's labels onto the dataset's
    (`--label-map` included). Labels mapped to "O" are ignored by the pipeline (`ignore_labels`);
    a type the dataset does not have stays as it is and counts as a false positive.
 5. **Whitespace.** Offsets from byte-level BPE (and some WordPiece set-ups) may include the space
@@ -40,16 +40,14 @@ spans), predicted and correct counts, overall (micro) and per type.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
+from space.tags import entity_type, pipeline_type
 from toolkit.errors import UserError
-
-logger = logging.getLogger("toolkit")
+from toolkit.scores import prf
 
 Span = tuple  # (type, start, end): character offsets into the detokenized sentence
-_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
 _CHUNK = 1024  # sentences per predict_all_batch call (progress bar granularity)
 
 
@@ -83,9 +81,7 @@ def strip_span(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 def _type_of(label: str) -> str | None:
-    if label == "O":
-        return None
-    return label[2:] if label[:2] in _PREFIXES else label
+    return None if label == "O" else entity_type(label)
 
 
 def type_map(model_labels: Sequence[str], mapped_labels: Sequence[str] | None = None) -> dict[str, str | None]:
@@ -94,12 +90,10 @@ def type_map(model_labels: Sequence[str], mapped_labels: Sequence[str] | None = 
     `mapped_labels` is `LabelMapping.names` (model label id -> dataset label); without it the
     model's own names are used.
     """
-    from space.strategies import entity_type
-
     mapped_labels = list(mapped_labels) if mapped_labels is not None else list(model_labels)
     out: dict[str, str | None] = {}
     for model_label, dataset_label in zip(model_labels, mapped_labels):
-        key = entity_type(str(model_label))
+        key = pipeline_type(str(model_label))
         kind = _type_of(str(dataset_label))
         if out.get(key) is None:
             out[key] = kind
@@ -114,9 +108,9 @@ def predicted_spans(
     """One strategy's pipeline output for `text` -> `(type, start, end)` spans, as scored.
 
     Grouped output (`entity_group`) is used as it is; "none" output (`entity`) is decoded with
-    `space.strategies.none_to_spans`. Then types are mapped and edges stripped of whitespace.
+    `space.spans.none_to_spans`. Then types are mapped and edges stripped of whitespace.
     """
-    from space.strategies import none_to_spans
+    from space.spans import none_to_spans
 
     if entities and "entity_group" not in entities[0]:
         entities = none_to_spans(entities, text)
@@ -131,22 +125,6 @@ def predicted_spans(
         if bounds is not None:
             spans.append((kind, *bounds))
     return spans
-
-
-def prf(correct: int, predicted: int, support: int) -> dict:
-    """Precision/recall/F1 with seqeval's formulas and zero_division=0, plus the counts."""
-    precision = correct / predicted if predicted else 0.0
-    recall = correct / support if support else 0.0
-    denominator = precision + recall
-    f1 = 2.0 * precision * recall / denominator if denominator else 0.0
-    return {
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(f1),
-        "support": int(support),
-        "predicted": int(predicted),
-        "correct": int(correct),
-    }
 
 
 def sentence_counts(gold: Iterable[Span], pred: Iterable[Span]) -> dict[str, list[int]]:
@@ -179,14 +157,9 @@ def score_spans(gold: Sequence[Sequence[Span]], pred: Sequence[Sequence[Span]]) 
 
 
 def check_strategies(strategies: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Canonical strategy names (ALL_STRATEGIES order); "all" or None means all five."""
-    from space import ALL_STRATEGIES
-    from space.inference import UnknownStrategyError, validate_strategies
+    """Canonical strategy names in registry order; "all" or None means every registered strategy."""
+    from space.strategies import UnknownStrategyError, validate_strategies
 
-    if strategies is None or strategies == "all":
-        return ALL_STRATEGIES
-    if isinstance(strategies, str):
-        strategies = [s for s in (part.strip() for part in strategies.split(",")) if s]
     try:
         return validate_strategies(strategies)
     except UnknownStrategyError as err:
@@ -197,12 +170,12 @@ def build_pipeline(model: Any, tokenizer: Any, *, max_length: int | None = None)
     """A token-classification pipeline on the already loaded model (same device, same weights).
 
     The window length is the tokenizer's limit capped by the model's position embeddings
-    (`space.model.position_limit`, as the Space does) and by `max_length` when given.
+    (`space.engine.position_limit`, as the Space does) and by `max_length` when given.
     """
     import torch
     from transformers import pipeline
 
-    from space.model import position_limit
+    from space.engine import position_limit
 
     limit = position_limit(model.config)
     current = getattr(tokenizer, "model_max_length", None)
@@ -231,7 +204,7 @@ def evaluate_strategies(
     """
     from tqdm.auto import tqdm
 
-    from space.inference import predict_all_batch
+    from space.engine import predict_all_batch
 
     names = check_strategies(strategies)
     if len(sentences) != len(tags):
@@ -276,25 +249,3 @@ def evaluate_model_strategies(
         batch_size=batch_size,
         progress=progress,
     )
-
-
-def format_strategies(block: dict) -> str:
-    """The per-strategy table `nerkit evaluate` prints."""
-    results = block["results"]
-    kinds = sorted({k for entry in results.values() for k in entry.get("per_type", {})})
-    header = f"{'strategy':<10} {'precision':>9} {'recall':>9} {'f1':>9} {'predicted':>9} {'correct':>8} {'support':>8}"
-    header += "".join(f" {'f1 ' + k:>9}" for k in kinds)
-    lines = [
-        f"aggregation strategies, end to end on {block.get('num_sentences', '?')} sentences "
-        "(tokens joined with spaces, exact character spans):",
-        header,
-    ]
-    for name, s in results.items():
-        row = (
-            f"{name:<10} {s['precision']:>9.4f} {s['recall']:>9.4f} {s['f1']:>9.4f} "
-            f"{s['predicted']:>9} {s['correct']:>8} {s['support']:>8}"
-        )
-        per = s.get("per_type", {})
-        row += "".join(f" {per[k]['f1']:>9.4f}" if k in per else f" {'-':>9}" for k in kinds)
-        lines.append(row)
-    return "\n".join(lines)

@@ -9,9 +9,9 @@ the entities seqeval's default mode counts (`get_entities` per sentence; a corpu
 `get_entities` separates sentences with "O", so per-sentence extraction finds the same
 entities). A resample is a vector of how often each sentence was drawn (`bincount` of
 `integers(0, n, n)`); a block of resamples is a weight matrix `W` (resamples × sentences), and
-`W @ counts` gives every resample's totals at once. Precision, recall and F1 use seqeval's
-formulas (0 where undefined), so the point estimate on the original data equals
-`toolkit.metrics` bit for bit. The interval is the pair of `(1 - level) / 2` and
+`W @ counts` gives every resample's totals at once. Precision, recall and F1 come from
+`toolkit.scores` (seqeval's formulas, 0 where undefined), so the point estimate on the original
+data equals `toolkit.metrics` bit for bit. The interval is the pair of `(1 - level) / 2` and
 `1 - (1 - level) / 2` quantiles (numpy's linear interpolation) of the resampled values.
 
 For tag sets without entities (POS), the rows count tokens per tag instead and the overall
@@ -21,9 +21,13 @@ number is token accuracy, as in `toolkit.metrics.score_tags`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+
+from toolkit.metrics import tag_row
+from toolkit.runfolder import ConfidenceIntervals
+from toolkit.scores import prf_arrays, ratio
 
 METHOD = "percentile bootstrap over sentences"
 DEFAULT_RESAMPLES = 1000
@@ -45,41 +49,33 @@ def entity_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) 
     """Per-sentence counts of seqeval default-mode entities (IOB2/IOB1 tags)."""
     from seqeval.metrics.sequence_labeling import get_entities
 
-    if len(gold) != len(pred):
-        raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted ones")
-    rows: list[dict[str, list[int]]] = []
-    types: set[str] = set()
-    for g, p in zip(gold, pred):
+    def row_of(g: Sequence[str], p: Sequence[str]) -> dict[str, list[int]]:
         true = set(get_entities(list(g)))
-        predicted = set(get_entities(list(p)))
         row: dict[str, list[int]] = {}
         for kind, *_ in true:
             row.setdefault(kind, [0, 0, 0])[2] += 1
-        for entity in predicted:
+        for entity in set(get_entities(list(p))):
             counts = row.setdefault(entity[0], [0, 0, 0])
             counts[1] += 1
             counts[0] += entity in true
-        types.update(row)
-        rows.append(row)
-    return _matrix(rows, sorted(types), accuracy=False)
+        return row
+
+    return _per_sentence(gold, pred, row_of, accuracy=False)
 
 
 def tag_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> SentenceCounts:
     """Per-sentence counts per tag for tag sets without entities; overall = token accuracy."""
+    return _per_sentence(gold, pred, tag_row, accuracy=True)
+
+
+def _per_sentence(gold, pred, row_of: Callable[[Sequence[str], Sequence[str]], dict[str, list[int]]], *,
+                  accuracy: bool) -> SentenceCounts:
+    """`row_of(gold, pred)` of every sentence, as one count matrix."""
     if len(gold) != len(pred):
         raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted ones")
-    rows: list[dict[str, list[int]]] = []
-    types: set[str] = set()
-    for gs, ps in zip(gold, pred):
-        row: dict[str, list[int]] = {}
-        for g, p in zip(gs, ps):
-            row.setdefault(g, [0, 0, 0])[2] += 1
-            row.setdefault(p, [0, 0, 0])[1] += 1
-            if g == p:
-                row[g][0] += 1
-        types.update(row)
-        rows.append(row)
-    return _matrix(rows, sorted(types), accuracy=True)
+    rows = [row_of(g, p) for g, p in zip(gold, pred)]
+    types = sorted({kind for row in rows for kind in row})
+    return _matrix(rows, types, accuracy=accuracy)
 
 
 def _matrix(rows: list[dict[str, list[int]]], types: list[str], *, accuracy: bool) -> SentenceCounts:
@@ -91,28 +87,17 @@ def _matrix(rows: list[dict[str, list[int]]], types: list[str], *, accuracy: boo
     return SentenceCounts(types=types, counts=counts, accuracy=accuracy)
 
 
-def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator, 0 where the denominator is 0 (seqeval's zero_division=0)."""
-    safe = np.where(denominator == 0, 1.0, denominator)
-    return np.where(denominator == 0, 0.0, numerator / safe)
-
-
 def scores(totals: np.ndarray) -> dict[str, np.ndarray]:
-    """Precision/recall/F1 from totals `[..., 3]` (correct, predicted, gold), seqeval's formulas."""
+    """Precision/recall/F1 from totals `[..., 3]` (correct, predicted, gold)."""
     totals = np.asarray(totals, dtype=np.float64)
-    correct, predicted, gold = totals[..., 0], totals[..., 1], totals[..., 2]
-    precision = _divide(correct, predicted)
-    recall = _divide(correct, gold)
-    denominator = precision + recall
-    f1 = _divide(2.0 * precision * recall, denominator)
-    return {"precision": precision, "recall": recall, "f1": f1}
+    return prf_arrays(totals[..., 0], totals[..., 1], totals[..., 2])
 
 
 def _overall(totals: np.ndarray, accuracy: bool) -> dict[str, np.ndarray]:
     """Micro scores from per-type totals `[..., types, 3]`."""
     summed = totals.sum(axis=-2)
     if accuracy:  # one tag per token: precision = recall = F1 = accuracy (score_tags)
-        value = _divide(summed[..., 0].astype(np.float64), summed[..., 2].astype(np.float64))
+        value = ratio(summed[..., 0], summed[..., 2])
         return {"precision": value, "recall": value, "f1": value}
     return scores(summed)
 
@@ -148,19 +133,21 @@ class Bootstrap:
     per_type: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # type -> {"f1": [low, high]}
     mode: str | None = "default"
 
+    def intervals(self) -> ConfidenceIntervals:
+        """The typed `confidence_intervals` block of eval_results.json."""
+        return ConfidenceIntervals(
+            method=METHOD,
+            level=self.level,
+            resamples=self.resamples,
+            seed=self.seed,
+            mode=self.mode,
+            overall={metric: (low, high) for metric, (low, high) in self.overall.items()},
+            per_type={kind: {m: (low, high) for m, (low, high) in entry.items()} for kind, entry in self.per_type.items()},
+        )
+
     def to_json(self) -> dict:
-        """The `confidence_intervals` block of eval_results.json (docs/ARCHITECTURE-card.md)."""
-        block = {
-            "method": METHOD,
-            "level": self.level,
-            "resamples": self.resamples,
-            "seed": self.seed,
-        }
-        if self.mode:
-            block["mode"] = self.mode
-        block["overall"] = self.overall
-        block["per_type"] = self.per_type
-        return block
+        """The `confidence_intervals` block as eval_results.json holds it (docs/eval-results.md)."""
+        return self.intervals().to_json()
 
 
 def bootstrap(
@@ -239,24 +226,3 @@ def mismatches(boot: Bootstrap, results: dict) -> list[str]:
         if mine is not None and mine["f1"] != entry["f1"]:
             problems.append(f"{kind} f1: {mine['f1']!r} != {entry['f1']!r}")
     return problems
-
-
-def format_intervals(block: dict, results: dict) -> str:
-    """The CI table `nerkit evaluate` prints."""
-    level = f"{100 * block['level']:g}%"
-    lines = [
-        f"{level} confidence intervals ({block.get('method', METHOD)}, {block['resamples']} resamples, "
-        f"seed {block.get('seed', '?')}):",
-        f"{'':<14} {'f1':>9} {'low':>9} {'high':>9}",
-    ]
-    table = results.get("per_tag") if results.get("task") == "tags" else results["modes"]["default"]["per_type"]
-    for kind, entry in (block.get("per_type") or {}).items():
-        if kind in table:
-            low, high = entry["f1"]
-            lines.append(f"{kind:<14} {table[kind]['f1']:>9.4f} {low:>9.4f} {high:>9.4f}")
-    for metric in ("f1", "precision", "recall"):
-        if metric in block["overall"]:
-            low, high = block["overall"][metric]
-            name = ("accuracy" if results.get("task") == "tags" else "micro avg") if metric == "f1" else f"  {metric}"
-            lines.append(f"{name:<14} {results['overall'][metric]:>9.4f} {low:>9.4f} {high:>9.4f}")
-    return "\n".join(lines)

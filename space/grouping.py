@@ -1,0 +1,183 @@
+"""One window's token scores, and the pipeline's grouping rules on them, computed once for every strategy.
+
+`WindowScores` is what each `space.strategies` entry aggregates. It equals
+`pipe.aggregate(pre_entities, s)` followed by postprocess's ignore_labels filter (tests pin that on
+random scores), but five strategies cost little more than one: token argmaxes are computed once
+and vectorised, word groups are shared by the word strategies, and word strings are only decoded
+for entities that survive the filter. It still calls the pipeline's own `get_tag` and the
+tokenizer's `convert_tokens_to_string`, and hands NaN scores to `pipe.aggregate` itself (nanmean).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from space.tags import pipeline_group
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Exactly TokenClassificationPipeline.postprocess's float32 numpy softmax."""
+    maxes = np.max(logits, axis=-1, keepdims=True)
+    shifted_exp = np.exp(logits - maxes)
+    return shifted_exp / shifted_exp.sum(axis=-1, keepdims=True)
+
+
+def plain(entity: dict) -> dict:
+    """numpy scalars -> Python (the Space's JSON and ZeroGPU's pickling need it); key order kept."""
+    out = {}
+    for key, value in entity.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if key == "score":
+            value = float(value)
+        elif key in ("start", "end", "index") and value is not None:
+            value = int(value)
+        elif key in ("entity", "entity_group", "word"):
+            value = str(value)
+        out[key] = value
+    return out
+
+
+class WindowScores:
+    """The pre-entities of one window (`pipe.gather_pre_entities`) with what every strategy needs.
+
+    `special_tokens_mask` marks the window's special tokens; the engine uses it to place a token
+    of this window in the whole text. `fallback` is True when scores hold NaN: then the engine asks
+    `pipeline_aggregate` instead of the strategies' fast path.
+    """
+
+    def __init__(self, pipe: Any, pre: list[dict], ignore_labels: Sequence[str],
+                 special_tokens_mask: Sequence[int] = ()):
+        self.pipe = pipe
+        self.pre = pre
+        self.ignore = tuple(ignore_labels)
+        self.special_tokens_mask = list(special_tokens_mask)
+        self.fallback = False
+        if not pre:
+            return
+        scores = np.stack([p["scores"] for p in pre])
+        if np.isnan(scores).any():
+            self.fallback = True
+            return
+        id2label = pipe.model.config.id2label
+        self.labels = [id2label[i] for i in range(scores.shape[1])]
+        self.tags = {label: pipe.get_tag(label) for label in self.labels}
+        self.scores = scores
+        self.token_best = scores.argmax(axis=1)
+        self.token_score = scores[np.arange(len(pre)), self.token_best]
+        self._word_strings: dict[int, str] = {}
+        self._group_strings: dict[tuple, str] = {}  # the word strategies often form the same groups
+        self._words: list[tuple[int, int]] | None = None
+
+    def pipeline_aggregate(self, name: str, *, keep_ignored: bool = False) -> list[dict]:
+        """The pipeline's own `aggregate` for strategy `name`, filtered like postprocess unless `keep_ignored`."""
+        from transformers.pipelines.token_classification import AggregationStrategy
+
+        ignore = () if keep_ignored else self.ignore
+        entities = self.pipe.aggregate(self.pre, AggregationStrategy[name.upper()])
+        return [
+            plain(e) for e in entities
+            if e.get("entity", None) not in ignore and e.get("entity_group", None) not in ignore
+        ]
+
+    def tokens(self) -> list[dict]:
+        """One entity per token, "O" included (the engine filters after merging windows)."""
+        labels = self.labels
+        return [
+            {"entity": labels[b], "score": sc, "index": int(p["index"]), "word": p["word"],
+             "start": p["start"], "end": p["end"]}
+            for b, sc, p in zip(self.token_best.tolist(), self.token_score.tolist(), self.pre)
+        ]
+
+    def word_bounds(self) -> list[tuple[int, int]]:
+        """(first, end) token rows of each word, as the pipeline's aggregate_words cuts them."""
+        if self._words is None:  # the first token always opens a word; a non-subword token opens the next
+            starts = [i for i, p in enumerate(self.pre) if i == 0 or not p["is_subword"]]
+            self._words = list(zip(starts, starts[1:] + [len(self.pre)]))
+        return self._words
+
+    def _word_string(self, w: int) -> str:
+        if w not in self._word_strings:
+            start, end = self.word_bounds()[w]
+            tokens = [p["word"] for p in self.pre[start:end]]
+            self._word_strings[w] = self.pipe.tokenizer.convert_tokens_to_string(tokens)
+        return self._word_strings[w]
+
+    def group_tokens(self) -> list[dict]:
+        """Tokens with their own best label, grouped like the pipeline's "simple"."""
+        items = [(self.labels[b], sc, p["start"], p["end"], i)
+                 for i, (b, sc, p) in enumerate(zip(self.token_best.tolist(), self.token_score.tolist(), self.pre))]
+        return self._group(items, "token", word_of=lambda i: self.pre[i]["word"])
+
+    def group_words(self, best: Sequence[int], score: Sequence[float]) -> list[dict]:
+        """Words labelled `best[w]` with score `score[w]` (one per `word_bounds` entry), grouped."""
+        pre, best, score = self.pre, np.asarray(best).tolist(), np.asarray(score).tolist()
+        items = [(self.labels[b], sc, pre[s]["start"], pre[e - 1]["end"], w)
+                 for w, (b, sc, (s, e)) in enumerate(zip(best, score, self.word_bounds()))]
+        return self._group(items, "word", word_of=self._word_string)
+
+    def _group_string(self, unit: str, first: int, last: int, word_of: Callable[[int], str]) -> str:
+        key = (unit, first, last)
+        if key not in self._group_strings:
+            pieces = [word_of(i) for i in range(first, last + 1)]
+            self._group_strings[key] = self.pipe.tokenizer.convert_tokens_to_string(pieces)
+        return self._group_strings[key]
+
+    def _group(self, items: list[tuple], unit: str, word_of: Callable[[int], str]) -> list[dict]:
+        """The pipeline's group_entities + group_sub_entities + the ignore_labels filter.
+
+        `items` are (label, score, start, end, position) of consecutive tokens or words (`unit`);
+        `word_of(position)` is the string the pipeline joins for it.
+        """
+        tags, out = self.tags, []
+
+        def emit(group: list[tuple]) -> None:
+            entity_group = pipeline_group(group[0][0])
+            if entity_group in self.ignore:
+                return
+            out.append({
+                "entity_group": entity_group,
+                "score": sum(item[1] for item in group) / len(group),
+                "word": self._group_string(unit, group[0][4], group[-1][4], word_of),
+                "start": group[0][2],
+                "end": group[-1][3],
+            })
+
+        current: list[tuple] = []
+        for item in items:
+            if current:
+                bi, tag = tags[item[0]]
+                _last_bi, last_tag = tags[current[-1][0]]
+                if tag == last_tag and bi != "B":
+                    current.append(item)
+                    continue
+                emit(current)
+            current = [item]
+        if current:
+            emit(current)
+        return out
+
+
+def merge_token_windows(windows: Sequence[WindowScores], parts: Sequence[list[dict]], step: int) -> list[dict]:
+    """Token-level output of overlapping windows as one list over the whole text, ignored labels dropped.
+
+    A token seen by two windows keeps the prediction of the window where it has the most context
+    on both sides (ties: the earlier window); `index` becomes its position in the whole text.
+    """
+    ignore = windows[0].ignore if windows else ()
+    if len(windows) == 1:
+        return [e for e in parts[0] if e["entity"] not in ignore]
+    best: dict[int, tuple[int, int, dict]] = {}  # global index -> (context, -window, entity)
+    for number, (window, entities) in enumerate(zip(windows, parts)):
+        content = [i for i, special in enumerate(window.special_tokens_mask) if not special]
+        first, last = content[0], content[-1]
+        for entity in entities:
+            local = entity["index"]
+            candidate = (min(local - first, last - local), -number)
+            global_index = local + number * step
+            if global_index not in best or candidate > best[global_index][:2]:
+                entity["index"] = global_index
+                best[global_index] = (*candidate, entity)
+    return [best[i][2] for i in sorted(best) if best[i][2]["entity"] not in ignore]

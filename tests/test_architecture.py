@@ -1,0 +1,215 @@
+"""The layout rules of docs/architecture.md, checked by reading the source (no imports executed).
+
+- `space/` never imports `toolkit`;
+- `toolkit` imports only Space modules whose own imports stay free of gradio and of the Space's
+  app modules (model cache, config, service, ui);
+- no stage imports a later stage (lazy imports inside functions count too);
+- no command module imports another command module;
+- no module over 450 lines, no function over 80.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_MODULE_LINES = 450
+MAX_FUNCTION_LINES = 80
+
+# Stage order, earliest first. A module may import modules of its own stage or an earlier one.
+# Entries are module-name prefixes; the longest matching prefix decides a module's stage.
+TOOLKIT_STAGES = [
+    ("toolkit", "toolkit.errors", "toolkit.runtime", "toolkit.ids", "toolkit.scores", "toolkit.runfolder"),
+    ("toolkit.data",),
+    ("toolkit.labels",),
+    ("toolkit.alignment", "toolkit.metrics"),
+    ("toolkit.train", "toolkit.training"),
+    ("toolkit.evaluate",),
+    ("toolkit.card",),
+    ("toolkit.hub",),
+    ("toolkit.commands",),
+    ("toolkit.cli",),
+]
+SPACE_STAGES = [
+    ("space", "space.tags", "space.device", "space.windows", "space.config"),
+    ("space.grouping", "space.spans"),
+    ("space.strategies",),
+    ("space.engine",),
+    ("space.model",),
+    ("space.service",),
+    ("space.ui",),
+]
+STAGES = {"toolkit": TOOLKIT_STAGES, "space": SPACE_STAGES}
+# The Space's app modules: the toolkit must not reach them (model cache, settings, gradio).
+SPACE_APP_MODULES = ("space.config", "space.model", "space.service", "space.ui")
+FORBIDDEN_FOR_TOOLKIT = ("gradio", "gradio_client", *SPACE_APP_MODULES)
+
+
+def _modules(package: str) -> dict[str, Path]:
+    found = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+MODULES = {**_modules("toolkit"), **_modules("space")}
+
+
+@lru_cache(maxsize=None)
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def imports_of(module: str) -> set[str]:
+    """Every module named by an import statement anywhere in the file (lazy imports included)."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base]) if base else ".".join(anchor)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in MODULES)
+    return names
+
+
+def _project(names: set[str]) -> set[str]:
+    return {name for name in names if name.split(".")[0] in ("toolkit", "space")}
+
+
+def _matches(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def stage_of(module: str) -> int | None:
+    """Index of the module's stage in its half's table (longest matching prefix), None if unlisted."""
+    best, rank = -1, None
+    for index, prefixes in enumerate(STAGES[module.split(".")[0]]):
+        for prefix in prefixes:
+            if _matches(module, prefix) and len(prefix) > best:
+                best, rank = len(prefix), index
+    return rank
+
+
+def closure(module: str) -> set[str]:
+    """`module` and every project module it imports, transitively, plus the outside packages they name."""
+    seen, todo, outside = set(), [module], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for name in imports_of(current):
+            if name in MODULES:
+                todo.append(name)
+            elif name.split(".")[0] not in ("toolkit", "space"):
+                outside.add(name.split(".")[0])
+    return seen | outside
+
+
+def test_space_never_imports_the_toolkit():
+    offenders = {m: sorted(n for n in _project(imports_of(m)) if _matches(n, "toolkit"))
+                 for m in MODULES if _matches(m, "space")}
+    assert not {m: n for m, n in offenders.items() if n}
+
+
+def test_toolkit_reaches_only_gradio_free_space_modules():
+    problems = []
+    for module in (m for m in MODULES if _matches(m, "toolkit")):
+        for name in sorted(n for n in imports_of(module) if _matches(n, "space") or n.split(".")[0] == "gradio"):
+            reached = closure(name) if name in MODULES else {name}
+            bad = sorted(r for r in reached if any(_matches(r, f) for f in FORBIDDEN_FOR_TOOLKIT))
+            if bad:
+                problems.append(f"{module} imports {name}, which reaches {bad}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_module_has_a_stage():
+    """A new module must be placed in the stage table (a package's modules inherit its stage)."""
+    unplaced = sorted(
+        m for m in MODULES
+        if "." in m and not any(_matches(m, p) for stage in STAGES[m.split(".")[0]] for p in stage if "." in p)
+    )
+    assert not unplaced, f"add these modules to TOOLKIT_STAGES/SPACE_STAGES: {unplaced}"
+
+
+def test_no_stage_imports_a_later_stage():
+    problems = []
+    for module in MODULES:
+        half = module.split(".")[0]
+        for name in sorted(n for n in _project(imports_of(module)) if _matches(n, half)):
+            if (stage_of(name) or 0) > (stage_of(module) or 0):
+                problems.append(f"{module} (stage {stage_of(module)}) imports later stage {name} ({stage_of(name)})")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_command_imports_another_command():
+    commands = {m for m in MODULES if m.startswith("toolkit.commands.") and not m.rpartition(".")[2].startswith("_")}
+    problems = [
+        f"{module} imports {name}"
+        for module in sorted(commands)
+        for name in sorted(imports_of(module) & commands)
+        if name != module
+    ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_modules_and_functions_stay_small(module):
+    path = MODULES[module]
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)} has {lines} lines; split it into a package"
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines, line {node.lineno})"
+        for node in ast.walk(_tree(path))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not long, f"{path.relative_to(ROOT)}: functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+# The checks must be able to fail: each rule catches a planted violation.
+def test_the_checks_catch_planted_violations(monkeypatch, tmp_path):
+    fake = {
+        "space.bad": "import toolkit.data\n",
+        "toolkit.data.bad": "def f():\n    from toolkit.card import render_card\n",
+        "space.engine.bad": "from space.service import Service\n",
+        "toolkit.evaluate.bad": "from space.model import get_pipeline\n",
+        "toolkit.commands.one": "from toolkit.commands import two\n",
+        "toolkit.commands.two": "",
+    }
+    paths = {}
+    for name, source in fake.items():
+        path = tmp_path / (name.replace(".", "_") + ".py")
+        path.write_text(source)
+        paths[name] = path
+    monkeypatch.setitem(globals(), "MODULES", {**MODULES, **paths})
+    _tree.cache_clear()
+    for check in (
+        test_space_never_imports_the_toolkit,
+        test_toolkit_reaches_only_gradio_free_space_modules,
+        test_no_stage_imports_a_later_stage,
+        test_no_command_imports_another_command,
+    ):
+        with pytest.raises(AssertionError):
+            check()
+
+
+def test_every_package_ships():
+    """pyproject lists packages by name: a new subpackage missing there would vanish from a wheel."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    packages = {m for m, p in MODULES.items() if p.name == "__init__.py"}
+    assert packages <= listed, f"add to [tool.setuptools] packages: {sorted(packages - listed)}"

@@ -1,0 +1,118 @@
+"""Unit tests of the evaluation, usage and limitations sections, on hand-made contexts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from card_helpers import TAG_RESULTS, make_context, scores
+from toolkit.card.sections import limitations, results, usage
+
+
+def with_strict(data):
+    data["modes"]["strict"] = {"per_type": {"PER": scores(0.8, 0.8, 0.8, 6)}, "micro avg": scores(0.7, 0.7, 0.7, 10)}
+    data["invalid_sequences"] = 3
+
+
+def with_intervals(data):
+    data["confidence_intervals"] = {
+        "level": 0.9, "resamples": 200, "seed": 7,
+        "overall": {"f1": [0.7, 0.8]}, "per_type": {"PER": {"f1": [0.8, 0.9]}},
+    }
+
+
+def with_strategies(data):
+    data["strategies"] = {"results": {
+        "none": scores(0.5, 0.5, 0.5), "simple": scores(0.6, 0.6, 0.6),
+        "first": {**scores(0.7, 0.7, 0.7), "per_type": {"PER": scores(0.9, 0.9, 0.9)}},
+    }}
+
+
+def test_context_is_frozen():
+    ctx = make_context()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ctx.strategy = "max"  # type: ignore[misc]
+
+
+def test_summary_names_types_and_scores():
+    text = results.summary(make_context())
+    assert "tags LOC and PER entities" in text and "**F1 75.00**" in text
+    assert " on news" not in text  # neither data_info nor a Hub dataset: nothing to link
+    tags = results.summary(make_context(TAG_RESULTS))
+    assert "one of 2 tags" in tags and "**accuracy 90.00**" in tags
+
+
+def test_results_table_with_and_without_intervals():
+    plain = results.results_table(make_context())
+    assert "| PER | 90.00 | 80.00 | 85.00 | 6 |" in plain and "| **macro avg** |" in plain
+    ctx = make_context(edit=with_intervals)
+    table = results.results_table(ctx)
+    assert "F1 (90% CI)" in table
+    assert "| PER | 90.00 | 80.00 | 85.00 (80.00–90.00) | 6 |" in table
+    assert "| LOC | 50.00 | 50.00 | 50.00 | 4 |" in table  # no interval for LOC
+    assert "| **micro avg** | 80.00 | 70.00 | 75.00 (70.00–80.00) | 10 |" in table
+
+
+def test_ci_note_and_its_warning():
+    ctx = make_context()
+    assert results.ci_note(ctx) is None and "confidence_intervals" in ctx.warnings[-1]
+    note = results.ci_note(make_context(edit=with_intervals))
+    assert note == "90% confidence intervals: percentile bootstrap over sentences (200 resamples of the 10 test sentences, seed 7)."
+
+
+def test_results_intro_tags_and_truncation():
+    ctx = make_context(TAG_RESULTS, edit=lambda d: d.update(truncated_words=5))
+    text = results.results_intro(ctx)
+    assert "token accuracy **90.00**, macro F1 85.00" in text and "5 words lay beyond" in text
+
+
+def test_chart_follows_the_png():
+    assert results.chart(make_context()) is None
+    assert results.chart(make_context(chart_png=b"png")) == "![Per-entity F1 on the test split](per_entity_f1.png)"
+
+
+def test_modes_section():
+    ctx = make_context()
+    assert results.modes(ctx) is None and "strict-mode" in ctx.warnings[-1]
+    text = results.modes(make_context(edit=with_strict))
+    assert "| LOC | 50.00 | — | — |" in text and "| PER | 85.00 | 80.00 | -5.00 |" in text
+    assert "**3** `I-` tags" in text
+    assert results.modes(make_context(TAG_RESULTS)) is None
+
+
+def test_strategies_section_marks_the_context_strategy():
+    ctx = make_context()
+    assert results.strategies(ctx) is None and "per-strategy" in ctx.warnings[-1]
+    text = results.strategies(make_context(edit=with_strategies, strategy="first"))
+    assert "| **`first`** (recommended) | **70.00** | **70.00** | **70.00** | **90.00** |" in text
+    assert "| `simple` | 60.00 | 60.00 | 60.00 | — |" in text
+    assert text.index("`none`") < text.index("`simple`") < text.index("`first`")  # registry order
+    assert "nerkit decodes those tags" in text
+
+
+def test_usage_snippet():
+    text = usage.usage(make_context(widget=[{"text": "Ada lives in Paris.", "example_title": "x"}], strategy="max"))
+    assert 'pipeline("token-classification", model="my-run", aggregation_strategy="max")' in text
+    assert 'print(ner("Ada lives in Paris."))' in text and "is this folder's name" in text
+    named = usage.usage(make_context(repo_id="alice/m"))
+    assert 'model="alice/m"' in named and "folder's name" not in named and "Wolfgang" in named
+    assert "print(tagger(" in usage.usage(make_context(TAG_RESULTS))
+
+
+def test_limitations():
+    text = limitations.limitations(make_context())
+    assert "**Only 2 entity types.**" in text and "**Weakest type:** `LOC` (F1 50.00" in text
+    assert "Uncased" not in text and "News domain" not in text
+    uncased = make_context(tokenizer_config={"do_lower_case": True})
+    assert "**Uncased base model.** The tokenizer (`do_lower_case: true`)" in limitations.limitations(uncased)
+    assert "The tokenizer lowercases" in limitations.limitations(make_context(tokenizer_lowercases=True))
+    conll = make_context(source={"kind": "hub", "name": "conll2003"})
+    assert "**News domain, 1996–1997.**" in limitations.limitations(conll)
+
+
+def test_unseen_types_from_data_info():
+    info = {"splits": {"train": {"entities": {"PER": 3, "LOC": 0}}}}
+    ctx = make_context(data_info=info, labels={"labels": ["O", "B-PER", "B-LOC", "B-MISC"]})
+    assert limitations.unseen_types(ctx) == ["LOC", "MISC"]
+    assert "**Never seen in training:** `LOC` and `MISC` are" in limitations.limitations(ctx)

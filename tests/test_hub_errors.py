@@ -1,0 +1,75 @@
+"""The one Hub-error translator: which failure becomes which message, and that tokens never leak."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from hub_fixtures import fake_token
+from toolkit.hub.errors import HubCall, hub_errors, is_transient, translate
+from toolkit.errors import UserError
+
+
+class HTTPError(Exception):
+    """Shaped like huggingface_hub's HfHubHTTPError: a message and a response with a status."""
+
+    def __init__(self, status: int, text: str = "failed"):
+        super().__init__(text)
+        self.response = SimpleNamespace(status_code=status)
+
+
+class ConnectError(Exception):
+    """Named like httpx's transport errors (NetworkError subclass)."""
+
+
+ConnectError.__name__ = "NetworkError"
+
+
+@pytest.mark.parametrize("step, error, expected", [
+    ("whoami", HTTPError(401), "rejected the token from the HF_TOKEN environment variable (invalid or expired)"),
+    ("whoami", HTTPError(500), "could not check your token at"),
+    ("whoami", ConnectError("refused"), "could not reach the Hub at"),
+    ("create", HTTPError(403), "no write access to model repo alice/x for user alice"),
+    ("create", HTTPError(400), "could not create or check alice/x: HTTP 400"),
+    ("commit", HTTPError(412), "alice/x@main changed while pushing"),
+    ("commit", HTTPError(403), "the Hub refused the push to alice/x"),
+    ("commit", HTTPError(404), "model repo alice/x (revision main) not found"),
+    ("commit", ValueError("Invalid metadata in README.md.\n- tags: wrong"), "rejected the YAML metadata of README.md"),
+    ("model_info", HTTPError(404), "model alice/x was not found on the Hub"),
+])
+def test_each_known_failure_has_one_message(step, error, expected):
+    call = HubCall(step, repo_id="alice/x", user="alice", token_source="the HF_TOKEN environment variable")
+    assert expected in str(translate(error, call))
+
+
+def test_unknown_failures_pass_through_unchanged():
+    with pytest.raises(KeyError):
+        with hub_errors(HubCall("commit", repo_id="alice/x")):
+            raise KeyError("a bug, not a Hub answer")
+    assert translate(HTTPError(500), HubCall("commit", repo_id="alice/x")) is None, "5xx on commit: retried instead"
+
+
+def test_messages_never_hold_the_token():
+    token = fake_token()
+    with pytest.raises(UserError) as err:
+        with hub_errors(HubCall("whoami", token=token)):
+            raise HTTPError(500, f"server saw Authorization: Bearer {token}")
+    assert token not in str(err.value) and "hf_***" in str(err.value)
+
+
+def test_failed_push_names_attempts_and_state():
+    call = HubCall("commit_failed", repo_id="alice/x", attempts=3, state="nothing was committed")
+    text = str(translate(HTTPError(500, "boom"), call))
+    assert text.startswith("could not push to alice/x after 3 attempts: HTTP 500: boom. nothing was committed.")
+
+
+def test_transient_errors_are_found_in_the_cause_chain():
+    try:
+        try:
+            raise HTTPError(503)
+        except HTTPError as inner:
+            raise RuntimeError("wrapped") from inner
+    except RuntimeError as outer:
+        assert is_transient(outer)
+    assert is_transient(ConnectError("down")) and not is_transient(HTTPError(403))

@@ -1,0 +1,66 @@
+"""Reproducibility: the commands that made the model (paths scrubbed), seed, revision, data fingerprints."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+
+from toolkit.card.context import CardContext
+from toolkit.card.fmt import count, has_absolute_path, is_absolute, md_table, scrub_command, short_path
+from toolkit.card.sections.data import split_order
+
+
+def reproducibility(ctx: CardContext) -> str | None:
+    info = ctx.run_info or {}
+    config = ctx.train_config
+    command = info.get("command") or config.get("command")
+    if not command:
+        ctx.warn("no training command recorded: the card leaves out the reproducibility block.")
+        return None
+    evaluated = ctx.results.command or ""
+    commands = [scrub_command(command)] + ([scrub_command(evaluated)] if evaluated else [])
+    folder = config.get("output_dir") or ctx.folder_name
+    folder = short_path(folder) if is_absolute(folder) else folder
+    commands.append(f"nerkit card {shlex.quote(folder)}" + (f" --repo-id {ctx.repo_id}" if ctx.repo_id else ""))
+    parts = ["```bash\n" + "\n".join(commands) + "\n```"]
+    facts = []
+    seed = info.get("seed", config.get("seed"))
+    if seed is not None:
+        facts.append(f"- **Seed:** {seed}")
+    if ctx.base.revision:
+        facts.append(f"- **Base model revision:** `{ctx.base.revision}`")
+    if has_absolute_path(command, evaluated, config.get("output_dir") or ""):
+        facts.append("- Local absolute paths are shortened to `.../<last two parts>`.")
+    if facts:
+        parts.append("\n".join(facts))
+    source = (ctx.data_info or {}).get("source") or ctx.results.dataset or {}
+    table = _fingerprints(source)
+    if table:
+        parts.append(f"Data fingerprints:\n\n{table}")
+    else:
+        ctx.warn("no data fingerprints recorded; the reproducibility block leaves them out.")
+    return "\n\n".join(parts)
+
+
+def _code(value) -> str:
+    return f"`{value}`" if value else "—"
+
+
+def _fingerprints(source: Mapping) -> str | None:
+    """Per split: file name, size, SHA-256 and datasets fingerprint; columns nobody recorded are dropped."""
+    files = source.get("files") or {}
+    prints = source.get("fingerprints") or {}
+    splits = split_order(set(files) | set(prints))
+    if not splits:
+        return None
+    rows = []
+    for s in splits:
+        f = files.get(s) or {}
+        name = PurePosixPath(str(f["path"]).replace("\\", "/")).name if f.get("path") else None
+        size = count(f["bytes"]) if isinstance(f.get("bytes"), int) else "—"
+        rows.append([s, _code(name), size, _code(f.get("sha256")), _code(prints.get(s))])
+    headers = ["Split", "File", "Bytes", "SHA-256", "datasets fingerprint"]
+    keep = [0] + [i for i in range(1, len(headers)) if any(row[i] != "—" for row in rows)]
+    rows = [[row[i] for i in keep] for row in rows]
+    return md_table([headers[i] for i in keep], rows, numeric={keep.index(2)} if 2 in keep else set())

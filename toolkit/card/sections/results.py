@@ -1,0 +1,176 @@
+"""Sections about the evaluation: summary, scores per type, intervals, chart, strict mode, strategies."""
+
+from __future__ import annotations
+
+from space.strategies import STRATEGY_NAMES
+from toolkit.card.context import CardContext
+from toolkit.card.fmt import count, is_score, join_names, md_table, pct
+from toolkit.runfolder import F1_CHART
+
+
+def title(ctx: CardContext) -> str:
+    return ctx.model_name
+
+
+def dataset_link(ctx: CardContext) -> str:
+    """The dataset's name, linked to its Hub page when it has one."""
+    if ctx.dataset.hub_id:
+        return f"[{ctx.dataset.pretty}](https://huggingface.co/datasets/{ctx.dataset.hub_id})"
+    return ctx.dataset.pretty
+
+
+def summary(ctx: CardContext) -> str:
+    overall = ctx.results.overall
+    on = f"the {ctx.dataset.pretty} {ctx.split} split"
+    trained = f"fine-tuned from {ctx.base.display}" if ctx.base.display else "fine-tuned"
+    data = f" on {dataset_link(ctx)}" if ctx.data_info or ctx.dataset.hub_id else ""
+    if ctx.entities:
+        return (
+            f"**{ctx.model_name}** is a named-entity recognition model {trained}{data} with nerkit. "
+            f"It tags {join_names(ctx.types)} entities. On {on} it reaches **F1 {pct(overall.f1)}** "
+            f"(precision {pct(overall.precision)}, recall {pct(overall.recall)}; seqeval, default mode)."
+        )
+    return (
+        f"**{ctx.model_name}** is a token-classification model {trained}{data} with nerkit. "
+        f"It assigns one of {len(ctx.types)} tags to each word. On {on} it reaches "
+        f"**accuracy {pct(overall.accuracy)}**."
+    )
+
+
+def results_intro(ctx: CardContext) -> str:
+    results = ctx.results
+    tokens = results.num_tokens
+    size = f"{count(results.num_sentences)} sentences" + (f", {count(tokens)} tokens" if isinstance(tokens, int) else "")
+    if ctx.entities:
+        text = (
+            f"Entity-level scores on the {ctx.dataset.pretty} {ctx.split} split ({size}), computed with seqeval "
+            "in its default (conlleval) mode. All scores are percentages."
+        )
+    else:
+        text = (
+            f"Per-tag scores on the {ctx.dataset.pretty} {ctx.split} split ({size}); token accuracy "
+            f"**{pct(results.overall.accuracy)}**"
+        )
+        if is_score(results.macro_f1):
+            text += f", macro F1 {pct(results.macro_f1)}"
+        text += ". All scores are percentages."
+    if results.truncated_words:
+        text += (
+            f" {count(results.truncated_words)} words lay beyond the model's maximum length; they are scored as "
+            "predicted `O`, so these numbers cover every gold word."
+        )
+    return text
+
+
+def _f1_cell(value: float, interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return pct(value)
+    return f"{pct(value)} ({pct(interval[0])}–{pct(interval[1])})"
+
+
+def results_table(ctx: CardContext) -> str:
+    rows = []
+    for type_name in ctx.types:
+        s = ctx.per_type[type_name]
+        rows.append([type_name, pct(s.precision), pct(s.recall), _f1_cell(s.f1, ctx.interval(type_name)), count(s.support)])
+    if ctx.entities:
+        default = ctx.results.default
+        for label, s, interval in (("**micro avg**", default.micro, ctx.interval(None)), ("**macro avg**", default.macro, None)):
+            rows.append([label, pct(s.precision), pct(s.recall), _f1_cell(s.f1, interval), count(s.support)])
+    f1_header = f"F1 ({ctx.level} CI)" if ctx.intervals else "F1"
+    name = "Entity type" if ctx.entities else "Tag"
+    return md_table([name, "Precision", "Recall", f1_header, "Support"], rows, numeric={1, 2, 3, 4})
+
+
+def ci_note(ctx: CardContext) -> str | None:
+    block = ctx.intervals
+    if block is None:
+        ctx.warn("eval_results.json has no confidence_intervals: the card shows F1 without intervals.")
+        return None
+    method = block.method or "percentile bootstrap over sentences"
+    seed = f", seed {block.seed}" if block.seed is not None else ""
+    return (
+        f"{ctx.level} confidence intervals: {method} ({count(block.resamples)} resamples of the "
+        f"{count(ctx.results.num_sentences)} {ctx.split} sentences{seed})."
+    )
+
+
+def chart(ctx: CardContext) -> str | None:
+    if ctx.chart_png is None:
+        return None  # chart.f1_chart warned why
+    what = "Per-entity" if ctx.entities else "Per-tag"
+    return f"![{what} F1 on the {ctx.split} split]({F1_CHART})"
+
+
+def _delta(default: float, strict: float) -> str:
+    return f"{100 * (strict - default):+.2f}"
+
+
+def modes(ctx: CardContext) -> str | None:
+    if not ctx.entities:
+        return None
+    default, strict = ctx.results.default, ctx.results.strict
+    if strict is None:
+        ctx.warn("eval_results.json has no strict-mode scores: the card leaves out default vs strict.")
+        return None
+    rows = []
+    for type_name in ctx.types:
+        d = default.per_type[type_name].f1
+        s = strict.per_type[type_name].f1 if type_name in strict.per_type else None
+        rows.append([type_name, pct(d), "—", "—"] if s is None else [type_name, pct(d), pct(s), _delta(d, s)])
+    d, s = default.micro.f1, strict.micro.f1
+    rows.append(["**micro avg**", pct(d), pct(s), _delta(d, s)])
+    table = md_table(["Entity type", "F1 default", "F1 strict", "Δ"], rows, numeric={1, 2, 3})
+    text = (
+        "seqeval's default mode follows the CoNLL `conlleval` script: a predicted `I-X` that does not continue "
+        "an `X` entity starts a new one. Strict mode (IOB2) only accepts entities that begin with `B-X`, "
+        "so it also penalises ill-formed predictions."
+    )
+    invalid = ctx.results.invalid_sequences
+    if invalid is None:
+        ctx.warn("eval_results.json has no invalid_sequences count; the card leaves it out.")
+    elif invalid:
+        text += (
+            f" The model predicted **{count(invalid)}** `I-` tags that do not continue an entity of the same "
+            "type; default mode repairs them, strict mode does not."
+        )
+    else:
+        text += " The model predicted no invalid `I-` tags."
+    return f"{text}\n\n{table}"
+
+
+def strategies(ctx: CardContext) -> str | None:
+    block = ctx.results.strategies
+    if block is None:
+        ctx.warn(
+            "eval_results.json has no per-strategy F1: the card leaves out 'F1 by aggregation strategy' "
+            "(run `nerkit evaluate --strategies`)."
+        )
+        return None
+    scores = block.results
+    order = [name for name in STRATEGY_NAMES if name in scores]
+    type_columns = sorted({t for name in order for t in (scores[name].per_type or {})})
+    headers = ["Strategy", "Precision", "Recall", "F1"] + [f"F1 {t}" for t in type_columns]
+    rows = []
+    for name in order:
+        s, per = scores[name], scores[name].per_type or {}
+        row = [f"`{name}`", pct(s.precision), pct(s.recall), pct(s.f1)]
+        row += [pct(per[t].f1) if t in per else "—" for t in type_columns]
+        if name == ctx.strategy:
+            row = [f"**{cell}**" if cell != "—" else cell for cell in row]
+            row[0] += " (recommended)"
+        rows.append(row)
+    table = md_table(headers, rows, numeric=set(range(1, len(headers))))
+    n = block.num_sentences if block.num_sentences is not None else ctx.results.num_sentences
+    text = (
+        f"End to end on the {block.split or ctx.split} split ({count(n)} sentences): each sentence's words are "
+        "joined with single spaces, run through `pipeline(\"token-classification\", aggregation_strategy=...)`, and "
+        "the predicted (type, start, end) character spans are matched exactly against the gold spans. "
+        "This is what a user of the pipeline gets, unlike the word-level scores above."
+    )
+    if "none" in scores:
+        text += (
+            " `none` returns one tag per sub-token; nerkit decodes those tags into spans for this comparison, "
+            "which the pipeline does not do for you."
+        )
+    return f"{text}\n\n{table}"

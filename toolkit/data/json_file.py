@@ -1,0 +1,49 @@
+"""JSON files (a list of objects) and JSON Lines files (one object per line), one sentence per object."""
+
+from __future__ import annotations
+
+import json
+
+from toolkit.data.raw import RawSplit, ReadOptions, check_columns
+from toolkit.errors import UserError
+
+
+def read(text: str, file: str, options: ReadOptions) -> RawSplit:
+    """A JSON list of objects, or JSON Lines (one object per line)."""
+    if text.lstrip().startswith("["):
+        try:
+            rows = [(None, row) for row in json.loads(text)]
+        except json.JSONDecodeError as err:
+            raise UserError(f"{file} line {err.lineno} column {err.colno}: not valid JSON ({err.msg}).") from None
+    else:
+        rows = []
+        for number, line in enumerate(text.split("\n"), start=1):
+            if line.strip():
+                try:
+                    rows.append((number, json.loads(line)))
+                except json.JSONDecodeError as err:
+                    raise UserError(
+                        f"{file} line {number} column {err.colno}: not valid JSON ({err.msg}) in {line[:80]!r}; "
+                        f"JSON Lines files hold one object per line."
+                    ) from None
+    split = RawSplit(tokens=[], tags=[], file=file, lines=[] if rows and rows[0][0] else None)
+    for index, (number, row) in enumerate(rows):
+        where = f"{file} line {number}" if number else f"{file} (record index {index})"
+        if not isinstance(row, dict):
+            raise UserError(
+                f'{where}: expected an object like {{"tokens": [...], "{options.label_column}": [...]}}, '
+                f"found {row!r:.80}."
+            )
+        if index == 0:
+            check_columns(list(row), options, file)
+        for column in (options.tokens_column, options.label_column):
+            if column not in row:
+                raise UserError(f"{where}: no {column!r} key (this row has: {', '.join(row)}).")
+            if not isinstance(row[column], (list, str)):
+                raise UserError(f"{where}: {column!r} must be a list, found {row[column]!r:.80}.")
+        tokens, tags = row[options.tokens_column], row[options.label_column]
+        split.tokens.append(tokens.split() if isinstance(tokens, str) else tokens)
+        split.tags.append(tags.split() if isinstance(tags, str) else tags)
+        if split.lines is not None:
+            split.lines.append(number)
+    return split

@@ -1,0 +1,78 @@
+"""Word-level predictions of a token-classification model: the first sub-token of each word decides.
+
+Sentences are batched longest first; words beyond the model's maximum length get -1 (scored as
+predicted `O` later), so the reported F1 covers every gold entity.
+"""
+
+from __future__ import annotations
+
+from space.device import select_device
+from toolkit.alignment import AlignmentStats, align_batch, check_fast
+from toolkit.errors import UserError
+
+
+def load_model(name_or_path: str, *, revision: str | None = None, device: str | None = None):
+    """A token-classification model in float32 on the toolkit's device, or a UserError saying why not."""
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    try:
+        config = AutoConfig.from_pretrained(name_or_path, revision=revision)
+    except (OSError, ValueError) as err:
+        raise UserError(f"could not load a model from {name_or_path!r}: {err}") from err
+    architectures = config.architectures or []
+    if architectures and not any(arch.endswith("ForTokenClassification") for arch in architectures):
+        raise UserError(
+            f"{name_or_path!r} is a {', '.join(architectures)} model, not a token-classification model. "
+            "Evaluate a model fine-tuned for token classification (e.g. the output folder of `nerkit train`)."
+        )
+    import torch
+
+    # float32 whatever the checkpoint's dtype: half-precision weights (like the bundled model's)
+    # are upcast, since CPU half-precision inference is slow and less accurate.
+    model = AutoModelForTokenClassification.from_pretrained(name_or_path, revision=revision, dtype=torch.float32)
+    model.to(device or select_device(half_precision=False).kind).eval()
+    return model
+
+
+def predict_words(
+    model,
+    tokenizer,
+    sentences: list[list[str]],
+    *,
+    batch_size: int = 64,
+    max_length: int | None = None,
+    progress: bool = True,
+) -> tuple[list[list[int]], AlignmentStats]:
+    """Model label ids per word (first sub-token); words the model never saw get -1."""
+    import torch
+    from tqdm.auto import tqdm
+
+    check_fast(tokenizer, getattr(tokenizer, "name_or_path", "tokenizer"))
+    max_length = max_length or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]), reverse=True)
+    predictions: list[list[int]] = [[] for _ in sentences]
+    stats = AlignmentStats()
+    device = next(model.parameters()).device
+    batches = range(0, len(order), batch_size)
+    for start in tqdm(batches, desc="predict", unit="batch", disable=not progress):
+        index = order[start : start + batch_size]
+        batch = [sentences[i] for i in index]
+        encoding, batch_stats = align_batch(tokenizer, batch, None, max_length=max_length, with_word_ids=True)
+        stats.add(batch_stats)
+        padded = tokenizer.pad(
+            {k: encoding[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoding},
+            return_tensors="pt",
+        )
+        with torch.inference_mode():
+            logits = model(**{k: v.to(device) for k, v in padded.items()}).logits
+        best = logits.argmax(-1).cpu().tolist()
+        for row, sentence_index in enumerate(index):
+            word_ids = encoding["word_ids"][row]
+            words = [-1] * len(batch[row])
+            previous = None
+            for position, word_id in enumerate(word_ids):
+                if word_id is not None and word_id != previous:
+                    words[word_id] = best[row][position]
+                previous = word_id
+            predictions[sentence_index] = words
+    return predictions, stats

@@ -1,0 +1,164 @@
+"""One evaluation, start to finish: predict, score, optionally bootstrap and run the strategies, write.
+
+Works for models trained here or anywhere else: the model's label names are mapped onto the
+dataset's (`labelmap`), and the run writes `eval_results.json` (typed by `toolkit.runfolder`,
+schema in docs/eval-results.md), a CoNLL predictions file and a short list of error examples.
+Words beyond the model's maximum length are scored as predicted `O`, so the reported F1 covers
+every gold entity. This module is the last stage of the package: it imports the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from space.tags import is_entity_labels
+from toolkit.alignment import load_tokenizer
+from toolkit.errors import UserError
+from toolkit.evaluate.bootstrap import confidence_intervals, mismatches
+from toolkit.evaluate.labelmap import LabelMapping, decode, map_model_labels, parse_label_map
+from toolkit.evaluate.predict import load_model, predict_words
+from toolkit.evaluate.report import format_table, write_results
+from toolkit.evaluate.strategies import check_strategies, evaluate_model_strategies
+from toolkit.labels import NerData
+from toolkit.metrics import score
+from toolkit import runfolder
+from toolkit.runfolder import EvalResults
+from toolkit.runfolder.eval_results import SCHEMA_VERSION
+
+logger = logging.getLogger("toolkit")
+
+
+def default_output_dir(model: str) -> Path:
+    path = Path(model)
+    return path if path.is_dir() else Path("eval-" + model.replace("/", "--"))
+
+
+def evaluate_model(
+    model_name: str,
+    data: NerData,
+    split: str = "test",
+    *,
+    output_dir: str | Path | None = None,
+    revision: str | None = None,
+    batch_size: int = 64,
+    max_length: int | None = None,
+    label_map: dict[str, str] | None = None,
+    max_samples: int | None = None,
+    progress: bool = True,
+    strategies: str | list[str] | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+    ci_level: float = 0.95,
+    command: str | None = None,
+) -> dict:
+    """Score `model_name` on `data.splits[split]`; writes the results and returns them as eval_results.json's dict.
+
+    Optional: `strategies` ("all" or names) adds end-to-end F1 per aggregation strategy
+    (`toolkit.evaluate.strategies`); `bootstrap` > 0 adds that many bootstrap resamples' confidence
+    intervals at `ci_level` with `seed` (`toolkit.evaluate.bootstrap`); `command` is recorded as given.
+    """
+    strategy_names = _check_extras(data, strategies, bootstrap, ci_level)
+    dataset = _split(data, split, max_samples)
+    model = load_model(model_name, revision=revision)
+    tokenizer = load_tokenizer(model_name, revision=revision)
+    model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    mapping = map_model_labels(model_labels, list(data.labels), label_map)
+
+    sentences = list(dataset["tokens"])
+    names = data.splits[split].features["tags"].feature.names
+    gold = [[names[i] for i in tags] for tags in dataset["tags"]]
+    predicted_ids, stats = predict_words(model, tokenizer, sentences, batch_size=batch_size, max_length=max_length, progress=progress)
+    if stats.truncated_words:
+        logger.warning(
+            "%d word(s) in %d sentence(s) lie beyond the model's max length; they are scored as predicted O.",
+            stats.truncated_words,
+            stats.truncated_sentences,
+        )
+    pred = decode(predicted_ids, mapping)
+    entities = is_entity_labels(list(data.labels))
+    scores = score(gold, pred, entities=entities)
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "model": model_name,
+        "split": split,
+        "label_column": data.label_column,
+        "dataset": data.source,
+        "num_sentences": len(sentences),
+        "num_tokens": sum(len(s) for s in sentences),
+        "truncated_words": stats.truncated_words,
+        **({"command": command} if command else {}),
+        **scores,
+    }
+    if bootstrap:
+        payload["confidence_intervals"] = _confidence_intervals(gold, pred, scores, bootstrap, seed, ci_level, entities)
+    if strategy_names:
+        payload["strategies"] = {
+            "split": split,
+            "num_sentences": len(sentences),
+            "results": _strategy_results(
+                model_name, model, sentences, gold, mapping, strategy_names,
+                revision=revision, batch_size=batch_size, max_length=max_length, progress=progress,
+            ),
+        }
+    out = Path(output_dir) if output_dir else default_output_dir(model_name)
+    results = EvalResults.from_json(payload, file=out / runfolder.EVAL_RESULTS)
+    write_results(out, split, results, sentences, gold, pred)
+    return results.to_json()
+
+
+def evaluate_and_report(model_name: str, data: NerData, split: str = "test", *, label_map: str | None = None,
+                        output_dir: str | Path | None = None, **options) -> str:
+    """`nerkit evaluate`: run `evaluate_model` (`label_map` as typed on the command line) and
+    return the report to print."""
+    results = evaluate_model(model_name, data, split, output_dir=output_dir, label_map=parse_label_map(label_map), **options)
+    out = output_dir or default_output_dir(model_name)
+    return f"{format_table(EvalResults.from_json(results))}\nresults written to {out}"
+
+
+def _split(data: NerData, split: str, max_samples: int | None):
+    if split not in data.splits:
+        raise UserError(f"the dataset has no {split!r} split (it has: {', '.join(data.splits)}). Pass --split.")
+    dataset = data.splits[split]
+    if max_samples:
+        dataset = dataset.select(range(min(max_samples, len(dataset))))
+    if len(dataset) == 0:
+        raise UserError(f"split {split!r} is empty: nothing to evaluate.")
+    return dataset
+
+
+def _check_extras(data: NerData, strategies, bootstrap: int, ci_level: float) -> tuple[str, ...]:
+    """Validate the optional arguments before any work (bad input never leaves partial output)."""
+    if not isinstance(bootstrap, int) or isinstance(bootstrap, bool) or bootstrap < 0:
+        raise UserError(f"--bootstrap takes a number of resamples >= 0 (0 turns it off, 1000 is usual); got {bootstrap!r}.")
+    if not 0 < ci_level < 1:
+        raise UserError(f"--ci-level must be between 0 and 1 (e.g. 0.95 for 95% intervals); got {ci_level!r}.")
+    if not strategies:
+        return ()
+    names = check_strategies(strategies)
+    if not is_entity_labels(list(data.labels)):
+        raise UserError(
+            f"--strategies scores entity spans, but the {data.label_column!r} labels have no B-/I- entities "
+            f"({', '.join(list(data.labels)[:5])}, ...). Leave out --strategies for tag sets such as POS."
+        )
+    return names
+
+
+def _confidence_intervals(gold, pred, scores: dict, resamples: int, seed: int, level: float, entities: bool) -> dict:
+    boot = confidence_intervals(gold, pred, entities=entities, resamples=resamples, seed=seed, level=level)
+    problems = mismatches(boot, scores)
+    if problems:  # a bug, not a user error: the intervals would not belong to the reported numbers
+        logger.warning("bootstrap point estimates differ from the seqeval scores: %s", "; ".join(problems))
+    return boot.to_json()
+
+
+def _strategy_results(model_name, model, sentences, gold, mapping: LabelMapping, names, *, revision, batch_size,
+                      max_length, progress) -> dict:
+    from transformers import AutoTokenizer
+
+    # The tokenizer exactly as a user's pipeline loads it (load_tokenizer may add add_prefix_space).
+    tokenizer = AutoTokenizer.from_pretrained(model_name, revision=revision)
+    return evaluate_model_strategies(
+        model, tokenizer, sentences, gold, mapping.names, strategies=names, batch_size=batch_size,
+        max_length=max_length, progress=progress,
+    )

@@ -1,0 +1,120 @@
+"""The tree a model push sends: a trained output folder, checked to be loadable, minus leftovers.
+
+Checks run before anything is sent, so a half-finished run (no weights, no tokenizer, no card, a
+card whose YAML the Hub would reject) fails in seconds with the fix, not after an upload.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path, PurePosixPath
+
+from toolkit import runfolder
+from toolkit.errors import UserError
+from toolkit.hub.plan import (
+    LFS_TEXT_THRESHOLD,
+    TEXT_SUFFIXES,
+    PushPlan,
+    collapse_excluded,
+    exclusion,
+    local_prefixes,
+    planned,
+    rewrite_text,
+)
+
+log = logging.getLogger(__name__)
+
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model")
+FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*(\n|$)", re.S)
+
+
+def plan_model_folder(output_dir: str | Path, *, exclude: tuple[str, ...] = ()) -> PushPlan:
+    """The exact tree `push` would send for a trained model folder; validates the folder first."""
+    root = Path(output_dir)
+    if not root.is_dir():
+        raise UserError(f"{root}: no such folder. Expected the output folder of `nerkit train` (pass it as OUTPUT_DIR).")
+    check_model_folder(root)
+    prefixes = local_prefixes(root)
+    plan = PushPlan(repo_type="model", files=[], source=str(root))
+    for path in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
+        rel = PurePosixPath(path.relative_to(root).as_posix())
+        why = exclusion(rel, tuple(exclude))
+        if why is None and path.is_symlink() and not path.exists():
+            why = "broken symlink"
+        if why:
+            plan.excluded.append((str(rel), why))
+            continue
+        data = None
+        if rel.suffix in TEXT_SUFFIXES and path.stat().st_size < LFS_TEXT_THRESHOLD:
+            text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+            new, count = rewrite_text(text, prefixes, in_json=rel.suffix == ".json")
+            if count:
+                data = new.encode("utf-8", errors="surrogateescape")
+                plan.rewritten[str(rel)] = count
+        plan.files.append(planned(str(rel), source=None if data is not None else path, data=data))
+    plan.excluded = collapse_excluded(plan.excluded)
+    return plan
+
+
+def check_model_folder(root: Path) -> None:
+    """A saved model users can `from_pretrained`: config, weights (all shards), tokenizer, card."""
+    config = root / "config.json"
+    if not config.is_file():
+        raise UserError(
+            f"{root} has no config.json, so it is not a saved model. Expected the output folder of "
+            "`nerkit train` (model, tokenizer, labels.json, eval_results.json, README.md)."
+        )
+    try:
+        config_data = json.loads(config.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise UserError(f"{config}: not valid JSON ({err}); re-save the model with `nerkit train`.") from None
+    if not any((root / name).is_file() for name in WEIGHT_FILES):
+        raise UserError(
+            f"{root} has config.json but no weights (expected one of {', '.join(WEIGHT_FILES)}); "
+            "the training run probably did not finish. Re-run `nerkit train`."
+        )
+    _check_shards(root)
+    if not any((root / name).is_file() for name in TOKENIZER_FILES):
+        raise UserError(
+            f"{root} has no tokenizer files (expected tokenizer.json or tokenizer_config.json): users could not "
+            "run `from_pretrained` on the pushed repo. Save the tokenizer with the model (`nerkit train` does)."
+        )
+    labels = config_data.get("id2label") or {}
+    if labels and all(re.fullmatch(r"LABEL_\d+", str(v)) for v in labels.values()):
+        log.warning("%s: id2label holds generic LABEL_n names; predictions on the Hub will show them", config)
+    card = root / runfolder.CARD
+    if not card.is_file():
+        raise UserError(f"{root} has no model card ({runfolder.CARD}). Render it first: nerkit card {root}")
+    check_front_matter(card.read_text(encoding="utf-8", errors="replace"), str(card))
+
+
+def _check_shards(root: Path) -> None:
+    for index_name in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+        index = root / index_name
+        if index.is_file():
+            shards = sorted(set(json.loads(index.read_text(encoding="utf-8")).get("weight_map", {}).values()))
+            missing = [s for s in shards if not (root / s).is_file()]
+            if missing:
+                raise UserError(f"{index} lists shards that are missing: {', '.join(missing)}. Re-save the model.")
+
+
+def check_front_matter(text: str, where: str) -> None:
+    """The card's YAML block parses to a mapping (the Hub rejects the commit otherwise)."""
+    import yaml
+
+    match = FRONT_MATTER.match(text)
+    if not match:
+        log.warning("%s has no YAML metadata block; the Hub will show a bare card", where)
+        return
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" line {mark.line + 2}, column {mark.column + 1}" if mark else ""
+        raise UserError(f"{where}{at}: the YAML metadata does not parse ({getattr(err, 'problem', err)}). "
+                        "Re-render the card (`nerkit card`) or fix the YAML.") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"{where}: the YAML metadata must be a mapping (key: value lines), got {type(meta).__name__}.")

@@ -1,0 +1,77 @@
+"""`nerkit publish` as one function: pre-flight, train, evaluate, card, push.
+
+The Hub is checked before training so a bad token fails in seconds. Under torchrun every process
+trains; only rank 0 talks to the Hub, evaluates, writes the card and pushes. Hub is the last stage,
+so it may call training, evaluation and the card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.errors import UserError
+from toolkit.hub.model_folder import plan_model_folder
+from toolkit.hub.plan import check_dry_run_dir
+from toolkit.hub.push import HubOptions, push_plan
+from toolkit.ids import parse_languages
+from toolkit.runtime import process_rank
+
+
+@dataclass(frozen=True)
+class CardOptions:
+    """What the card needs beyond the run folder (the Card API's keyword arguments)."""
+
+    language: str | list[str] | None = "en"
+    license: str | None = None
+    base_model: str | None = None
+    widget_texts: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "language", parse_languages(self.language))
+        if self.widget_texts is not None:
+            object.__setattr__(self, "widget_texts", tuple(self.widget_texts))
+
+
+def publish_model(config, load_data: Callable[[], object], options: HubOptions, card: CardOptions = CardOptions(),
+                  *, evaluate_split: str = "test", bootstrap: int = 1000) -> int:
+    """Train `config` on the data `load_data()` returns, evaluate, render the card, push the folder."""
+    if options.dry_run:
+        check_dry_run_dir(options.dry_run, output_dir=config.output_dir)
+    rank = process_rank()
+    session = None
+    if rank == 0 and not options.dry_run:
+        session = options.preflight("model")
+        print(f"pre-flight ok: {session.user} can push to {options.repo_id}; training now")
+
+    from toolkit.training import train
+
+    data = load_data()
+    if evaluate_split not in data.splits and config.eval_split not in data.splits:
+        raise UserError(f"--evaluate-split {evaluate_split}: the dataset has no such split (it has: "
+                        f"{', '.join(data.splits)}). Pass --evaluate-split.")
+    result = train(config, data)
+    if rank != 0:
+        print(f"nerkit publish: process rank {rank}: training done; rank 0 evaluates and pushes")
+        return 0
+    output_dir = Path(result.output_dir)
+    split = evaluate_split
+    if split not in data.splits:  # checked before training: the eval split exists
+        print(f"nerkit publish: the dataset has no {split!r} split; the card reports {config.eval_split!r}")
+        split = config.eval_split
+    evaluate_and_card(output_dir, data, split, config, options.repo_id, card, bootstrap=bootstrap)
+    return push_plan(plan_model_folder(output_dir), options, session=session)
+
+
+def evaluate_and_card(output_dir: Path, data, split: str, config, repo_id: str, card: CardOptions,
+                      *, bootstrap: int = 1000) -> Path:
+    """Score `split` into the run folder, then render the card (README.md) from it; returns its path."""
+    from toolkit.card import render_card
+    from toolkit.evaluate import evaluate_model
+
+    evaluate_model(str(output_dir), data, split, output_dir=output_dir, batch_size=config.eval_batch_size,
+                   max_length=config.max_length, progress=False, strategies="all", bootstrap=bootstrap)
+    widget_texts = list(card.widget_texts) if card.widget_texts is not None else None
+    return render_card(output_dir, repo_id=repo_id, language=card.language, license=card.license,
+                       base_model=card.base_model, widget_texts=widget_texts)

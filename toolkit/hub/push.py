@@ -1,0 +1,75 @@
+"""The push flows the commands call: dry-run or pre-flight + one commit, for a folder or a Space.
+
+Each prints what it plans and what happened, so the commands stay flag parsers. Under torchrun
+only rank 0 talks to the Hub.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.hub.commit import format_result, push
+from toolkit.hub.model_folder import plan_model_folder
+from toolkit.hub.plan import PushPlan, check_secrets, format_plan, write_tree
+from toolkit.hub.session import HubSession, check_space_model, preflight
+from toolkit.hub.space_bundle import plan_space
+from toolkit.ids import check_repo_id
+from toolkit.runtime import process_rank
+
+
+@dataclass(frozen=True)
+class HubOptions:
+    """Where and how to push: the Hub flags shared by push, publish and publish-space."""
+
+    repo_id: str
+    revision: str | None = None
+    private: bool | None = None
+    create_pr: bool = False
+    commit_message: str | None = None
+    commit_description: str | None = None
+    dry_run: str | Path | None = None
+
+    def __post_init__(self) -> None:
+        check_repo_id(self.repo_id)
+
+    def preflight(self, repo_type: str = "model") -> HubSession:
+        return preflight(self.repo_id, repo_type=repo_type, private=self.private, create_pr=self.create_pr,
+                         space_sdk="gradio" if repo_type == "space" else None)
+
+
+def push_plan(plan: PushPlan, options: HubOptions, *, session: HubSession | None = None) -> int:
+    """Dry-run or push a plan; pre-flight first unless `session` comes from an earlier one."""
+    where = f"{plan.repo_type} repo {options.repo_id}" + (f"@{options.revision}" if options.revision else "")
+    check_secrets(plan)  # before anything is written or created
+    if options.dry_run:
+        dest = write_tree(plan, options.dry_run)
+        print(format_plan(plan, f"Dry run: would push these files to {where}:"))
+        print(f"Wrote them to {dest}; nothing was sent to the Hub.")
+        return 0
+    session = session or options.preflight(plan.repo_type)
+    print(format_plan(plan, f"Publishing to {where} as {session.user}:"))
+    result = push(plan, session, revision=options.revision, create_pr=options.create_pr,
+                  commit_message=options.commit_message, commit_description=options.commit_description)
+    print(format_result(result, plan))
+    return 0
+
+
+def push_folder(output_dir: str | Path, options: HubOptions, *, exclude: tuple[str, ...] = ()) -> int:
+    """`nerkit push`: a trained output folder, from rank 0 only."""
+    rank = process_rank()
+    if rank != 0:
+        print(f"nerkit push: process rank {rank}: skipping, only rank 0 pushes")
+        return 0
+    return push_plan(plan_model_folder(output_dir, exclude=tuple(exclude)), options)
+
+
+def publish_space(model_id: str, options: HubOptions, *, source_dir: str | Path | None = None,
+                  title: str | None = None) -> int:
+    """`nerkit publish-space`: the Gradio app as a Space that loads `model_id` by default."""
+    plan = plan_space(model_id, source_dir=source_dir, title=title)
+    session = None
+    if not options.dry_run:
+        session = options.preflight("space")
+        check_space_model(session, model_id)
+    return push_plan(plan, options, session=session)

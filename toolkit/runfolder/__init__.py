@@ -1,0 +1,28 @@
+"""The run folder: file names every stage agrees on, and the typed `eval_results.json`.
+
+Every stage reads and writes these names only through this package, so the card and the
+publisher can rebuild everything from the folder alone (no network, no original data). The JSON
+each file holds is described in docs/eval-results.md.
+"""
+
+from toolkit.runfolder.checks import read_json_object
+from toolkit.runfolder.names import (
+    CARD, CHECKPOINTS, DATA_INFO, ERRORS, EVAL_RESULTS, F1_CHART, LABELS, PREDICTIONS, RUN_INFO, TRAINING_ARGS,
+    TRAINING_LOG,
+)
+from toolkit.runfolder.eval_results import EvalResults
+from toolkit.runfolder.results import (
+    ConfidenceIntervals,
+    ModeReport,
+    Overall,
+    Scores,
+    StrategyResults,
+    StrategyScores,
+)
+
+__all__ = [
+    "CARD", "CHECKPOINTS", "DATA_INFO", "ERRORS", "EVAL_RESULTS", "F1_CHART", "LABELS", "PREDICTIONS",
+    "RUN_INFO", "TRAINING_ARGS", "TRAINING_LOG",
+    "ConfidenceIntervals", "EvalResults", "ModeReport", "Overall", "Scores", "StrategyResults",
+    "StrategyScores", "read_json_object",
+]
