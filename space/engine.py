@@ -27,7 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from space.grouping import WindowScores, merge_token_windows, softmax
+from space.grouping import WindowScores, merge_token_windows, merge_windows, softmax
 from space.strategies import Strategy, UnknownStrategyError, get_strategy, validate_strategies
 from space.windows import (
     Encoded,
@@ -113,15 +113,18 @@ def window_scores(pipe: Any, text: str, chunk: dict, logits: np.ndarray, ignore_
     ids, mask = content(chunk)
     offsets = [tuple(pair) for pair in chunk["offset_mapping"][0].tolist()]
     pre = pipe.gather_pre_entities(text, ids, softmax(logits), offsets, np.asarray(mask), AggregationStrategy.SIMPLE)
-    return WindowScores(pipe, pre, ignore_labels, mask)
+    return WindowScores(pipe, pre, ignore_labels, mask, text)
 
 
 def aggregate_windows(pipe: Any, strategy: Strategy, windows: Sequence[WindowScores], step: int) -> list[dict]:
     """One strategy's entities over a whole text, windows merged as the pipeline merges them.
 
     Token-level output (`whole_entities` False) is merged token by token (`merge_token_windows`);
-    entities go through the pipeline's `aggregate_overlapping_entities`.
+    entities go through the pipeline's `aggregate_overlapping_entities`. A `whole_text` strategy
+    (the word view) aggregates the windows' token scores merged into one (`merge_windows`).
     """
+    if strategy.whole_text:
+        return strategy.aggregate(merge_windows(windows, step)) if windows else []
     parts = []
     for window in windows:
         if not window.pre:

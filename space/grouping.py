@@ -10,7 +10,7 @@ tokenizer's `convert_tokens_to_string`, and hands NaN scores to `pipe.aggregate`
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -49,20 +49,21 @@ class WindowScores:
     """
 
     def __init__(self, pipe: Any, pre: list[dict], ignore_labels: Sequence[str],
-                 special_tokens_mask: Sequence[int] = ()):
+                 special_tokens_mask: Sequence[int] = (), text: str | None = None):
         self.pipe = pipe
         self.pre = pre
+        self.text = text  # the whole text the offsets index (the word view splits it into words)
         self.ignore = tuple(ignore_labels)
         self.special_tokens_mask = list(special_tokens_mask)
         self.fallback = False
         if not pre:
             return
         scores = np.stack([p["scores"] for p in pre])
+        id2label = pipe.model.config.id2label
+        self.labels = [id2label[i] for i in range(scores.shape[1])]
         if np.isnan(scores).any():
             self.fallback = True
             return
-        id2label = pipe.model.config.id2label
-        self.labels = [id2label[i] for i in range(scores.shape[1])]
         self.tags = {label: pipe.get_tag(label) for label in self.labels}
         self.scores = scores
         self.token_best = scores.argmax(axis=1)
@@ -131,12 +132,12 @@ class WindowScores:
         `items` are (label, score, start, end, position) of consecutive tokens or words (`unit`);
         `word_of(position)` is the string the pipeline joins for it.
         """
-        tags, out = self.tags, []
-
-        def emit(group: list[tuple]) -> None:
+        out = []
+        for first, end in group_runs([item[0] for item in items], self.tags):
+            group = items[first:end]
             entity_group = pipeline_group(group[0][0])
             if entity_group in self.ignore:
-                return
+                continue
             out.append({
                 "entity_group": entity_group,
                 "score": sum(item[1] for item in group) / len(group),
@@ -144,20 +145,23 @@ class WindowScores:
                 "start": group[0][2],
                 "end": group[-1][3],
             })
-
-        current: list[tuple] = []
-        for item in items:
-            if current:
-                bi, tag = tags[item[0]]
-                _last_bi, last_tag = tags[current[-1][0]]
-                if tag == last_tag and bi != "B":
-                    current.append(item)
-                    continue
-                emit(current)
-            current = [item]
-        if current:
-            emit(current)
         return out
+
+
+def group_runs(labels: Sequence[str], tags: Mapping[str, tuple[str, str]]) -> list[tuple[int, int]]:
+    """`[first, end)` runs of consecutive labelled items that the pipeline's `group_entities` makes one
+    entity: an item joins the previous one when its type (`tags[label]`, the pipeline's `get_tag`) is
+    the same and its tag is not "B"."""
+    runs: list[tuple[int, int]] = []
+    first = 0
+    for i in range(1, len(labels)):
+        bi, tag = tags[labels[i]]
+        if tag != tags[labels[i - 1]][1] or bi == "B":
+            runs.append((first, i))
+            first = i
+    if labels:
+        runs.append((first, len(labels)))
+    return runs
 
 
 def merge_token_windows(windows: Sequence[WindowScores], parts: Sequence[list[dict]], step: int) -> list[dict]:
@@ -169,15 +173,38 @@ def merge_token_windows(windows: Sequence[WindowScores], parts: Sequence[list[di
     ignore = windows[0].ignore if windows else ()
     if len(windows) == 1:
         return [e for e in parts[0] if e["entity"] not in ignore]
-    best: dict[int, tuple[int, int, dict]] = {}  # global index -> (context, -window, entity)
-    for number, (window, entities) in enumerate(zip(windows, parts)):
+    out = []
+    for global_index, entity in best_context(windows, parts, step).items():
+        entity["index"] = global_index
+        if entity["entity"] not in ignore:
+            out.append(entity)
+    return out
+
+
+def best_context(windows: Sequence[WindowScores], parts: Sequence[Sequence[dict]], step: int) -> dict[int, dict]:
+    """{global token index: item} in text order, for items (dicts with the window-local `index`) of
+    overlapping windows: a token seen by two windows keeps the item of the window where it has the
+    most context on both sides (ties: the earlier window)."""
+    best: dict[int, tuple[int, int, dict]] = {}  # global index -> (context, -window, item)
+    for number, (window, items) in enumerate(zip(windows, parts)):
         content = [i for i, special in enumerate(window.special_tokens_mask) if not special]
         first, last = content[0], content[-1]
-        for entity in entities:
-            local = entity["index"]
+        for item in items:
+            local = item["index"]
             candidate = (min(local - first, last - local), -number)
             global_index = local + number * step
             if global_index not in best or candidate > best[global_index][:2]:
-                entity["index"] = global_index
-                best[global_index] = (*candidate, entity)
-    return [best[i][2] for i in sorted(best) if best[i][2]["entity"] not in ignore]
+                best[global_index] = (*candidate, item)
+    return {i: best[i][2] for i in sorted(best)}
+
+
+def merge_windows(windows: Sequence[WindowScores], step: int) -> WindowScores:
+    """One WindowScores over the whole text: each token's pre-entity from the window where it has the
+    most context (`best_context`), `index` counting tokens in the whole text. For strategies that
+    must see whole words however the text was cut (the word view)."""
+    if len(windows) == 1:
+        return windows[0]
+    merged = best_context(windows, [w.pre for w in windows], step)
+    pre = [dict(p, index=i) for i, p in merged.items()]
+    first = windows[0]
+    return WindowScores(first.pipe, pre, first.ignore, text=first.text)

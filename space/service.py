@@ -7,15 +7,18 @@ same rules (limits, model policy, messages) hold for a visitor and for `gradio_c
 from __future__ import annotations
 
 import logging
+import re
+import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from space import strategies as registry
+from space.batching import Batcher
 from space.config import SpaceConfig
-from space.device import DeviceError, default_device, gpu_wrap
-from space.engine import InputTooLongError, predict_detailed, word_boundary_method
-from space.model import ModelLoadError, get_pipeline, set_cache_size
+from space.device import DeviceError, default_device, gpu_wrap, is_zero_gpu
+from space.engine import InputTooLongError, predict_detailed, predict_detailed_batch, word_boundary_method
+from space.model import LoadPolicy, ModelLoadError, get_pipeline, loaded_pipeline, plain_line, set_cache_size
 from space.spans import disagreements
 
 log = logging.getLogger(__name__)
@@ -27,25 +30,46 @@ NO_MODEL_MESSAGE = (
 )
 
 
+# Text: lone surrogates crash the tokenizer (control characters are tokenised fine, offsets stay right).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Model ids: no control characters at all.
+_BAD_CHARS = re.compile("[\ud800-\udfff\x00-\x1f\x7f-\x9f]")
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+_MAX_PATH = 1024
+
+
 class RequestError(ValueError):
     """A request the Space refuses; the message is meant for the person or program that sent it."""
 
 
-def _run(model_id: str, device, pinned: bool, text: str, strategies: tuple, max_chars: int, stride, window_batch: int) -> dict:
-    """Load (cached) and predict; everything returned is plain Python (ZeroGPU pickles it across processes)."""
-    pipe = get_pipeline(model_id, device, pinned=pinned)
-    prediction = predict_detailed(
-        pipe, text, strategies, stride=stride, max_chars=max_chars, window_batch_size=window_batch
-    )
+def _shown(value: str, limit: int = 60) -> str:
+    """A user's value quoted for a message: short, one line."""
+    return repr(value[:limit] + "…" if len(value) > limit else value)
+
+
+def _result_of(pipe, prediction, names: Sequence[str]) -> dict:
+    """One text's answer as plain Python (ZeroGPU pickles it across processes)."""
     return {
-        "entities": prediction.entities,
+        "entities": {n: prediction.entities[n] for n in names},
         "num_tokens": prediction.num_tokens,
         "windows": prediction.num_windows,
         "forward_ms": round(prediction.forward_s * 1000, 2),
         "total_ms": round(prediction.total_s * 1000, 2),
         "word_boundaries": word_boundary_method(pipe),
         "max_tokens_per_window": int(pipe.tokenizer.model_max_length),
+        "backend": getattr(pipe, "nerkit_backend", "torch"),
+        "labels": list(pipe.model.config.id2label.values()),
     }
+
+
+def _run(model_id: str, device, pinned: bool, text: str, strategies: tuple, max_chars: int, stride, window_batch: int,
+         policy: LoadPolicy | None = None) -> dict:
+    """Load (cached) and predict one text in the caller's thread: the ZeroGPU path (spaces.GPU wraps it)."""
+    pipe = get_pipeline(model_id, device, pinned=pinned, policy=policy)
+    prediction = predict_detailed(
+        pipe, text, strategies, stride=stride, max_chars=max_chars, window_batch_size=window_batch
+    )
+    return _result_of(pipe, prediction, strategies)
 
 
 class Service:
@@ -54,6 +78,14 @@ class Service:
         set_cache_size(self.config.model_cache)
         self._run = gpu_wrap(_run)
         self._device = None
+        cfg = self.config
+        # The inference slot: NER_CONCURRENCY forward passes at once. Loading happens before a request
+        # takes it. On ZeroGPU the forward pass must run in the request's own thread (spaces.GPU).
+        self._zero_gpu = is_zero_gpu()
+        self._slot = threading.BoundedSemaphore(cfg.concurrency)
+        self.batcher = None if self._zero_gpu else Batcher(
+            self._forward, max_batch=cfg.batch_size, max_wait_s=cfg.batch_wait_ms / 1000, workers=cfg.concurrency,
+        )
 
     @property
     def device(self):
@@ -64,30 +96,65 @@ class Service:
                 raise ModelLoadError(str(exc)) from exc
         return self._device
 
+    def status_text(self) -> str:
+        """One plain line about the default model (display name, loaded or not), device, backend and text limit."""
+        cfg = self.config
+        if not cfg.default_model:
+            return NO_MODEL_MESSAGE
+        try:
+            device = self.device
+        except ModelLoadError as exc:
+            return str(exc)
+        pipe = loaded_pipeline(cfg.default_model, device, cfg.backend)
+        state = "loaded" if pipe is not None else "loading"
+        backend = getattr(pipe, "nerkit_backend", "torch") if pipe is not None else cfg.backend
+        return (f"Default model {cfg.default_display} ({state}) · device {device.label} · backend {backend} · "
+                f"texts up to {cfg.max_chars:,} characters.")
+
     # -- input checks -----------------------------------------------------------------------
-    def resolve_model(self, model: str | None) -> tuple[str, bool]:
-        """(model id, pinned) for a requested model; "" or None means the default."""
+    def resolve_model(self, model: str | None) -> tuple[str, bool, str]:
+        """(model id or path, pinned, display name) for a requested model; "" or None means the default."""
+        cfg = self.config
         if model is None:
             model = ""
         if not isinstance(model, str):
-            raise RequestError("model must be a string: a Hub id like 'dslim/bert-base-NER' or one of the listed models.")
+            raise RequestError("model must be a string: one of the listed models (or a Hub id where typing is allowed).")
         model = model.strip()
         if not model:
-            if not self.config.default_model:
+            if not cfg.default_model:
                 raise RequestError(NO_MODEL_MESSAGE)
-            return self.config.default_model, True
-        if model in self.config.choices:
-            return model, True
-        if not self.config.allow_custom_model:
+            return cfg.default_model, True, cfg.default_display
+        source = cfg.source_of(model)
+        if source is not None:
+            return source, True, cfg.display_of(source)
+        if not cfg.allow_custom_model:
             raise RequestError(
-                f"unknown model {model!r}: this Space only serves {', '.join(self.config.choices) or '(none configured)'}."
+                f"unknown model {_shown(model)}: this Space only serves {', '.join(cfg.choices) or '(none configured)'}."
             )
-        if Path(model).expanduser().exists() and not self.config.allow_local_paths:
+        if _BAD_CHARS.search(model):
+            raise RequestError(f"{_shown(model)} is not a model id: it contains control characters.")
+        if len(model) > _MAX_PATH:
+            raise RequestError(f"the model id has {len(model):,} characters; a Hub id is at most 96 (owner/name).")
+        if self._is_local_path(model):
+            if not cfg.allow_local_paths:
+                raise RequestError(
+                    f"{_shown(model)} is a local path, and typed local paths are disabled here; list it in NER_MODELS "
+                    "or set NER_ALLOW_LOCAL_PATHS=1."
+                )
+            return model, False, model
+        if not _REPO_ID.match(model) or ".." in model or "--" in model:
             raise RequestError(
-                f"{model!r} is a local path, and typed local paths are disabled here; list it in NER_MODELS "
-                "or set NER_ALLOW_LOCAL_PATHS=1."
+                f"{_shown(model)} is not a Hub model id: expected 'owner/name' (letters, digits, '-', '_', '.'; "
+                "at most 96 characters each)."
             )
-        return model, False
+        return model, False, model
+
+    @staticmethod
+    def _is_local_path(model: str) -> bool:
+        try:
+            return Path(model).expanduser().exists()
+        except (OSError, ValueError):  # too long for the file system, or a NUL: not a folder here
+            return False
 
     def check_text(self, text: Any) -> str:
         if text is None:
@@ -98,6 +165,12 @@ class Service:
             raise RequestError(
                 f"The text has {len(text):,} characters; this Space accepts at most {self.config.max_chars:,} "
                 "(NER_MAX_CHARS). Split it into parts and send them one by one."
+            )
+        bad = _SURROGATE.search(text)
+        if bad:
+            raise RequestError(
+                f"The text has an unpaired surrogate (U+{ord(bad.group()):04X}) at character {bad.start()}: half of a "
+                "UTF-16 pair, not a character; remove it (or send the whole character) and try again."
             )
         return text
 
@@ -110,36 +183,61 @@ class Service:
 
     # -- requests ---------------------------------------------------------------------------
     def run(self, text: Any, strategies: Iterable[str] | str | None = None, model: str | None = None) -> dict:
-        """Everything the UI shows; raises RequestError / ModelLoadError with a user-facing message."""
+        """Everything the UI shows; raises RequestError / ModelLoadError with a one-line user-facing message."""
+        try:
+            if self.batcher is None:
+                return self._request(text, strategies, model)
+            with self.batcher.expect():
+                return self._request(text, strategies, model)
+        except (RequestError, ModelLoadError) as exc:
+            message = plain_line(str(exc))
+            log.warning("refused a request: %s", message)  # one line, no traceback: the visitor's mistake
+            raise type(exc)(message) from None
+
+    def _request(self, text: Any, strategies, model) -> dict:
         began = time.perf_counter()
         names = self.check_strategies(strategies)
         text = self.check_text(text)
-        model_id, pinned = self.resolve_model(model)
-        result = {
-            "model": model_id,
-            "strategies": list(names),
-            "device": self.device.label,
-            "message": "",
-        }
+        model_id, pinned, display = self.resolve_model(model)
+        result = {"model": display, "strategies": list(names), "device": self.device.label, "message": ""}
         if not text.strip():
             result.update(entities={s: [] for s in names}, disagreements=[], message=EMPTY_TEXT_MESSAGE)
             return result
+        cfg = self.config
+        policy = LoadPolicy(max_params=None if pinned else cfg.max_params, timeout=cfg.load_timeout, display=display,
+                            backend=cfg.backend)
         try:
-            run = self._run(
-                model_id, self.device, pinned, text, names, self.config.max_chars, self.config.stride,
-                self.config.window_batch_size,
-            )
+            if self.batcher is None:
+                with self._slot:
+                    run = self._run(model_id, self.device, pinned, text, names, cfg.max_chars, cfg.stride,
+                                    cfg.window_batch_size, policy)
+            else:
+                pipe = get_pipeline(model_id, self.device, pinned=pinned, policy=policy)  # outside the slot
+                run = self.batcher.submit(id(pipe), (pipe, text, names))
         except InputTooLongError as exc:
             raise RequestError(str(exc)) from exc
         result.update(run)
-        result["disagreements"] = disagreements(run["entities"], text)
+        result["disagreements"] = disagreements(
+            run["entities"], text, reference=[s.name for s in registry.STRATEGIES if not s.pipeline])
         result["wall_ms"] = round((time.perf_counter() - began) * 1000, 2)
         return result
+
+    def _forward(self, _key, items: Sequence[tuple]) -> list[dict]:
+        """One padded forward pass for texts of one pipeline (the batcher calls it; texts sorted by length there)."""
+        pipe = items[0][0]
+        union = [s.name for s in registry.STRATEGIES if any(s.name in names for _p, _t, names in items)]
+        cfg = self.config
+        predictions = predict_detailed_batch(
+            pipe, [text for _p, text, _n in items], union, batch_size=max(cfg.window_batch_size, len(items)),
+            stride=cfg.stride, max_chars=cfg.max_chars,
+        )
+        return [_result_of(pipe, p, names) for p, (_pipe, _text, names) in zip(predictions, items)]
 
     def compare(self, text: Any, strategies: Iterable[str] | str | None = None, model: str | None = None) -> dict:
         """The `/compare` payload: entities per strategy, disagreement regions, and run info."""
         r = self.run(text, strategies, model)
-        info_keys = ("device", "num_tokens", "windows", "forward_ms", "total_ms", "word_boundaries", "max_tokens_per_window")
+        info_keys = ("device", "num_tokens", "windows", "forward_ms", "total_ms", "word_boundaries", "max_tokens_per_window",
+                     "backend", "labels")
         return {
             "model": r["model"],
             "entities": r["entities"],

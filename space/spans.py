@@ -145,7 +145,8 @@ def _said_there(spans: Sequence[Mapping], start: int, end: int, text: str | None
     ]
 
 
-def disagreements(results_by_strategy: Mapping[str, Sequence[Mapping]], text: str | None = None) -> list[dict]:
+def disagreements(results_by_strategy: Mapping[str, Sequence[Mapping]], text: str | None = None,
+                  reference: Iterable[str] = ()) -> list[dict]:
     """Regions of the text where the strategies do not all give the same spans.
 
     Each strategy's output becomes a set of (type, start, end) spans (token output decoded by
@@ -153,8 +154,12 @@ def disagreements(results_by_strategy: Mapping[str, Sequence[Mapping]], text: st
     merged into one region, grown to cover every span (of any strategy) that overlaps it.
     Returns regions in text order: `{"start", "end", "text", "strategies": {name: [spans there]}}`
     ("text" only when `text` is given). An empty list means full agreement.
+    `reference` names strategies (e.g. the `word` view) that are shown in every region but neither
+    make nor grow one: the regions are where the others disagree.
     """
-    names = list(results_by_strategy)
+    shown = list(results_by_strategy)
+    reference = [name for name in reference if name in results_by_strategy]
+    names = [name for name in shown if name not in reference]
     if len(names) < 2:
         return []
     spans = {name: as_spans(results_by_strategy[name], text) for name in names}
@@ -169,6 +174,7 @@ def disagreements(results_by_strategy: Mapping[str, Sequence[Mapping]], text: st
         region: dict = {"start": start, "end": end}
         if text is not None:
             region["text"] = text[start:end]
-        region["strategies"] = {name: _said_there(spans[name], start, end, text) for name in names}
+        region["strategies"] = {name: _said_there(as_spans(results_by_strategy[name], text) if name in reference
+                                                  else spans[name], start, end, text) for name in shown}
         out.append(region)
     return out

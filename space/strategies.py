@@ -4,6 +4,10 @@ Each `Strategy.aggregate` turns one window's token scores (a `space.grouping.Win
 that window's entities exactly as transformers' `pipeline(..., aggregation_strategy=name)` would;
 the engine runs the model once and calls every chosen entry's `aggregate` on the same scores.
 Adding a strategy means adding a row to `STRATEGIES` (and its tests), nothing else.
+
+The last row, `word`, is nerkit's own tokenizer-independent word view (`space.words`), not one of
+transformers' `aggregation_strategy` values: its `pipeline` field is False, so readers can label it
+and keep it out of what needs a pipeline name (`PIPELINE_STRATEGY_NAMES`, `recommendable`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
+
+from space.words import RULE_HELP, word_entities
 
 if TYPE_CHECKING:  # only for the annotation: the window object comes from the engine
     from space.grouping import WindowScores
@@ -28,7 +34,11 @@ class Strategy:
     `whole_entities` is False only for token-level output (one entity per token, B-/I- kept), which
     the engine merges across windows token by token; entity output goes through the pipeline's own
     overlap merge. `whole_words` marks strategies that never split a word between entities: the
-    card recommends those first.
+    card recommends those first. `pipeline` is False for a strategy that is not one of transformers'
+    `aggregation_strategy` values (nerkit's own `word` view): it cannot be passed to `pipeline(...)`,
+    is never recommended for it and has no contract with it. `whole_text` strategies get one
+    WindowScores over the whole text (overlapping windows merged token by token) instead of one per
+    window, so a word is never cut by a window edge.
     """
 
     name: str
@@ -36,6 +46,8 @@ class Strategy:
     whole_entities: bool
     aggregate: Callable[["WindowScores"], list[dict]]
     whole_words: bool = False
+    pipeline: bool = True
+    whole_text: bool = False
 
 
 def _tokens(window: "WindowScores") -> list[dict]:
@@ -70,6 +82,12 @@ def _average(window: "WindowScores") -> list[dict]:
     return window.group_words(best, score)
 
 
+def _word(window: "WindowScores") -> list[dict]:
+    if not window.pre:
+        return []
+    return word_entities(window.text, window.pre, window.labels, window.ignore)
+
+
 STRATEGIES: tuple[Strategy, ...] = (
     Strategy("none", "every token with its own B-/I- label, no grouping", False, _tokens),
     Strategy("simple", "adjacent tokens with the same type grouped; a word can be split between entities",
@@ -78,8 +96,11 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy("average", "each word takes the label with the highest mean score over its sub-tokens", True,
              _average, whole_words=True),
     Strategy("max", "each word takes the label of its most confident sub-token", True, _max, whole_words=True),
+    Strategy("word", RULE_HELP, True, _word, whole_words=True, pipeline=False, whole_text=True),
 )
 STRATEGY_NAMES: tuple[str, ...] = tuple(s.name for s in STRATEGIES)
+# transformers' own aggregation_strategy values, for code that builds or names a pipeline.
+PIPELINE_STRATEGY_NAMES: tuple[str, ...] = tuple(s.name for s in STRATEGIES if s.pipeline)
 
 
 def _names() -> tuple[str, ...]:
@@ -117,12 +138,14 @@ def validate_strategies(value: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 def recommendable() -> tuple[str, ...]:
-    """Strategies whose output are whole entities, best first: word-keeping ones, then the others."""
-    whole = [s for s in STRATEGIES if s.whole_entities]
+    """Pipeline strategies whose output are whole entities, best first: word-keeping ones, then the others.
+
+    Only pipeline rows: the recommendation goes into `pipeline(..., aggregation_strategy=...)`."""
+    whole = [s for s in STRATEGIES if s.whole_entities and s.pipeline]
     return tuple(s.name for s in sorted(whole, key=lambda s: not s.whole_words))
 
 
 __all__ = [
-    "STRATEGIES", "STRATEGY_NAMES", "Strategy", "UnknownStrategyError", "get_strategy", "recommendable",
+    "PIPELINE_STRATEGY_NAMES", "STRATEGIES", "STRATEGY_NAMES", "Strategy", "UnknownStrategyError", "get_strategy", "recommendable",
     "validate_strategies",
 ]

@@ -1,264 +1,235 @@
-"""The Gradio Blocks app: layout, rendering, and the two public API endpoints.
+"""The Gradio Blocks app: layout, the Compare click, and the public `/compare` and `/predict` endpoints.
 
-Thin by design: every rule lives in `space.service.Service`; this file turns its results into
-components and registers `/compare` and `/predict` (typed with `gr.api`) for gradio_client.
+Thin by design: every request rule lives in `space.service.Service`, all HTML in `space.ui_render`
+(pure, escaped), the examples in `space.ui_examples`. The layout is one full-width row per
+registered strategy, stacked so the same words line up from row to row, each with its entity
+table collapsed underneath. `/compare` is also an MCP tool when the app is launched with
+`mcp_server=True` (its docstring is the tool's description).
 No `from __future__ import annotations` here: gr.api reads the real type hints.
 """
 
-import html
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from space import strategies as registry
+from space import ui_render as render
 from space.config import SpaceConfig
+from space.limits import protect
 from space.model import ModelLoadError
+from space.model_scores import StrategyScores, model_scores
 from space.service import EMPTY_TEXT_MESSAGE, NO_MODEL_MESSAGE, RequestError, Service
+from space.ui_examples import EXAMPLE_LABELS, EXAMPLES
 
 log = logging.getLogger(__name__)
 
-TABLE_HEADERS = ["word", "label", "score", "start", "end"]
-DISAGREE_LABEL = "strategies disagree"
-_TYPE_COLORS = {"PER": "#f4a6a6", "ORG": "#a6c8f4", "LOC": "#a6f4b8", "MISC": "#f4e3a6"}
-COLOR_MAP = {DISAGREE_LABEL: "#ff9f43"}
-for _t, _c in _TYPE_COLORS.items():
-    COLOR_MAP.update({_t: _c, f"B-{_t}": _c, f"I-{_t}": _c})
-
-EXAMPLES = [
-    # A surname the vocabulary splits into pieces: first/average/max keep it whole, simple may not.
-    "Indonesian President Joko Widodo met Barack Obama in Jakarta on Tuesday.",
-    # Multi-word entities of three types.
-    "The United Nations headquarters in New York City hosted the European Union delegation.",
-    # Adjacent entities of the same type: B- tags (not commas) must separate them.
-    "Angela Merkel Emmanuel Macron and Joe Biden met Xi Jinping and Narendra Modi in Osaka.",
-    # A long paragraph (windows and stride on small models).
-    (
-        "The European Space Agency said on Monday that its new Mars orbiter would launch from Kourou in "
-        "French Guiana next spring. Agency director Josef Aschbacher told reporters in Paris that the "
-        "mission, built with Airbus Defence and Space and Thales Alenia Space, had passed its final review. "
-        "NASA administrator Bill Nelson welcomed the news from Washington, and the Japan Aerospace "
-        "Exploration Agency confirmed it would supply a radiation instrument designed at the University of "
-        "Tokyo. Analysts at Morgan Stanley in London said the contract could bring new work to factories in "
-        "Toulouse, Bremen and Turin, while the Italian Space Agency in Rome declined to comment on costs. "
-        "Scientists from Stanford University and the Max Planck Institute in Munich will lead the search "
-        "for water ice near the Martian poles, according to a statement released in Darmstadt."
-    ),
-]
-
-
-# --- rendering (pure) ---------------------------------------------------------------------------
-
-def _label(entity: dict) -> str:
-    return str(entity.get("entity_group") or entity.get("entity"))
-
-
-def highlight_value(text: str, entities: list) -> list:
-    """HighlightedText value as (segment, label) pairs; overlapping entities (e.g. byte pieces of
-    one emoji) are shown once so every character appears exactly once."""
-    pieces, cursor = [], 0
-    for entity in sorted(entities, key=lambda e: (int(e["start"]), -int(e["end"]))):
-        start, end = int(entity["start"]), int(entity["end"])
-        if start < cursor or end <= start:
-            continue
-        if start > cursor:
-            pieces.append((text[cursor:start], None))
-        pieces.append((text[start:end], _label(entity)))
-        cursor = end
-    if cursor < len(text) or not pieces:
-        pieces.append((text[cursor:], None))
-    return pieces
-
-
-def table_rows(text: str, entities: list) -> dict:
-    rows = [
-        [text[int(e["start"]) : int(e["end"])], _label(e), round(float(e["score"]), 4), int(e["start"]), int(e["end"])]
-        for e in entities
-    ]
-    return {"data": rows, "headers": TABLE_HEADERS}
-
-
-def disagreement_rows(regions: list, names: list) -> dict:
-    headers = ["text", "start", "end", *names]
-    rows = []
-    for region in regions:
-        row = [region.get("text", ""), region["start"], region["end"]]
-        for name in names:
-            said = region["strategies"].get(name, [])
-            row.append("; ".join(f"{s['entity_group']} {s['word']!r} ({s['score']:.2f})" for s in said) or "—")
-        rows.append(row)
-    return {"data": rows, "headers": headers}
-
-
-def info_markdown(result: dict) -> str:
-    esc = html.escape
-    if result.get("message"):
-        return f"ℹ️ {esc(result['message'])}"
-    wb = result["word_boundaries"]
-    method = "WordPiece-style prefix (real words)" if wb["method"] == "prefix" else "space heuristic"
-    n_dis = len(result["disagreements"])
-    return (
-        f"**Model** `{esc(result['model'])}` · **device** {esc(result['device'])}  \n"
-        f"**Word boundaries**: {method} — {esc(wb['description'])}  \n"
-        f"**One forward pass**: {result['forward_ms']:.1f} ms for {result['num_tokens']} tokens in "
-        f"{result['windows']} window(s) of ≤ {result['max_tokens_per_window']} tokens · all strategies "
-        f"{result['total_ms']:.1f} ms · **{n_dis} disagreement region(s)**"
-    )
-
-
-def error_markdown(message: str) -> str:
-    return f"⚠️ **Cannot run**: {html.escape(message)}"
-
-
-# --- app ---------------------------------------------------------------------------------------
 
 @dataclass
 class _Page:
     """The output components one Compare click fills."""
 
-    info: Any
-    disagree_text: Any
-    disagree_table: Any
-    columns: dict
-    highlights: dict
-    tables: dict
+    status: Any
+    legend: Any
+    disagreements: Any
+    rows: dict = field(default_factory=dict)  # name -> Column (hidden when the strategy is not chosen)
+    texts: dict = field(default_factory=dict)  # name -> the row's title line and highlighted text
+    tables: dict = field(default_factory=dict)
+    plain_heads: dict = field(default_factory=dict)  # name -> the row's title line without scores
 
     @property
     def outputs(self) -> list:
-        return [self.info, self.disagree_text, self.disagree_table, *self.columns.values(),
-                *self.highlights.values(), *self.tables.values()]
+        return [self.status, self.legend, self.disagreements, *self.rows.values(), *self.texts.values(),
+                *self.tables.values()]
 
 
-def _inputs(cfg: SpaceConfig, names: list):
+def _html(value: str = "", **kwargs) -> gr.HTML:
+    return gr.HTML(value, js_on_load=None, **kwargs)
+
+
+def _inputs(cfg: SpaceConfig, table: tuple):
     """Text box, model selector, strategy checkboxes and the Compare button."""
     choices = cfg.choices
     with gr.Row():
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, min_width=300):
             text = gr.Textbox(
-                label="Text", lines=6, placeholder="Barack Obama visited the United Nations in New York City.",
+                label="Text", lines=3, placeholder="Barack Obama visited the United Nations in New York City.",
                 elem_id="input-text",
             )
-        with gr.Column(scale=2):
+        with gr.Column(scale=2, min_width=300):
             model = gr.Dropdown(
                 choices=choices, value=choices[0] if choices else None, label="Model",
                 allow_custom_value=cfg.allow_custom_model, elem_id="model",
                 info="Hub id or listed model; token-classification models only, never remote code."
                 if cfg.allow_custom_model else "One of the configured models.",
             )
-            strategies = gr.CheckboxGroup(choices=list(names), value=list(names), label="Strategies", elem_id="strategies")
+            strategies = gr.CheckboxGroup(
+                choices=[(s.name if render.is_pipeline(s) else f"{s.name} (nerkit)", s.name) for s in table],
+                value=[s.name for s in table], label="Strategies", elem_id="strategies",
+            )
             run = gr.Button("Compare", variant="primary", elem_id="compare-btn")
     return text, model, strategies, run
 
 
-def _results(start_info: str, table: tuple) -> _Page:
-    """Run info, the disagreement view, and one column per registered strategy."""
-    info = gr.Markdown(start_info, elem_id="run-info")
+def _results(start_status: str, table: tuple, scores: StrategyScores | None) -> _Page:
+    """Status, legend, the disagreement view, and one stacked full-width row per registered strategy."""
+    status = _html(start_status, elem_id="run-info")
+    legend = _html(render.legend_html({}), elem_id="legend", head=f"<style>{render.CSS}</style>")
     gr.Markdown("### Where the strategies disagree")
-    disagree_text = gr.HighlightedText(
-        label="Disagreement regions", color_map=COLOR_MAP, elem_id="disagreements", show_label=False,
-    )
-    disagree_table = gr.Dataframe(
-        headers=["text", "start", "end", *(s.name for s in table)], interactive=False, wrap=True,
-        elem_id="disagreement-table", label="What each strategy says there",
-    )
-    page = _Page(info, disagree_text, disagree_table, {}, {}, {})
-    with gr.Row(equal_height=False):
-        for strategy in table:
-            name = strategy.name
-            with gr.Column(min_width=260, elem_id=f"col-{name}") as column:
-                gr.Markdown(f"### `{name}`\n{strategy.help}")
-                page.highlights[name] = gr.HighlightedText(
-                    label=name, color_map=COLOR_MAP, elem_id=f"hl-{name}", combine_adjacent=False,
-                )
-                page.tables[name] = gr.Dataframe(
-                    headers=TABLE_HEADERS, datatype=["str", "str", "number", "number", "number"],
-                    interactive=False, wrap=True, elem_id=f"table-{name}", label=f"{name} entities",
-                    column_widths=["34%", "22%", "18%", "13%", "13%"],
-                )
-            page.columns[name] = column
+    page = _Page(status, legend, _html("", elem_id="disagreements"))
+    gr.Markdown("### What each strategy finds")
+    with gr.Column(elem_classes=["ner-rows"]):
+        _rows(page, table, scores)
     return page
 
 
-def _compare_handler(service: Service, page: _Page):
-    """The Compare click: every strategy's column filled, unchosen ones hidden, errors as a message."""
+def _rows(page: _Page, table: tuple, scores: StrategyScores | None) -> None:
+    for strategy in table:
+        name = strategy.name
+        with gr.Column(elem_id=f"row-{name}", elem_classes=["ner-row"]) as row:
+            page.texts[name] = _html(_head(strategy, scores), elem_id=f"hl-{name}")
+            page.plain_heads[name] = render.row_head_html(strategy)
+            with gr.Accordion(f"{name}: entity table", open=False, elem_id=f"acc-{name}"):
+                page.tables[name] = _html("", elem_id=f"table-{name}")
+        page.rows[name] = row
+
+
+def _head(strategy, scores: StrategyScores | None) -> str:
+    if scores is None or strategy.name not in scores.f1:
+        return render.row_head_html(strategy)
+    rows = {s.name for s in registry.STRATEGIES}
+    shown = {n: f for n, f in scores.f1.items() if n in rows}
+    best = max(shown, key=lambda n: shown[n])
+    return render.row_head_html(strategy, scores.f1[strategy.name], best == strategy.name, scores.describe())
+
+
+def _model_facts(service: Service, model_value: Any, result: dict) -> tuple[list, StrategyScores | None]:
+    """(the model's entity types, its per-strategy scores) for the legend and the row headers.
+
+    Types come from the labels of the pipeline the run used (so any label set gets colours), else
+    from the entities found; scores from the model's eval_results.json, if any. Never loads a
+    model: a request that did not run one (empty text) gets what its entities say."""
+    seen = sorted({render.label_of(e).split("-", 1)[-1] for found in result["entities"].values() for e in found})
+    if result.get("message"):
+        return seen, None
+    try:
+        if result.get("labels"):  # the service's own record of the model's labels, when it gives one
+            model_id = service.resolve_model(model_value)[0]
+            return render.legend_types(result["labels"]) or seen, model_scores(model_id)
+        from space.model import get_pipeline, is_loaded
+
+        model_id, pinned = service.resolve_model(model_value)[:2]
+        if not is_loaded(model_id, service.device):
+            return seen, None
+        pipe = get_pipeline(model_id, service.device, pinned=pinned)  # loaded by the run: a cache hit
+        types = render.legend_types(pipe.model.config.id2label.values())
+    except Exception as exc:  # decoration only: never fail a request for it
+        log.debug("model labels unavailable: %s", exc)
+        return seen, None
+    return types or seen, model_scores(model_id)
+
+
+def _cleared(page: _Page, message_html: str) -> dict:
+    updates = {page.status: message_html, page.disagreements: ""}
+    for name in page.rows:
+        updates[page.texts[name]] = page.plain_heads[name]
+        updates[page.tables[name]] = ""
+    return updates
+
+
+def _compare_handler(service: Service, page: _Page, table: tuple):
+    """The Compare click: every chosen strategy's row filled, the others hidden, errors as plain text."""
+    pipeline_names = [s.name for s in table if render.is_pipeline(s)]
 
     def on_compare(text_value, chosen, model_value):
-        updates = {}
         try:
             result = service.run(text_value, chosen or [], model_value)
         except (RequestError, ModelLoadError) as exc:
-            updates[page.info] = error_markdown(str(exc))
-            updates[page.disagree_text] = None
-            updates[page.disagree_table] = {"data": [], "headers": ["text", "start", "end"]}
-            for name in page.columns:
-                updates[page.highlights[name]] = None
-                updates[page.tables[name]] = {"data": [], "headers": TABLE_HEADERS}
-            return updates
+            return _cleared(page, render.error_html(str(exc)))
         except Exception as exc:  # never a traceback in the page
             log.exception("compare failed")
-            updates[page.info] = error_markdown(f"unexpected error ({type(exc).__name__}): {exc}")
-            return updates
-        chosen_names = result["strategies"]
+            return _cleared(page, render.error_html(f"unexpected error ({type(exc).__name__}): {exc}"))
         text_value = text_value or ""
-        updates[page.info] = info_markdown(result)
-        regions = result["disagreements"]
-        updates[page.disagree_text] = highlight_value(
-            text_value, [dict(r, entity_group=DISAGREE_LABEL) for r in regions]
-        ) if text_value.strip() else None
-        updates[page.disagree_table] = disagreement_rows(regions, chosen_names)
-        for name in page.columns:
-            shown = name in chosen_names
-            updates[page.columns[name]] = gr.update(visible=shown)
+        chosen_names = result["strategies"]
+        types, scores = _model_facts(service, model_value, result)
+        colors = render.palette(types)
+        updates = {
+            page.status: render.status_html(result),
+            page.legend: render.legend_html(colors),
+            page.disagreements: render.disagreement_html(
+                result["disagreements"], chosen_names, text_value, colors, pipeline_names),
+        }
+        for strategy in table:
+            name = strategy.name
             entities = result["entities"].get(name, [])
-            updates[page.highlights[name]] = highlight_value(text_value, entities) if shown and text_value.strip() else None
-            updates[page.tables[name]] = table_rows(text_value, entities)
+            updates[page.rows[name]] = gr.update(visible=name in chosen_names)
+            shown = render.text_html(text_value, entities, colors) if text_value.strip() else ""
+            updates[page.texts[name]] = _head(strategy, scores) + shown
+            updates[page.tables[name]] = render.entity_table_html(text_value, entities)
         return updates
 
     return on_compare
 
 
 def _register_api(service: Service, table: tuple, limit: dict) -> None:
-    """`/compare` and `/predict` for gradio_client; their docs list the registry's strategies."""
+    """`/compare` and `/predict` for gradio_client (and MCP); their docs list the registry's strategies."""
     quoted = ", ".join(f'"{s.name}"' for s in table)
     token_level = ", ".join(f'"{s.name}"' for s in table if not s.whole_entities) or "token-level"
 
     def compare(text: str, strategies: list[str] | None = None, model: str | None = None) -> dict:
-        """Run the model once and return every chosen aggregation strategy's entities.
+        """Find named entities (people, organisations, places, ...) in a text with a token-classification model, and compare how each aggregation strategy (STRATEGY_LIST) groups the model's token predictions into entities. The model runs once; every strategy reads the same token scores. Use it to extract entities from a text, or to see where the strategies disagree before choosing one.
 
         Args:
-            text: the text to analyse (at most NER_MAX_CHARS characters; empty text gives empty results and a message).
-            strategies: any of STRATEGY_LIST; null or omitted means all of them.
-            model: a listed model or Hub id; null or "" means the Space's default model.
+            text: the text to analyse, plain text of at most NER_MAX_CHARS characters; empty text gives empty results and a message.
+            strategies: a list with any of STRATEGY_LIST; null or omitted means all of them.
+            model: one of the Space's models or a Hub id (if the Space allows typed ids); null or "" means the Space's default model.
         Returns:
-            {"model", "entities": {strategy: [entities]}, "disagreements": [regions], "message", "info"}.
-            TOKEN_LEVEL entities: entity, score, index, word, start, end (one per token);
-            other strategies: entity_group, score, word, start, end. Offsets index `text`.
+            A JSON object: "model" (the model used), "entities" (strategy name -> list of entities; STRATEGY_FIELDS; offsets index `text`, so text[start:end] is the entity), "disagreements" (regions where the strategies give different spans: start, end, text, and what each strategy found there; empty when they all agree), "message" (a note, e.g. for empty text) and "info" (device, token and window counts, timings).
         """
         try:
             return service.compare(text, strategies, model)
         except (RequestError, ModelLoadError) as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc), print_exception=False) from None
 
     def predict(text: str, strategy: str = "simple", model: str | None = None) -> list[dict]:
-        """Entities of one aggregation strategy (one of STRATEGY_LIST).
+        """Find named entities in a text with one aggregation strategy (one of STRATEGY_LIST) of the transformers token-classification pipeline.
 
         Args:
             text: the text to analyse; empty text gives [].
             strategy: the aggregation strategy, "simple" by default.
             model: a listed model or Hub id; null or "" means the Space's default model.
         Returns:
-            The pipeline's entity dicts for that strategy, scores as plain floats.
+            The pipeline's entity dicts for that strategy (STRATEGY_FIELDS), scores as plain floats.
         """
         try:
             return service.predict(text, strategy, model)
         except (RequestError, ModelLoadError) as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc), print_exception=False) from None
 
+    fields = (f"{token_level} give one entity per token with entity, score, index, word, start, end; the others "
+              "give entity_group, score, word, start, end")
     for endpoint in (compare, predict):
-        endpoint.__doc__ = endpoint.__doc__.replace("STRATEGY_LIST", quoted).replace("TOKEN_LEVEL", token_level)
+        endpoint.__doc__ = (endpoint.__doc__.replace("STRATEGY_LIST", quoted).replace("STRATEGY_FIELDS", fields)
+                            .replace("NER_MAX_CHARS", f"{service.config.max_chars:,}"))
         gr.api(endpoint, api_name=endpoint.__name__, **limit)
+
+
+def _start_status(service: Service) -> str:
+    """The status line before any Compare: the default model (display name, loaded or not), device, limit."""
+    try:
+        return render.notice_html(service.status_text())
+    except Exception as exc:  # a status line must never break the page
+        log.warning("status line unavailable: %s", exc)
+        return render.notice_html(NO_MODEL_MESSAGE if not service.config.default_model else "")
+
+
+def _default_scores(cfg: SpaceConfig) -> StrategyScores | None:
+    """The default model's scores when it is a local folder (no network while building the page)."""
+    default = cfg.default_model
+    return model_scores(default) if default and Path(default).expanduser().is_dir() else None
 
 
 def build_demo(config: SpaceConfig | None = None) -> gr.Blocks:
@@ -266,32 +237,31 @@ def build_demo(config: SpaceConfig | None = None) -> gr.Blocks:
     service = Service(config)
     cfg = service.config
     table = registry.STRATEGIES  # read now, so the app shows exactly the registry's rows
-    names = [s.name for s in table]
+    pipeline_names = [s.name for s in table if render.is_pipeline(s)]
     limit = dict(concurrency_limit=cfg.concurrency, concurrency_id="inference")
-    if cfg.default_model:
-        start_info = (
-            f"Default model `{html.escape(cfg.default_model)}` (loads on first use) · device "
-            f"{html.escape(service.device.label)} · texts up to {cfg.max_chars:,} characters."
-        )
-    else:
-        start_info = f"⚠️ {html.escape(NO_MODEL_MESSAGE)}"
 
-    with gr.Blocks(title="NER aggregation strategies side by side") as demo:
+    with gr.Blocks(title="NER aggregation strategies side by side", analytics_enabled=False) as demo:
         gr.Markdown(
             "# NER: every aggregation strategy, one forward pass\n"
-            f"The model runs **once**; the token scores are then grouped {len(names)} ways "
-            f"({', '.join(f'`{n}`' for n in names)}) exactly as `transformers`' token-classification "
-            "pipeline would. Orange marks where they disagree."
+            f"The model runs **once**; its token scores are then grouped {len(pipeline_names)} ways "
+            f"({', '.join(f'`{n}`' for n in pipeline_names)}) exactly as `transformers`' token-classification "
+            "pipeline would, one row each, so the same words line up from row to row."
+            + (" The `word` row is nerkit's own tokenizer-independent view, shown for reference."
+               if len(pipeline_names) < len(table) else ""),
+            elem_id="intro",
         )
-        text, model, strategies, run = _inputs(cfg, names)
-        gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text], label="Examples where strategies differ")
-        page = _results(start_info, table)
-        run.click(_compare_handler(service, page), inputs=[text, strategies, model], outputs=page.outputs,
+        text, model, strategies, run = _inputs(cfg, table)
+        gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text], example_labels=EXAMPLE_LABELS,
+                    label="Examples where the strategies differ")
+        page = _results(_start_status(service), table, _default_scores(cfg))
+        demo.load(lambda: _start_status(service), outputs=[page.status], api_visibility="private", queue=False)
+        run.click(_compare_handler(service, page, table), inputs=[text, strategies, model], outputs=page.outputs,
                   api_visibility="private", **limit)
         _register_api(service, table, limit)
 
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=cfg.concurrency)
     demo.nerkit_service = service
+    protect(demo)
     return demo
 
 
@@ -303,7 +273,7 @@ def warm_up(demo: gr.Blocks) -> threading.Thread | None:
 
     def load():
         try:
-            service.run("Warm-up.", ["simple"], None)
+            service.run("Warm-up.", [registry.STRATEGY_NAMES[0]], None)
         except Exception as exc:  # shown to users on their first request instead
             log.warning("warm-up failed: %s", exc)
 

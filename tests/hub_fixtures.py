@@ -16,11 +16,9 @@ import os
 import secrets
 import shutil
 import string
-import struct
 import subprocess
 import sys
 import uuid
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,16 +105,30 @@ class Run:
         return self.stdout + self.stderr
 
 
+# `nerkit` with huggingface_hub's retry back-off (1, 2, 4, 8, 8 s) not sleeping, for fault tests that exhaust
+# its 5 retries. Only the waiting changes: every request and retry still happens.
+NO_BACKOFF = """
+import sys, time, types
+import huggingface_hub.utils._http as http
+http.time = types.SimpleNamespace(**{**{n: getattr(time, n) for n in dir(time) if not n.startswith("_")},
+                                     "sleep": lambda seconds: None})
+from toolkit.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 class Nerkit:
     """`nerkit ...` in a subprocess against the test server, with HF_HOME in a temporary folder."""
 
     def __init__(self, hub: HubServer, hf_home: Path, cwd: Path, token: str | None):
         self.hub, self.hf_home, self.cwd, self.token = hub, hf_home, cwd, token
 
-    def __call__(self, *args: str, token: str | None | bool = True, timeout: float = 300, hub=True, **env: str) -> Run:
+    def __call__(self, *args: str, token: str | None | bool = True, timeout: float = 300, hub=True,
+                 no_backoff: bool = False, **env: str) -> Run:
         token = self.token if token is True else (token or None)
         environ = client_env(self.hub if hub else None, self.hf_home, token, **env)
-        proc = subprocess.run([sys.executable, "-m", "toolkit.cli", *map(str, args)], cwd=self.cwd, env=environ,
+        entry = ["-c", NO_BACKOFF] if no_backoff else ["-m", "toolkit.cli"]
+        proc = subprocess.run([sys.executable, *entry, *map(str, args)], cwd=self.cwd, env=environ,
                               capture_output=True, text=True, timeout=timeout)
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
@@ -149,15 +161,6 @@ PER_TYPE = {
 }
 
 
-def _png(width: int = 8, height: int = 8) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    rows = b"".join(b"\0" + bytes([200, 60, 60]) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
 def card_text(eval_results: dict, repo_name: str = "tiny-ner") -> str:
     import yaml
 
@@ -182,7 +185,10 @@ def card_text(eval_results: dict, repo_name: str = "tiny-ner") -> str:
 
 
 def build_run_folder(model_dir: Path, out: Path) -> Path:
-    """A complete output folder around a tiny model, with the leftovers a real run leaves behind."""
+    """A complete output folder around a tiny model, with the leftovers a real run leaves behind.
+
+    Its card is rendered by `nerkit card` without --repo-id, so every push to a repo re-renders it.
+    """
     shutil.copytree(model_dir, out)
     absolute = str(out.resolve())
     home_data = str(Path.home() / "data" / "conll2003" / "train.txt")
@@ -203,15 +209,16 @@ def build_run_folder(model_dir: Path, out: Path) -> Path:
         "seed": 1, "hardware": {"device": "cpu"}, "versions": {"nerkit": "0.1.0"},
     }, indent=2))
     eval_results = {
-        "schema_version": 1, "model": absolute, "split": "test", "task": "entities",
+        "schema_version": 1, "model": absolute, "split": "test", "task": "entities", "num_sentences": 40,
         "overall": {"precision": 0.8811, "recall": 0.8843, "f1": 0.8827, "accuracy": 0.9781},
-        "modes": {"default": {"per_type": PER_TYPE}},
+        "modes": {"default": {"per_type": PER_TYPE,
+                              "micro avg": {"precision": 0.8811, "recall": 0.8843, "f1": 0.8827, "support": 5648},
+                              "macro avg": {"precision": 0.8517, "recall": 0.8583, "f1": 0.8549, "support": 5648}}},
     }
     (out / "eval_results.json").write_text(json.dumps(eval_results, indent=2))
     (out / "predictions_test.conll").write_text("EU B-ORG B-ORG\nrejects O O\n\n")
     (out / "errors_test.txt").write_text("# EU rejects German call\n")
-    (out / "per_entity_f1.png").write_bytes(_png())
-    (out / "README.md").write_text(card_text(eval_results))
+    render_card_for(out)  # README.md + per_entity_f1.png, rendered without --repo-id
     # training leftovers that must never be pushed
     checkpoint = out / "checkpoints" / "checkpoint-10"
     checkpoint.mkdir(parents=True)
@@ -241,7 +248,23 @@ def fresh_run(run_folder, tmp_path) -> Path:
     for name in ("training_args.json", "run_info.json", "eval_results.json"):
         path = out / name
         path.write_text(path.read_text().replace(str(run_folder.resolve()), str(out.resolve())))
+    render_card_for(out)  # the card quotes the recorded command, whose paths now point at the copy
     return out
+
+
+def render_card_for(folder: Path, repo_id: str | None = None) -> None:
+    """`nerkit card FOLDER [--repo-id REPO]` as the fixture renders it, quietly."""
+    import logging
+
+    from toolkit.card import render_card
+
+    logger = logging.getLogger("toolkit")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        render_card(folder, repo_id=repo_id, license="apache-2.0")
+    finally:
+        logger.setLevel(level)
 
 
 # Pushed files a run folder must hold / must never hold.

@@ -18,8 +18,9 @@ of commits, pull-request refs. It behaves like the Hub where our code depends on
   counts requests that did.
 - an empty commit is recorded like any other, so a test can see that the code under test made one.
 
-Fault injection (`fail(...)`) makes a matching request answer 500, drop the connection before
-applying it, or apply it and then drop the connection (a lost response).
+Fault injection (`fail(...)`) makes a matching request answer an HTTP error ("500", "403", any
+4xx/5xx), drop the connection before applying it, or apply it and then drop the connection (a
+lost response); `origin="cdn"` limits a fault to the storage origin, `origin="hub"` to the API.
 
 Run `python tests/hub_server.py` to start one by hand; it prints the endpoint and a token.
 """
@@ -239,9 +240,14 @@ class User:
 class Fault:
     method: str
     pattern: re.Pattern
-    mode: str  # "500" | "drop" | "drop_after"
+    mode: str  # an HTTP status ("500", "403", ...) | "drop" | "drop_after"
     times: int | None  # None: forever
     hits: int = 0
+    origin: str | None = None  # "hub" | "cdn" | None (both)
+
+    @property
+    def status(self) -> int | None:
+        return int(self.mode) if self.mode.isdigit() else None
 
 
 @dataclass
@@ -314,11 +320,16 @@ class HubServer:
             self.users[token] = User(name=name, token=token, role=role, orgs=tuple(orgs))
         return token
 
-    def fail(self, method: str, path_regex: str, mode: str = "500", times: int | None = 1) -> Fault:
-        """Make matching requests fail: "500", "drop" (before applying) or "drop_after" (after)."""
-        if mode not in ("500", "drop", "drop_after"):
-            raise ValueError(f"mode must be '500', 'drop' or 'drop_after', got {mode!r}")
-        fault = Fault(method.upper(), re.compile(path_regex), mode, times)
+    def fail(self, method: str, path_regex: str, mode: str = "500", times: int | None = 1,
+             origin: str | None = None) -> Fault:
+        """Make matching requests fail: an HTTP status such as "500" or "403" (not applied), "drop"
+        (the connection closes before the request is applied) or "drop_after" (applied, answer lost).
+        `origin` "hub" or "cdn" (the storage origin) limits the fault to one listener."""
+        if not (mode in ("drop", "drop_after") or (mode.isdigit() and 400 <= int(mode) <= 599)):
+            raise ValueError(f"mode must be an HTTP error status ('500', '403', ...), 'drop' or 'drop_after', got {mode!r}")
+        if origin not in (None, "hub", "cdn"):
+            raise ValueError(f"origin must be 'hub', 'cdn' or None, got {origin!r}")
+        fault = Fault(method.upper(), re.compile(path_regex), mode, times, origin=origin)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -420,6 +431,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = None
         with hub.lock:
             for candidate in hub.faults:
+                if candidate.origin not in (None, self.role):
+                    continue
                 if candidate.method == method and candidate.pattern.search(raw_path):
                     if candidate.times is None or candidate.hits < candidate.times:
                         candidate.hits += 1
@@ -431,9 +444,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.mode == "drop":
             self._drop()
             return
-        if fault and fault.mode == "500":
-            record.status = 500
-            self._send(500, {"error": "Internal Error - We're working hard to fix this as soon as possible!"})
+        if fault and fault.status is not None:
+            record.status = fault.status
+            self._send(fault.status, *_fault_answer(fault.status, self.role))
             return
         try:
             if self.role == "cdn":
@@ -943,6 +956,17 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
             return 206, headers, content[start : end + 1]
         return 200, headers, content
+
+
+def _fault_answer(status: int, role: str) -> tuple[object, dict]:
+    """What an injected error looks like: the Hub answers JSON; the storage origin answers S3-style XML."""
+    if role == "cdn":
+        code, text = ("AccessDenied", "Access Denied") if status == 403 else ("InternalError", "We encountered an internal error. Please try again.")
+        body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{text}</Message></Error>'
+        return body.encode(), {"Content-Type": "application/xml"}
+    if status >= 500:
+        return {"error": "Internal Error - We're working hard to fix this as soon as possible!"}, {}
+    return {"error": f"Injected error {status}"}, {"X-Error-Message": f"Injected error {status}"}
 
 
 def _download_signature(sha256: str) -> str:

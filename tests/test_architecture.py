@@ -29,19 +29,24 @@ TOOLKIT_STAGES = [
     ("toolkit.alignment", "toolkit.metrics"),
     ("toolkit.train", "toolkit.training"),
     ("toolkit.evaluate",),
+    ("toolkit.export", "toolkit.predict"),
     ("toolkit.card",),
     ("toolkit.hub",),
     ("toolkit.commands",),
     ("toolkit.cli",),
 ]
 SPACE_STAGES = [
-    ("space", "space.tags", "space.device", "space.windows", "space.config"),
-    ("space.grouping", "space.spans"),
+    ("space", "space.tags", "space.device", "space.windows", "space.backends", "space.config"),
+    ("space.grouping", "space.spans", "space.words"),
     ("space.strategies",),
     ("space.engine",),
-    ("space.model",),
+    ("space.loading",),
+    ("space.model", "space.model_scores"),
+    ("space.batching",),
     ("space.service",),
-    ("space.ui",),
+    ("space.limits",),
+    ("space.ui", "space.ui_render", "space.ui_examples"),
+    ("space.app",),
 ]
 STAGES = {"toolkit": TOOLKIT_STAGES, "space": SPACE_STAGES}
 # The Space's app modules: the toolkit must not reach them (model cache, settings, gradio).

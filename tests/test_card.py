@@ -74,9 +74,9 @@ def test_golden_card(run_dir, tmp_path):
     )
     assert str(tmp_path) not in text
     assert_clean(text)
-    png = run_dir / "per_entity_f1.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "](per_entity_f1.png)" in text
+    for name in ("per_entity_f1.png", "confusion_matrix.png"):
+        assert (run_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"]({name})" in text
 
 
 def test_render_is_deterministic(run_dir):
@@ -108,7 +108,7 @@ def test_metadata_loads_and_model_index_round_trips(run_dir):
     card = ModelCard.load(readme)
     assert card.content == readme.read_text(encoding="utf-8")  # loading and saving changes nothing
     name, evals = model_index_to_eval_results(meta["model-index"])
-    assert name == RUN_NAME
+    assert name == REPO_ID, "the model-index names the Hub repo, not the folder"
     assert {e.task_type for e in evals} == {"token-classification"}
     for e in evals:
         assert (e.dataset_type, e.dataset_name, e.dataset_split) == ("eriktks/conll2003", "CoNLL-2003", "test")
@@ -120,6 +120,29 @@ def test_metadata_loads_and_model_index_round_trips(run_dir):
         assert got == {t: v[metric] for t, v in per_type.items()}
     # ModelCard parses the same results into its own card data.
     assert len(card.data.eval_results) == len(evals) == 4 + 3 * len(per_type)
+
+
+def test_model_index_dataset_config_and_revision_from_data_info(run_dir):
+    """eval_results.json's dataset lacks config/revision; data_info.json's record of the same source has them."""
+    source = {"kind": "hub", "name": "eriktks/conll2003", "config": None, "revision": None}
+    edit_json(run_dir / "eval_results.json", lambda data: data.update(dataset=source))
+    edit_json(run_dir / "data_info.json", lambda data: data.update(source={**source, "config": "conll2003",
+                                                                           "revision": "0123abcd"}))
+    meta = metadata_load(render_card(run_dir, repo_id=REPO_ID))
+    index = meta["model-index"][0]
+    assert index["name"] == REPO_ID
+    for result in index["results"]:
+        assert result["dataset"] == {"name": "CoNLL-2003", "type": "eriktks/conll2003", "config": "conll2003",
+                                     "split": "test", "revision": "0123abcd"}
+    # another dataset's record never lends its config
+    edit_json(run_dir / "data_info.json", lambda data: data["source"].update(name="someone/other"))
+    meta = metadata_load(render_card(run_dir, repo_id=REPO_ID))
+    assert "config" not in meta["model-index"][0]["results"][0]["dataset"]
+
+
+def test_model_index_name_without_repo_id_is_the_folder(run_dir):
+    meta = metadata_load(render_card(run_dir))
+    assert meta["model-index"][0]["name"] == RUN_NAME
 
 
 def as_own_dataset(run_dir: Path) -> None:
@@ -208,13 +231,14 @@ def test_recommended_strategy_follows_the_numbers(run_dir):
 
 def test_chart_left_out_when_matplotlib_is_missing(run_dir, caplog, monkeypatch):
     (run_dir / "per_entity_f1.png").write_bytes(b"stale chart")
+    (run_dir / "confusion_matrix.png").write_bytes(b"stale heatmap")
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib...` raise ImportError
     with caplog.at_level(logging.WARNING, logger="toolkit"):
         text = render_card(run_dir).read_text(encoding="utf-8")
-    assert "per_entity_f1.png" not in text
-    assert not (run_dir / "per_entity_f1.png").exists()
+    assert "per_entity_f1.png" not in text and "confusion_matrix.png" not in text
+    assert not (run_dir / "per_entity_f1.png").exists() and not (run_dir / "confusion_matrix.png").exists()
     assert any("matplotlib" in m for m in card_warnings(caplog))
     assert "| LOC |" in text  # the rest of the card is intact
     assert_clean(text)

@@ -40,6 +40,14 @@ def test_recommended_strategy_prefers_numbers_then_training():
     assert "tag groups" in recommended_strategy({}, "test", None, False)[1]
 
 
+def test_no_strategy_is_recommended_for_its_f1_of_zero():
+    """A model scoring 0 everywhere once got "`first` has the highest end-to-end F1 (0.00)"."""
+    best, why = recommended_strategy({name: 0.0 for name in recommendable()}, "test", "all", True)
+    assert "highest end-to-end F1" not in why
+    assert why.startswith("No strategy could be recommended from the evaluation: every strategy scored F1 0.00")
+    assert best == "average" and "every sub-token labelled" in why  # the training-based choice instead
+
+
 def test_base_model_local_folder_warns_and_is_scrubbed():
     warnings = []
     base = base_model({"base_model": "/opt/models/x/model"}, {}, None, warnings.append)

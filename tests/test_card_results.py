@@ -91,6 +91,16 @@ def test_strategies_section_marks_the_context_strategy():
     assert "nerkit decodes those tags" in text
 
 
+def test_strategies_section_says_word_is_not_a_pipeline_strategy():
+    def with_word(data):
+        with_strategies(data)
+        data["strategies"]["results"]["word"] = scores(0.8, 0.8, 0.8)
+
+    text = results.strategies(make_context(edit=with_word, strategy="first"))
+    assert "| `word` (nerkit's own, not a `pipeline` strategy) | 80.00 | 80.00 | 80.00 | — |" in text
+    assert "| `simple` | 60.00 |" in text and "| **`first`** (recommended) |" in text  # pipeline rows unchanged
+
+
 def test_usage_snippet():
     text = usage.usage(make_context(widget=[{"text": "Ada lives in Paris.", "example_title": "x"}], strategy="max"))
     assert 'pipeline("token-classification", model="my-run", aggregation_strategy="max")' in text
@@ -116,3 +126,11 @@ def test_unseen_types_from_data_info():
     ctx = make_context(data_info=info, labels={"labels": ["O", "B-PER", "B-LOC", "B-MISC"]})
     assert limitations.unseen_types(ctx) == ["LOC", "MISC"]
     assert "**Never seen in training:** `LOC` and `MISC` are" in limitations.limitations(ctx)
+
+
+def test_summary_warns_when_the_model_does_not_work():
+    low = make_context(edit=lambda d: d["overall"].update(f1=0.04))
+    assert "**Warning: this model does not work yet.** Its F1 4.00 on the test split is below 10.00" in results.summary(low)
+    assert "Warning" not in results.summary(make_context())
+    tags = make_context(TAG_RESULTS, edit=lambda d: d["overall"].update(accuracy=0.05))
+    assert "Its accuracy 5.00 on the test split is below 10.00" in results.summary(tags)

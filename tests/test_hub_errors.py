@@ -73,3 +73,25 @@ def test_transient_errors_are_found_in_the_cause_chain():
     except RuntimeError as outer:
         assert is_transient(outer)
     assert is_transient(ConnectError("down")) and not is_transient(HTTPError(403))
+
+
+def _upload_failed(cause: BaseException) -> RuntimeError:
+    """What huggingface_hub raises when an LFS transfer fails (after its own retries)."""
+    try:
+        raise RuntimeError("Error while uploading 'weights/model.safetensors' to the Hub.") from cause
+    except RuntimeError as err:
+        return err
+
+
+def test_storage_failures_name_the_file_and_the_status():
+    call = HubCall("commit_failed", repo_id="alice/x", state="nothing was committed: alice/x@main still points to abc1234")
+    refused = HTTPError(403, "403 Forbidden for url: https://s3.example/bucket/obj?X-Amz-Signature=secret")
+    refused.response.text = "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+    refused.response.reason_phrase = "Forbidden"
+    text = str(translate(_upload_failed(refused), call))
+    assert text.startswith("could not upload weights/model.safetensors to the Hub's file storage: "
+                           "HTTP 403 Forbidden (AccessDenied: Request has expired). nothing was committed")
+    assert "secret" not in text and "\n" not in text
+    dropped = str(translate(_upload_failed(ConnectError("Server disconnected https://s3.example/o?sig=secret")), call))
+    assert "file storage: connection dropped (NetworkError: Server disconnected https://s3.example/o)." in dropped
+    assert translate(_upload_failed(HTTPError(500)), call.but(step="commit")) is None, "only a failed push reports it"

@@ -199,6 +199,21 @@ def test_fault_injection(hub, hub_users, repo):
     assert call(hub.url, "POST", path, hub_users.alice, ndjson(header(), add_file("y.txt", b"2")), ct)[0] == 200
 
 
+def test_fault_injection_by_status_and_origin(hub, hub_users, repo):
+    """Any HTTP error status; `origin` picks the API or the storage origin (S3-style XML errors there)."""
+    hub.fail("GET", r"^/whatever", "403", origin="cdn")
+    hub.fail("GET", r"^/api/whoami-v2", "503", origin="hub")
+    assert call(hub.url, "GET", "/api/whoami-v2", hub_users.alice)[0] == 503
+    assert call(hub.url, "GET", "/whatever", hub_users.alice)[0] == 404, "a storage fault leaves the API alone"
+    status, _, body = call(hub.cdn_url, "GET", "/whatever")
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body
+    assert call(hub.cdn_url, "GET", "/whatever")[0] == 404, "times=1: the next request is served"
+    with pytest.raises(ValueError, match="HTTP error status"):
+        hub.fail("GET", "x", "200")
+    with pytest.raises(ValueError, match="origin"):
+        hub.fail("GET", "x", "500", origin="s3")
+
+
 def test_upload_mode_rules():
     assert hub_upload_mode("model.safetensors", 5, b"{}") == "lfs"
     assert hub_upload_mode("per_entity_f1.png", 40_000, b"\x89PNG\0") == "regular"

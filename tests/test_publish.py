@@ -24,6 +24,7 @@ from hub_fixtures import (  # noqa: F401 - fixtures
     hub_server,
     hub_users,
     nerkit,
+    render_card_for,
     run_folder,
     unique,
 )
@@ -79,7 +80,7 @@ def test_push_then_load_back_with_the_real_clients(nerkit, hub, run_folder):
     assert len(commit_titles(hub, repo)) == 2, "the initial commit + exactly one push commit"
     stored = hub.files(repo)
     assert sorted(stored) == REPO_FILES
-    plan = plan_model_folder(run_folder)
+    plan = plan_model_folder(run_folder, repo_id=repo)
     for planned in plan.files:
         assert stored[planned.path] == planned.read(), planned.path
     head = hub.repo(repo).resolve("main")
@@ -95,6 +96,7 @@ def test_push_then_load_back_with_the_real_clients(nerkit, hub, run_folder):
 
 def test_repush_is_idempotent_and_sends_only_changes(nerkit, hub, fresh_run):
     repo = f"alice/{unique('idem')}"
+    render_card_for(fresh_run, repo)  # the card names the repo, so editing the log below needs no new card
     assert nerkit("push", fresh_run, "--repo-id", repo).code == 0
     commits = len(commit_titles(hub, repo))
     requests_before = len(hub.requests_for(repo))
@@ -119,16 +121,16 @@ def test_repush_is_idempotent_and_sends_only_changes(nerkit, hub, fresh_run):
 
 def test_dry_run_writes_the_exact_tree_without_network(nerkit, hub, run_folder, tmp_path):
     preview = tmp_path / "preview"
-    run = nerkit("push", run_folder, "--repo-id", "alice/offline", "--dry-run", preview, token=False, hub=False)
+    repo = f"alice/{unique('dry')}"
+    run = nerkit("push", run_folder, "--repo-id", repo, "--dry-run", preview, token=False, hub=False)
     assert run.code == 0, run.output
-    assert "Dry run: would push these files to model repo alice/offline" in run.stdout
+    assert f"Dry run: would push these files to model repo {repo}" in run.stdout
     assert "LFS (*.safetensors)" in run.stdout and "nothing was sent to the Hub" in run.stdout
     for path in NEVER_PUSHED:
         assert f"  {path}  (" in run.stdout
     written = {p.relative_to(preview).as_posix(): p.read_bytes() for p in preview.rglob("*") if p.is_file()}
     assert sorted(written) == sorted(PUSHED)
 
-    repo = f"alice/{unique('dry')}"
     assert nerkit("push", run_folder, "--repo-id", repo).code == 0
     pushed = hub.files(repo)
     pushed.pop(".gitattributes")
@@ -152,6 +154,7 @@ def test_private_repo_branch_and_commit_message(nerkit, hub, run_folder):
 
 def test_pull_request_to_someone_elses_repo(nerkit, hub, hub_users, fresh_run):
     repo = f"bob/{unique('shared')}"
+    render_card_for(fresh_run, repo)
     assert nerkit("push", fresh_run, "--repo-id", repo, token=hub_users.bob).code == 0
     main_before = hub.repo(repo).refs["main"]
     (fresh_run / "training_log.json").write_text('{"epochs": [], "note": "from alice"}')
@@ -166,6 +169,43 @@ def test_pull_request_to_someone_elses_repo(nerkit, hub, hub_users, fresh_run):
     assert hub.repo(repo).refs["main"] == main_before
     assert hub.files(repo, "refs/pr/1")["training_log.json"] == b'{"epochs": [], "note": "from alice"}'
     assert hub.repo(repo).pull_requests == ["refs/pr/1"]
+
+
+PR_REFS = r"""
+import json, os
+from huggingface_hub import HfApi
+refs = HfApi().list_repo_refs(os.environ["NK_REPO"], include_pull_requests=True)
+print(json.dumps({"prs": {r.ref: r.target_commit for r in refs.pull_requests},
+                  "branches": {b.name: b.target_commit for b in refs.branches}}))
+"""
+
+
+def test_create_pr_end_to_end(nerkit, hub, run_folder):
+    """--create-pr on one's own repo: a refs/pr/N ref with the changes, its URL printed, main untouched."""
+    repo = f"alice/{unique('pr')}"
+    assert nerkit("push", run_folder, "--repo-id", repo, "--exclude", "*.png").code == 0
+    main_before = hub.repo(repo).refs["main"]
+
+    run = nerkit("push", run_folder, "--repo-id", repo, "--create-pr", "--commit-message", "Add the chart")
+    assert run.code == 0, run.output
+    assert f"Pushed 1 changed file(s) to {repo}@main" in run.stdout
+    assert f"pull request: {hub.url}/{repo}/discussions/1" in run.stdout
+    stored = hub.repo(repo)
+    assert stored.refs["main"] == main_before and stored.pull_requests == ["refs/pr/1"]
+    pr = stored.resolve("refs/pr/1")
+    assert pr.parents == [main_before] and pr.title == "Add the chart"
+    assert hub.files(repo, "refs/pr/1")["per_entity_f1.png"] == (run_folder / "per_entity_f1.png").read_bytes()
+    assert "per_entity_f1.png" not in hub.files(repo), "main is unchanged"
+
+    seen = nerkit.python(PR_REFS, NK_REPO=repo)
+    assert seen == {"prs": {"refs/pr/1": pr.oid}, "branches": {"main": main_before}}
+    loaded = nerkit.python(VERIFY, NK_REPO=repo, NK_REVISION="refs/pr/1")
+    assert loaded["files"] == REPO_FILES and loaded["commits"][0] == "Add the chart"
+
+    second = nerkit("push", run_folder, "--repo-id", repo, "--create-pr")
+    assert second.code == 0, second.output
+    assert f"pull request: {hub.url}/{repo}/discussions/2" in second.stdout
+    assert hub.repo(repo).pull_requests == ["refs/pr/1", "refs/pr/2"] and hub.repo(repo).refs["main"] == main_before
 
 
 # ---- tokens and pre-flight ---------------------------------------------------------------------------
@@ -209,6 +249,7 @@ def test_stored_login_is_used(nerkit, hub, hub_users, run_folder):
 def test_the_token_never_leaks(nerkit, hub, hub_users, fresh_run, tmp_path):
     token = hub_users.alice
     repo = f"alice/{unique('leak')}"
+    render_card_for(fresh_run, repo)
     outputs = []
     outputs.append(nerkit("push", fresh_run, "--repo-id", repo, HF_DEBUG="1"))
     outputs.append(nerkit("push", fresh_run, "--repo-id", repo, HF_DEBUG="1"))  # nothing to push
@@ -287,6 +328,31 @@ def test_persistent_failure_is_clear_and_leaves_no_partial_commit(nerkit, hub, r
     assert len(commit_titles(hub, repo)) == 2
 
 
+@pytest.mark.parametrize("mode, why, requests", [
+    ("403", "HTTP 403 Forbidden (AccessDenied: Access Denied)", 1),  # not retried: the storage said no
+    ("500", "HTTP 500 Internal Server Error (InternalError: ", 6),  # huggingface_hub's own 5 retries, then us
+    ("drop", "connection dropped (RemoteProtocolError: ", 6),
+])
+def test_storage_failure_is_one_line_naming_the_file_and_status(nerkit, hub, run_folder, mode, why, requests):
+    """An LFS upload the storage origin refuses (403), fails (500) or drops: exit 2, one line, no commit."""
+    repo = f"alice/{unique('storage')}"
+    fault = hub.fail("PUT", r"^/upload/", mode, times=None, origin="cdn")
+    run = nerkit("push", run_folder, "--repo-id", repo, no_backoff=True)
+    assert run.code == 2, run.output
+    assert "Traceback" not in run.stderr
+    error, after = run.stderr[run.stderr.index("nerkit push: error: "):].split("\n", 1)
+    assert "error" not in after.lower(), "the message is one line (the progress bar may close after it)"
+    assert error.startswith(f"nerkit push: error: could not upload model.safetensors to the Hub's file storage: {why}")
+    assert f"nothing was committed: {repo}@main still points to" in error and "Run the same command again" in error
+    assert "X-Signature" not in error, "pre-signed URLs stay out of the message"
+    assert fault.hits == requests, "a storage failure is not retried on top of huggingface_hub's own retries"
+    assert commit_titles(hub, repo) == ["initial commit"]
+    assert not [r for r in hub.requests_for(repo) if "/commit/" in r.path], "no commit was attempted"
+    hub.clear_faults()
+    assert nerkit("push", run_folder, "--repo-id", repo).code == 0, "a plain re-run finishes the job"
+    assert sorted(hub.files(repo)) == REPO_FILES
+
+
 def test_lfs_upload_failure_is_retried_by_the_client(nerkit, hub, run_folder):
     repo = f"alice/{unique('s3')}"
     fault = hub.fail("PUT", r"^/upload/", "500", times=1)
@@ -301,8 +367,12 @@ SPACE_CHECK = r"""
 import json, os, sys, types
 sys.path.insert(0, os.getcwd())
 import space
-stub = types.ModuleType("space.ui")  # the Gradio UI is not under test here: only which model it gets
-stub.build_demo = lambda: None
+class Demo:  # stands in for the Gradio app, whatever app.py does with it: only the model it gets is under test
+    def __getattr__(self, name): return Demo()
+    def __call__(self, *args, **kwargs): return Demo()
+    def __iter__(self): return iter(())
+stub = types.ModuleType("space.ui")
+stub.build_demo = lambda: Demo()
 stub.warm_up = lambda demo: None
 sys.modules["space.ui"] = stub
 import app
@@ -344,12 +414,17 @@ def test_publish_space(nerkit, hub, run_folder, tmp_path):
     stored.pop(".gitattributes")
     assert dry == stored, "the dry run shows the same tree"
     assert b"gradio>=" in stored["requirements.txt"] and b"torch" in stored["requirements.txt"]
+    assert b"\nmcp>=1.21,<2\n" in stored["requirements.txt"] and b"\nonnxruntime>=1.17\n" in stored["requirements.txt"]
+    assert b"from space.app import demo, main" in stored["app.py"]
+    assert b"demo.launch(mcp_server=True)" in stored["space/app.py"]
 
     download = tmp_path / "space-copy"
     seen = nerkit.python(SPACE_DOWNLOAD, NK_REPO=space_id, NK_DIR=str(download))
     meta = seen["meta"]
     assert (meta["sdk"], meta["app_file"], meta["models"]) == ("gradio", "app.py", [model])
     assert meta["sdk_version"] == version("gradio")
+    assert meta["python_version"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert b"--extra-index-url https://download.pytorch.org/whl/cpu\ntorch==" in stored["requirements.txt"]
     assert "app.py" in seen["files"] and "space/ui.py" in seen["files"]
 
     loaded = nerkit.python(SPACE_CHECK, cwd=download)
@@ -396,6 +471,7 @@ def test_publish_trains_evaluates_writes_the_card_and_pushes(nerkit, hub, tiny_b
     assert len(commit_titles(hub, repo)) == 2
     stored = hub.files(repo)
     assert {"README.md", "model.safetensors", "eval_results.json", "config.json", "tokenizer.json"} <= set(stored)
+    assert f'model="{repo}"' in stored["README.md"].decode() and "re-rendered" not in run.stdout
     assert not [p for p in stored if p.startswith(("checkpoints/", "predictions_", "errors_"))]
     for path, content in stored.items():
         if path.endswith((".json", ".md")):
@@ -438,6 +514,30 @@ def test_publish_under_torchrun_checks_and_pushes_once(nerkit, hub, tiny_bert, t
     assert "process rank 1: training done" in stdout
     assert len(commit_titles(hub, repo)) == 2
     assert nerkit.token not in stdout + stderr
+
+
+def test_publish_trial_limits_the_evaluation_and_warns_about_a_useless_model(nerkit, hub, tiny_bert, tmp_path):
+    """--max-eval-sentences/--bootstrap bound the final evaluation; an F1 under 0.1 is shouted and carded."""
+    out = tmp_path / "out"
+    args = publish_args(f"alice/{unique('trial')}", tiny_bert, out, "--max-eval-sentences", "3", "--bootstrap", "7",
+                        "--dry-run", tmp_path / "preview")
+    args[args.index("--learning-rate") + 1] = "1e-12"  # the random model stays random: F1 ~ 0
+    run = nerkit(*args, hub=False, token=False, timeout=600)
+    assert run.code == 0, run.output
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["num_sentences"] == 3 and results["strategies"]["num_sentences"] == 3
+    assert results["confidence_intervals"]["resamples"] == 7
+    assert results["overall"]["f1"] < 0.1
+    assert "nerkit publish: WARNING: this model does not work: its F1 " in run.stderr
+    assert "!" * 100 in run.stderr
+    card = (tmp_path / "preview" / "README.md").read_text()
+    assert "**Warning: this model does not work yet.** Its F1 " in card and "is below 10.00" in card
+    assert "highest end-to-end F1 (0.00)" not in card
+    if max(s["f1"] for s in results["strategies"]["results"].values()) == 0:
+        assert "No strategy could be recommended from the evaluation" in card
+
+    refused = nerkit(*publish_args("alice/x", tiny_bert, tmp_path / "none", "--bootstrap", "-1"), hub=False, token=False)
+    assert refused.code == 2 and "--bootstrap -1: expected 0" in refused.stderr and not (tmp_path / "none").exists()
 
 
 def test_publish_widget_texts_reach_the_pushed_card(nerkit, hub, tiny_bert, tmp_path):

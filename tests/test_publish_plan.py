@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from hub_fixtures import NEVER_PUSHED, PUSHED, fake_token, fresh_run, run_folder
 from toolkit.hub.errors import scrub
 from toolkit.hub.model_folder import plan_model_folder
 from toolkit.hub.plan import format_plan, predict_lfs, write_tree
-from toolkit.hub.space_bundle import plan_space, with_default_model
+from space.strategies import PIPELINE_STRATEGY_NAMES
+from toolkit.hub.space_bundle import GENERATED_APP, plan_space, with_default_model
 from toolkit.ids import check_repo_id
 from toolkit.runtime import process_rank
 from toolkit.errors import UserError
@@ -162,13 +164,43 @@ def test_space_plan_holds_app_package_requirements_and_yaml():
     requirements = plan.file("requirements.txt").read().decode().splitlines()
     major = version("gradio").split(".")[0]
     assert f"gradio>={major}.0,<{int(major) + 1}" in requirements
-    assert "torch>=2.4" in requirements and any(r.startswith("transformers>=") for r in requirements)
+    assert any(r.startswith("transformers>=") for r in requirements)
+    assert "mcp>=1.21,<2" in requirements, "Gradio's MCP server (app.py launches with mcp_server=True)"
+    assert "onnxruntime>=1.17" in requirements, "ONNX on CPU when the model ships onnx/"
+    assert [r.split(">")[0] for r in requirements].count("onnxruntime") == 1, "not listed again from space/'s imports"
+    readme = plan.file("README.md").read().decode()
+    names = " / ".join(PIPELINE_STRATEGY_NAMES)
+    assert f"the {len(PIPELINE_STRATEGY_NAMES)} `pipeline` aggregation strategies ({names}) side by side" in readme
+    assert "plus nerkit's `word` view" in readme
+    assert meta["python_version"] == f"{sys.version_info.major}.{sys.version_info.minor}", "the Python tested here"
     app = plan.file("app.py").read().decode()
     assert 'os.environ.setdefault("NER_MODEL", "alice/tiny-ner")' in app
     ast.parse(app)
     original = (REPO_ROOT / "app.py").read_text()
     added = [line for line in app.splitlines() if line not in original.splitlines()]
-    assert len(added) == 4 and added[0] == "import os", added  # the rest of app.py is the checkout's
+    # the prelude: `import os` (unless app.py has it), two comment lines, the setdefault; the rest is the checkout's
+    expected = [] if "import os" in original.splitlines() else ["import os"]
+    assert added[:-3] == expected and added[-1] == 'os.environ.setdefault("NER_MODEL", "alice/tiny-ner")', added
+
+
+@pytest.mark.parametrize("hardware", ["cpu", "gpu"])
+def test_space_requirements_install_the_tested_torch_build_for_the_hardware(hardware):
+    """CPU hardware gets PyTorch's CPU wheels (no CUDA build, no ~3 GB of nvidia wheels); GPU the default build."""
+    plan = plan_space("alice/tiny-ner", hardware=hardware)
+    requirements = plan.file("requirements.txt").read().decode().splitlines()
+    torch_pin = f"torch=={version('torch').split('+')[0]}"
+    assert torch_pin in requirements
+    cpu_index = "--extra-index-url https://download.pytorch.org/whl/cpu"
+    if hardware == "cpu":
+        assert requirements.index(cpu_index) < requirements.index(torch_pin)
+    else:
+        assert not [r for r in requirements if "download.pytorch.org" in r]
+    meta = yaml.safe_load(plan.file("README.md").read().decode().split("---")[1])
+    assert meta["suggested_hardware"] == {"cpu": "cpu-basic", "gpu": "t4-small"}[hardware]
+    assert meta["sdk_version"] == version("gradio")
+    assert meta["python_version"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    with pytest.raises(UserError, match="--hardware tpu: expected one of cpu, gpu"):
+        plan_space("alice/tiny-ner", hardware="tpu")
 
 
 def test_default_model_goes_after_docstring_and_future_imports():
@@ -194,12 +226,23 @@ def test_space_plan_without_app_py_generates_one(tmp_path, caplog):
     (tmp_path / "space" / "__init__.py").write_text("")
     plan = plan_space("alice/x", source_dir=tmp_path)
     app = plan.file("app.py").read().decode()
-    assert "build_demo()" in app and '"NER_MODEL", "alice/x"' in app
+    assert "from space.app import demo, main" in app and '"NER_MODEL", "alice/x"' in app
     assert "app.py not found" in caplog.text
     with pytest.raises(UserError, match="no Python files"):
         plan_space("alice/x", source_dir=tmp_path / "nothing")
     with pytest.raises(UserError, match="--model: expected NAMESPACE/NAME"):
         plan_space("./local-folder", source_dir=tmp_path)
+
+
+def test_generated_app_does_what_the_checkouts_app_does():
+    """For an install without app.py: the same code as app.py (analytics off, limits, MCP server), docstring aside."""
+    def code(source: str) -> str:
+        body = ast.parse(source).body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]
+        return "\n".join(ast.unparse(node) for node in body)
+
+    assert code(GENERATED_APP) == code((REPO_ROOT / "app.py").read_text(encoding="utf-8"))
 
 
 def test_space_requirements_add_other_third_party_imports(tmp_path):
@@ -216,3 +259,26 @@ def test_environment_is_untouched_by_planning(run_folder):
     plan_model_folder(run_folder)
     plan_space("alice/x")
     assert dict(os.environ) == before
+
+
+def test_dry_run_push_sends_onnx_unless_no_onnx(fresh_run, tmp_path, capsys):
+    from toolkit.cli import main
+
+    onnx = fresh_run / "onnx"
+    onnx.mkdir()
+    (onnx / "model.onnx").write_bytes(b"\x08\x07\x12\x00" + os.urandom(150_000))
+    (onnx / "model_quantized.onnx").write_bytes(b"\x08\x07\x12\x00" + os.urandom(50_000))
+    plan = plan_model_folder(fresh_run)
+    assert {"onnx/model.onnx", "onnx/model_quantized.onnx"} <= {f.path for f in plan.files}
+    assert all(plan.file(p).lfs for p in ("onnx/model.onnx", "onnx/model_quantized.onnx"))
+
+    assert main(["push", str(fresh_run), "--repo-id", "a/b", "--dry-run", str(tmp_path / "with")]) == 0
+    listing = capsys.readouterr().out
+    assert "onnx/model.onnx" in listing and "onnx/model_quantized.onnx" in listing and "LFS (*.onnx)" in listing
+    assert (tmp_path / "with" / "onnx" / "model.onnx").read_bytes() == (onnx / "model.onnx").read_bytes()
+
+    assert main(["push", str(fresh_run), "--repo-id", "a/b", "--no-onnx", "--dry-run", str(tmp_path / "without")]) == 0
+    listing = capsys.readouterr().out
+    kept = listing.split("Left out:")[0]
+    assert "onnx/" not in kept and "onnx/model.onnx  (--no-onnx)" in listing
+    assert not (tmp_path / "without" / "onnx").exists() and (tmp_path / "without" / "model.safetensors").is_file()

@@ -41,15 +41,19 @@ def test_typed_access(results):
     assert typed.strict.micro.f1 == results["modes"]["strict"]["micro avg"]["f1"]
     assert typed.strategies.results["first"].per_type["PER"].correct == results["strategies"]["results"]["first"]["per_type"]["PER"]["correct"]
     assert typed.confidence_intervals.overall["f1"] == tuple(results["confidence_intervals"]["overall"]["f1"])
+    analysis = typed.error_analysis
+    assert analysis.breakdown.correct == analysis.schemas["strict"].correct == 5161
+    assert analysis.schemas["strict"].f1 == typed.overall.f1  # nervaluate's strict = seqeval's default micro F1
+    assert analysis.confusion.cell("ORG", "LOC") == 40 and analysis.breakdown_per_type["MISC"].main_kind == "spurious"
 
 
 def test_optional_blocks_and_unknown_fields_round_trip(results):
-    for key in ("strategies", "confidence_intervals", "invalid_sequences", "command"):
-        del results[key]
+    for key in ("strategies", "confidence_intervals", "invalid_sequences", "command", "error_analysis"):
+        del results[key]  # files written before error_analysis existed still load
     del results["modes"]["strict"]
     results["future_field"] = {"kept": True}
     typed = EvalResults.from_json(results)
-    assert typed.strategies is None and typed.strict is None
+    assert typed.strategies is None and typed.strict is None and typed.error_analysis is None
     assert typed.to_json() == results
 
 
@@ -77,6 +81,12 @@ def test_tag_sets_round_trip(results):
         (lambda d: d["confidence_intervals"]["overall"].update(f1=[0.95, 0.90]), "confidence_intervals.overall.f1", "low <= high"),
         (lambda d: d["confidence_intervals"]["per_type"]["PER"].update(f1=[0.9]), "confidence_intervals.per_type.PER.f1", "[low, high]"),
         (lambda d: d["confidence_intervals"].update(level=1), "confidence_intervals.level", "0.95"),
+        (lambda d: d["error_analysis"]["breakdown"]["per_type"]["MISC"].update(boundary=-2), "error_analysis.breakdown.per_type.MISC.boundary", "count"),
+        (lambda d: d["error_analysis"]["breakdown"].pop("overall"), "error_analysis.breakdown.overall", "an object"),
+        (lambda d: d["error_analysis"]["confusion"]["gold"]["ORG"].update(LOC=1.5), "error_analysis.confusion.gold.ORG.LOC", "count"),
+        (lambda d: d["error_analysis"]["schemas"]["overall"].update(muc={}), "error_analysis.schemas.overall.muc", "one of the schemas strict"),
+        (lambda d: d["error_analysis"]["schemas"]["per_type"]["PER"]["strict"].update(f1=2), "error_analysis.schemas.per_type.PER.strict.f1", "[0, 1]"),
+        (lambda d: d["error_analysis"]["schemas"]["overall"].pop("exact"), "error_analysis.schemas.overall.exact", "an object"),
     ],
 )
 def test_errors_name_file_and_field(results, change, field, expected):

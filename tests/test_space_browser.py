@@ -1,17 +1,21 @@
-"""A real headless Chromium drives the real app: type, compare, read all five outputs and the
-disagreement view, check that HTML in the text is shown and never executed, save a screenshot.
+"""A real headless Chromium drives the real app: type, compare, read every row, the legend and the
+disagreement view; check the layout at 1280x900 and on a 390x844 phone; check that HTML and
+Markdown typed by a user are shown as text and never executed or rendered; save screenshots
+(under $NERKIT_SCREENSHOTS when set, else the test's tmp folder).
 
 Needs Debian's `chromium` at /usr/bin/chromium (or CHROMIUM_PATH) and the `playwright` package.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from space.strategies import STRATEGY_NAMES
+from space import strategies as registry
 from space.config import SpaceConfig
 
 from test_space_helpers import RIGGED_EXPECTED, RIGGED_TEXT, rigged_bert, running_app  # noqa: F401 (fixture)
@@ -26,6 +30,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
 # The rigged text plus an attribute-based injection attempt; the model labels all of it "O".
 TEXT = RIGGED_TEXT + ' <img src=x onerror="alert(2)">'
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+NAMES = [s.name for s in registry.STRATEGIES]
 
 
 @pytest.fixture(scope="module")
@@ -41,74 +48,191 @@ def browser():
         browser.close()
 
 
+# The end-to-end F1 the model carries (as `nerkit evaluate --strategies` writes it): `first` is best.
+F1 = {name: round(0.8 + 0.01 * i, 4) for i, name in enumerate(NAMES)}
+F1["first"] = 0.95
+
+
 @pytest.fixture(scope="module")
-def app_url(rigged_bert):
-    with running_app(SpaceConfig(default_model=str(rigged_bert), device="cpu")) as (_demo, url):
+def scored_model(rigged_bert, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("scored") / "rigged"
+    shutil.copytree(rigged_bert, folder)
+    block = {"split": "test", "num_sentences": 12, "results": {n: {"f1": f} for n, f in F1.items()}}
+    (folder / "eval_results.json").write_text(json.dumps({"strategies": block}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def app_url(scored_model):
+    config = SpaceConfig(default_model=str(scored_model), device="cpu", allow_custom_model=True)
+    with running_app(config) as (_demo, url):
         yield url
 
 
-def highlighted(page, elem_id):
-    """(label, text) of each highlighted span of a HighlightedText, in order."""
-    tokens = page.locator(f"#{elem_id} .token.highlighted")
-    return [
-        (tokens.nth(i).locator(".label").inner_text().strip(), tokens.nth(i).locator(".text").inner_text())
-        for i in range(tokens.count())
-    ]
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("NERKIT_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
-def test_compare_in_the_browser(browser, app_url, tmp_path):
-    page = browser.new_page(viewport={"width": 1600, "height": 1300})
-    dialogs, errors = [], []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(app_url)
-    page.locator("#input-text textarea").fill(TEXT)
+def open_page(browser, url, viewport):
+    page = browser.new_page(viewport=viewport)
+    page.nerkit_dialogs, page.nerkit_errors = [], []
+    page.on("dialog", lambda d: (page.nerkit_dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda exc: page.nerkit_errors.append(str(exc)))
+    page.goto(url)
+    return page
+
+
+def compare(page, text, expect="forward pass"):
+    page.locator("#input-text textarea").fill(text)
     page.locator("#compare-btn").click()
     page.wait_for_function(
-        "document.querySelector('#run-info') && document.querySelector('#run-info').innerText.includes('forward pass')",
-        timeout=60_000,
+        "want => document.querySelector('#run-info') && document.querySelector('#run-info').innerText.includes(want)",
+        arg=expect, timeout=60_000,
     )
-    shot = tmp_path / "space.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
+    page.wait_for_timeout(300)
 
-    for strategy in STRATEGY_NAMES:
-        assert highlighted(page, f"hl-{strategy}") == [(label, text) for label, text in RIGGED_EXPECTED[strategy]]
-        table = page.locator(f"#table-{strategy}").inner_text()
-        for label, text in RIGGED_EXPECTED[strategy]:
-            assert f"{text}\n{label}\n" in table, (strategy, label, text, table)
 
-    assert [(label.lower(), text) for label, text in highlighted(page, "disagreements")] == [
-        ("strategies disagree", "Widodo")
-    ]
-    region_table = page.locator("#disagreement-table").inner_text()
-    assert "PER 'Widodo'" in region_table and "LOC 'd'" in region_table and "—" in region_table
+def marks(page, name):
+    """(label, text, x) of each coloured entity in a strategy's row, in order."""
+    return page.evaluate(
+        "n => [...document.querySelectorAll(`#hl-${n} mark.ent`)]"
+        ".map(m => [m.dataset.label, m.textContent, m.getBoundingClientRect().x])", name)
+
+
+def broken_cells(page, selector):
+    """Texts of elements under `selector` that wrap onto more than one line."""
+    return page.evaluate("""sel => [...document.querySelectorAll(sel)].filter(el => {
+        const r = document.createRange(); r.selectNodeContents(el);
+        return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size > 1;
+    }).map(el => el.textContent)""", selector)
+
+
+def no_horizontal_scroll(page):
+    return page.evaluate("""() => {
+        const t = document.querySelector('#disagreements table');
+        return document.documentElement.scrollWidth <= window.innerWidth
+            && (!t || t.scrollWidth <= t.parentElement.clientWidth + 1);
+    }""")
+
+
+def test_compare_in_the_browser(browser, app_url, shots):
+    page = open_page(browser, app_url, DESKTOP)
+    compare(page, TEXT)
+    page.screenshot(path=str(shots / "space-1280x900.png"), full_page=True)
+    assert (shots / "space-1280x900.png").stat().st_size > 10_000
+
+    # One full-width row per strategy, stacked in registry order.
+    boxes = [page.locator(f"#row-{name}").bounding_box() for name in NAMES]
+    assert all(b["width"] == boxes[0]["width"] for b in boxes) and boxes[0]["width"] > 1000
+    assert [b["y"] for b in boxes] == sorted(b["y"] for b in boxes)
+    for name in NAMES:
+        if name in RIGGED_EXPECTED:
+            assert [(label, text) for label, text, _x in marks(page, name)] == RIGGED_EXPECTED[name], name
+    # ... so the same words line up: "New York City" starts at the same x in every row that has it.
+    starts = {name: x for name in NAMES for _label, text, x in marks(page, name) if text.startswith("New")}
+    assert len(starts) >= 4 and max(starts.values()) - min(starts.values()) < 1, starts
+    for strategy in registry.STRATEGIES:  # a row that is not a pipeline strategy says so
+        head = page.locator(f"#hl-{strategy.name} .ner-row-head").inner_text()
+        assert strategy.help in head
+        assert f"F1 {F1[strategy.name]:.4f}" in head  # the model's own evaluation, beside its row
+        assert ("best F1" in head) == (strategy.name == "first")
+        if not getattr(strategy, "pipeline", True):
+            assert "not a pipeline strategy" in head
+
+    # The legend comes from the model's labels: MISC is listed though no MISC entity was found.
+    assert page.evaluate("[...document.querySelectorAll('#legend [data-type]')].map(e => e.dataset.type)") == [
+        "LOC", "MISC", "ORG", "PER"]
+
+    # Entity tables: collapsed, and once opened no header or number breaks mid-word.
+    assert not page.locator("#table-simple table").is_visible()
+    page.locator("#acc-simple").get_by_text("simple: entity table").click()
+    page.locator("#table-simple table").wait_for(state="visible")
+    table = page.locator("#table-simple").inner_text()
+    for label, text in RIGGED_EXPECTED["simple"]:
+        assert f"{text}\t{label}\t" in table, (label, text, table)
+    assert broken_cells(page, "#table-simple th, #table-simple td.num, #table-simple td.lab") == []
+
+    # The disagreement view: one row and one badge per region, what each strategy said, no scrolling.
+    assert page.locator("#disagreements tr.region").count() == 1
+    assert page.locator("#disagreements .ner-badge").count() == 1
+    assert page.locator("#disagreements .where mark").inner_text() == "Widodo"
+    assert "strategies disagree" not in page.locator("#disagreements").inner_text().lower()
+    cells = page.locator("#disagreements tr.region td")
+    said = {name: cells.nth(i + 1).inner_text() for i, name in enumerate(NAMES)}
+    assert "PER W" in said["none"] and "LOC d" in said["simple"] and said["average"] == "—"
+    assert "PER Widodo" in said["first"]
+    assert no_horizontal_scroll(page)
     info = page.locator("#run-info").inner_text()
     assert "cpu" in info and "prefix" in info and "1 disagreement region" in info
 
     # HTML typed by the user is shown as text and never executed.
-    shown = page.locator("#hl-simple").inner_text()
+    shown = page.locator("#hl-simple .ner-text").inner_text()
     assert "<script>alert(1)</script>" in shown and '<img src=x onerror="alert(2)">' in shown
     assert page.locator("#hl-simple script, #hl-simple img, #table-simple script, #disagreements script").count() == 0
-    assert dialogs == [] and errors == []
+    assert page.nerkit_dialogs == [] and page.nerkit_errors == []
 
-    # Unticking a strategy hides its column.
+    # Unticking a strategy hides its row.
     page.locator("#strategies label", has_text="average").click()
     page.locator("#compare-btn").click()
-    page.locator("#col-average").wait_for(state="hidden", timeout=30_000)
-    assert page.locator("#col-first").is_visible()
+    page.locator("#row-average").wait_for(state="hidden", timeout=30_000)
+    assert page.locator("#row-first").is_visible()
+    page.close()
+
+
+def test_phone_layout(browser, app_url, shots):
+    page = open_page(browser, app_url, PHONE)
+    compare(page, TEXT)
+    page.screenshot(path=str(shots / "space-390x844.png"), full_page=True)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= 3 * PHONE["height"], f"the page is {height}px tall on a phone, over 3 screens"
+    assert no_horizontal_scroll(page)
+    page.locator("#acc-first").get_by_text("first: entity table").click()
+    page.locator("#table-first table").wait_for(state="visible")
+    assert broken_cells(page, "#table-first th, #table-first td.num, #table-first td.lab") == []
+    page.close()
+
+
+def test_agreement_is_a_sentence_and_rtl_text_stays_readable(browser, app_url):
+    page = open_page(browser, app_url, DESKTOP)
+    compare(page, "Barack Obama met John Smith in Paris.")
+    pipeline_rows = sum(1 for s in registry.STRATEGIES if getattr(s, "pipeline", True))
+    agree = page.locator("#disagreements").inner_text().strip().lower()
+    assert agree.startswith(f"the {'five' if pipeline_rows == 5 else pipeline_rows} strategies")
+    assert agree.endswith("agree on this text.")
+    assert page.locator("#disagreements table").count() == 0
+
+    # Arabic around the disputed name: each piece keeps its direction, the table still fits.
+    compare(page, "قال مرحبا إن Widodo زار New York City أمس")
+    where = page.locator("#disagreements td.where")
+    assert where.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    assert where.locator("mark").inner_text() == "Widodo"
+    assert page.locator("#hl-first .ner-text").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    assert [t for _l, t, _x in marks(page, "first")] == ["Widodo", "New York City"]
+    assert no_horizontal_scroll(page)
+    assert broken_cells(page, "#disagreements .said bdi") == []
+    page.close()
+
+
+def test_markdown_and_html_from_users_are_shown_as_text(browser, app_url):
+    page = open_page(browser, app_url, DESKTOP)
+    typed = "[link](http://x) ![img](http://x/a.png)"
+    box = page.locator("#model input")
+    box.fill(typed)
+    box.press("Enter")
+    compare(page, "Barack Obama <script>alert(3)</script>", expect="Cannot run")
+    info = page.locator("#run-info").inner_text()
+    assert "[link](http://x)" in info and "![img](" in info  # the message may shorten the rest
+    assert page.locator('a[href="http://x"], img[src="http://x/a.png"], #run-info a, #run-info img').count() == 0
+    assert page.nerkit_dialogs == [] and page.nerkit_errors == []
     page.close()
 
 
 def test_empty_text_and_refusals_show_messages_not_tracebacks(browser, app_url):
-    page = browser.new_page()
-    page.goto(app_url)
-    page.locator("#compare-btn").click()
-    page.wait_for_function(
-        "document.querySelector('#run-info').innerText.includes('Type or paste some text')", timeout=30_000
-    )
-    page.locator("#input-text textarea").fill("x" * 20_001)
-    page.locator("#compare-btn").click()
-    page.wait_for_function("document.querySelector('#run-info').innerText.includes('at most 20,000')", timeout=30_000)
+    page = open_page(browser, app_url, DESKTOP)
+    compare(page, "", expect="Type or paste some text")
+    compare(page, "x" * 20_001, expect="at most 20,000")
     assert "Traceback" not in page.content()
     page.close()

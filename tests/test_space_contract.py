@@ -1,6 +1,7 @@
 """Contract: the Space's one-forward-pass output equals transformers' own pipeline, strategy by strategy.
 
-For every strategy s and text t: `predict_all(pipe, t)[s]` == `pipeline(..., aggregation_strategy=s,
+For every pipeline strategy s (`PIPELINE_STRATEGY_NAMES`; nerkit's own `word` view has no pipeline
+counterpart and is tested in tests/test_word_view.py) and text t: `predict_all(pipe, t)[s]` == `pipeline(..., aggregation_strategy=s,
 stride=default_stride)(t)` — same entities, labels, words, offsets; scores within 1e-5 — for a
 WordPiece BERT and a byte-level BPE RoBERTa, on varied texts including punctuation, unicode and
 texts longer than the model's 128-token limit. "none" on long texts cannot be compared with the
@@ -30,7 +31,7 @@ from space.engine import (
     predict_detailed,
     window_capacity,
 )
-from space.strategies import STRATEGY_NAMES, get_strategy
+from space.strategies import PIPELINE_STRATEGY_NAMES, STRATEGY_NAMES, get_strategy
 
 LONG_SENTENCE = "Peter Blackburn of Reuters reported from London, Paris and New York City on Monday. "
 TEXTS = [
@@ -85,7 +86,7 @@ def setup(request):
     pipe = _pipeline(path)
     stride = default_stride(pipe.tokenizer)
     references = {"none": pipe}
-    for s in STRATEGY_NAMES[1:]:
+    for s in PIPELINE_STRATEGY_NAMES[1:]:
         references[s] = _pipeline(path, aggregation_strategy=s, stride=stride)
     return request.param, pipe, stride, references
 
@@ -123,7 +124,7 @@ def test_every_strategy_equals_the_pipeline(setup):
         assert list(got) == list(STRATEGY_NAMES)
         n_windows = text in long_texts
         n_long += n_windows
-        for s in STRATEGY_NAMES:
+        for s in PIPELINE_STRATEGY_NAMES:
             if s == "none" and n_windows:
                 continue  # see test_none_on_long_text_*
             _assert_same_entities(got[s], _call(references[s], text), f"{name} {s} {text[:30]!r}")
@@ -136,7 +137,7 @@ def test_grouped_strategies_reach_past_the_first_window(setup):
         enc = pipe.tokenizer(text, truncation=True, return_offsets_mapping=True)
         first_window_end = max(end for _s, end in enc["offset_mapping"])
         got = predict_all(pipe, text)
-        for s in STRATEGY_NAMES:
+        for s in STRATEGY_NAMES:  # the word view too
             assert max(e["end"] for e in got[s]) > first_window_end, f"{s}: nothing found after the first window"
 
 
@@ -181,7 +182,7 @@ def test_subset_of_strategies_and_order(tiny_bert):
     pipe = _pipeline(tiny_bert)
     got = predict_all(pipe, TEXTS[0], ["max", "none", "max"])
     assert list(got) == ["none", "max"]
-    with pytest.raises(UnknownStrategyError, match="expected one of none, simple, first, average, max"):
+    with pytest.raises(UnknownStrategyError, match="expected one of none, simple, first, average, max, word"):
         predict_all(pipe, TEXTS[0], ["bogus"])
     with pytest.raises(UnknownStrategyError, match="at least one"):
         predict_all(pipe, TEXTS[0], [])
@@ -224,7 +225,7 @@ def test_pipeline_internals_keep_the_signatures_we_call():
     assert params("aggregate_overlapping_entities") == ["self", "entities"]
     assert params("preprocess")[:3] == ["self", "sentence", "offset_mapping"]
     assert "stride" in params("_sanitize_parameters")
-    assert [s.value for s in AggregationStrategy] == list(STRATEGY_NAMES)
+    assert [s.value for s in AggregationStrategy] == list(PIPELINE_STRATEGY_NAMES)
 
 
 LABEL_SETS = [
@@ -273,7 +274,7 @@ def test_fast_aggregation_equals_pipeline_aggregate_on_random_scores(model_fixtu
                     )
                 for ignore in (("O",), (), ("O", "PER", "LOC")):
                     fast = WindowScores(pipe, pre, ignore, enc["special_tokens_mask"])
-                    for s in STRATEGY_NAMES:
+                    for s in PIPELINE_STRATEGY_NAMES:
                         expected = [
                             e for e in pipe.aggregate(pre, AggregationStrategy[s.upper()])
                             if e.get("entity") not in ignore and e.get("entity_group") not in ignore
@@ -287,7 +288,7 @@ def test_fast_aggregation_equals_pipeline_aggregate_on_random_scores(model_fixtu
                                        np.array(enc["special_tokens_mask"]), AggregationStrategy.SIMPLE)
         fast = WindowScores(pipe, pre, ("O",), enc["special_tokens_mask"])
         assert fast.fallback
-        for s in STRATEGY_NAMES[1:]:
+        for s in PIPELINE_STRATEGY_NAMES[1:]:
             expected = [e for e in pipe.aggregate(pre, AggregationStrategy[s.upper()]) if e.get("entity_group") != "O"]
             assert [(e["entity_group"], e["start"], e["end"]) for e in aggregate_windows(pipe, get_strategy(s), [fast], 0)] == [
                 (e["entity_group"], e["start"], e["end"]) for e in expected

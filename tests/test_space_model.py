@@ -29,9 +29,9 @@ def test_one_load_per_model_even_under_concurrent_first_requests(tiny_bert, fres
     real = space_model.load_pipeline
     started = threading.Event()
 
-    def slow_load(model_id, device):
+    def slow_load(model_id, device, policy=None):
         started.set()
-        return real(model_id, device)
+        return real(model_id, device, policy)
 
     monkeypatch.setattr(space_model, "load_pipeline", slow_load)
     results, errors = [], []
@@ -65,8 +65,8 @@ def test_unpinned_models_live_in_a_small_lru(tiny_bert, tiny_roberta, rigged_ber
     assert get_pipeline(str(tiny_bert), CPU) is pinned
     get_pipeline(str(tiny_roberta), CPU, pinned=False)
     assert load_counts() == {str(tiny_bert): 1, str(tiny_roberta): 2, str(rigged_bert): 1}
-    # evicted models keep no per-model lock behind them
-    assert {key[0] for key in space_model._key_locks} == {str(tiny_bert), str(tiny_roberta)}
+    # evicted models keep no per-model state behind them
+    assert space_model._loading == {}
 
 
 def test_a_failed_load_leaves_no_lock_behind(tmp_path, fresh_cache):
@@ -74,7 +74,7 @@ def test_a_failed_load_leaves_no_lock_behind(tmp_path, fresh_cache):
     for n in range(3):
         with pytest.raises(ModelLoadError):
             get_pipeline(str(tmp_path / f"missing-{n}"), CPU, pinned=False)
-    assert space_model._key_locks == {}
+    assert space_model._loading == {}
 
 
 def test_refuses_a_model_that_is_not_a_token_classifier(tmp_path, fresh_cache):

@@ -119,8 +119,9 @@ def test_none_decoding_matches_simple_on_the_rigged_model(rigged_bert):
     assert keys(decoded) == keys(out["simple"])
     assert spans_of(RIGGED_TEXT, decoded)[:3] == [("PER", "Barack Obama"), ("PER", "W"), ("LOC", "d")]
     # And the disagreement view finds exactly the word the strategies fight over.
-    regions = disagreements(out, RIGGED_TEXT)
+    regions = disagreements(out, RIGGED_TEXT, reference=["word"])
     assert [(r["start"], r["end"], r["text"]) for r in regions] == [(17, 23, "Widodo")]
+    assert disagreements(out, RIGGED_TEXT) == regions  # the word view agrees with first/max here
     said = {name: spans_of(RIGGED_TEXT, spans) for name, spans in regions[0]["strategies"].items()}
     assert said == {
         "none": [("PER", "W"), ("LOC", "d"), ("LOC", "d")],
@@ -128,7 +129,21 @@ def test_none_decoding_matches_simple_on_the_rigged_model(rigged_bert):
         "first": [("PER", "Widodo")],
         "average": [],
         "max": [("PER", "Widodo")],
+        "word": [("PER", "Widodo")],
     }
+
+
+def test_a_reference_strategy_is_shown_but_makes_no_region():
+    text = "Paris, France."
+    pipeline_says = [{"entity_group": "LOC", "score": 0.9, "word": "Paris,", "start": 0, "end": 6}]
+    word_says = [{"entity_group": "LOC", "score": 0.9, "word": "Paris", "start": 0, "end": 5}]
+    results = {"first": pipeline_says, "max": pipeline_says, "word": word_says}
+    assert disagreements(results, text, reference=["word"]) == []
+    results["simple"] = word_says
+    (region,) = disagreements(results, text, reference=["word"])
+    assert (region["start"], region["end"]) == (0, 6)
+    assert [(s["word"]) for s in region["strategies"]["word"]] == ["Paris"]
+    assert list(region["strategies"]) == ["first", "max", "word", "simple"]
 
 
 def span(label, start, end, score=0.5):

@@ -8,6 +8,7 @@ import pytest
 
 from space import strategies as registry
 from space.strategies import (
+    PIPELINE_STRATEGY_NAMES,
     STRATEGIES,
     STRATEGY_NAMES,
     Strategy,
@@ -21,8 +22,10 @@ from test_space_helpers import RIGGED_EXPECTED, RIGGED_TEXT, rigged_bert, spans_
 
 
 def test_the_table():
-    assert STRATEGY_NAMES == ("none", "simple", "first", "average", "max")
+    assert STRATEGY_NAMES == ("none", "simple", "first", "average", "max", "word")
+    assert PIPELINE_STRATEGY_NAMES == ("none", "simple", "first", "average", "max")
     assert tuple(s.name for s in STRATEGIES) == STRATEGY_NAMES
+    assert [s.name for s in STRATEGIES if not s.pipeline] == ["word"]
     for strategy in STRATEGIES:
         assert strategy.help and "\n" not in strategy.help and callable(strategy.aggregate)
         assert strategy.whole_entities == (strategy.name != "none")
@@ -50,7 +53,7 @@ def test_validate_strategies(value, expected):
 
 def test_bad_choices_name_the_valid_ones():
     with pytest.raises(UnknownStrategyError, match="unknown aggregation strategy 'bogus': expected one of "
-                                                   "none, simple, first, average, max."):
+                                                   "none, simple, first, average, max, word."):
         validate_strategies(["simple", "bogus"])
     with pytest.raises(UnknownStrategyError, match="'nope'"):
         validate_strategies("first,nope")
@@ -87,13 +90,14 @@ def test_a_sixth_strategy_reaches_engine_service_and_ui_from_the_table_alone(six
     from space.ui import build_demo
 
     assert validate_strategies(None)[-1] == "last" and get_strategy("last") is sixth
-    assert recommendable() == ("first", "average", "max", "last", "simple")
+    assert recommendable() == ("first", "average", "max", "last", "simple")  # never "word": not a pipeline name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe = pipeline("token-classification", model=str(rigged_bert))
     # "Widodo" = W ##i ##d ##o ##d ##o: its last piece is "O", so the word is no entity (like "average").
     everything = predict_all(pipe, RIGGED_TEXT)
     assert list(everything) == [*STRATEGY_NAMES, "last"]
+    assert spans_of(RIGGED_TEXT, everything["word"]) == RIGGED_EXPECTED["max"]
     assert spans_of(RIGGED_TEXT, everything["last"]) == RIGGED_EXPECTED["average"]
     assert predict_all(pipe, RIGGED_TEXT, "last") == {"last": everything["last"]}
 
@@ -104,7 +108,7 @@ def test_a_sixth_strategy_reaches_engine_service_and_ui_from_the_table_alone(six
 
     demo = build_demo(config)
     elem_ids = {getattr(block, "elem_id", None) for block in demo.blocks.values()}
-    assert {"col-last", "hl-last", "table-last"} <= elem_ids
+    assert {"hl-last", "table-last"} <= elem_ids
     checkboxes = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "strategies")
     assert [choice[0] for choice in checkboxes.choices][-1] == "last"
     api_docs = {f.api_name: f.fn.__doc__ for f in demo.fns.values() if f.api_name in ("compare", "predict")}

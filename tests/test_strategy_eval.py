@@ -70,17 +70,19 @@ GOLD = [("PER", 0, 2), ("LOC", 11, 13), ("ORG", 19, 21), ("MISC", 26, 29)]
 #   average: Zq: PER (0.114+0.975)/2 = 0.54 > O (0.846+0.003)/2 = 0.42;  Kv: O (0.184+0.975)/2 = 0.58 > LOC 0.39;
 #            Jb ORG; Qxx: O (0.003+2*0.955)/3 = 0.64 > MISC (0.975+2*0.020)/3 = 0.34
 #   max:     most confident piece: Zq ##q (0.975, PER); Kv ##v (0.975 O > 0.771); Jb ORG; Qxx Q (0.975 > 0.955, MISC)
+#   word:    nerkit's word view; its words are the pipeline's here (no punctuation inside a word), its rule is max
 EXPECTED_SPANS = {
     "none": [("PER", 1, 2), ("LOC", 11, 12), ("ORG", 19, 21), ("MISC", 26, 27)],
     "simple": [("PER", 1, 2), ("LOC", 11, 12), ("ORG", 19, 20), ("ORG", 20, 21), ("MISC", 26, 27)],
     "first": [("LOC", 11, 13), ("ORG", 19, 21), ("MISC", 26, 29)],
     "average": [("PER", 0, 2), ("ORG", 19, 21)],
     "max": [("PER", 0, 2), ("ORG", 19, 21), ("MISC", 26, 29)],
+    "word": [("PER", 0, 2), ("ORG", 19, 21), ("MISC", 26, 29)],
 }
 # (correct, predicted) overall; support is 4 for every strategy.
-EXPECTED_COUNTS = {"none": (1, 4), "simple": (0, 5), "first": (3, 3), "average": (2, 2), "max": (3, 3)}
+EXPECTED_COUNTS = {"none": (1, 4), "simple": (0, 5), "first": (3, 3), "average": (2, 2), "max": (3, 3), "word": (3, 3)}
 # F1 by hand: 2PR/(P+R) with P = correct/predicted, R = correct/4.
-EXPECTED_F1 = {"none": 0.25, "simple": 0.0, "first": 6 / 7, "average": 2 / 3, "max": 6 / 7}
+EXPECTED_F1 = {"none": 0.25, "simple": 0.0, "first": 6 / 7, "average": 2 / 3, "max": 6 / 7, "word": 6 / 7}
 # Per type (correct, predicted, support) for the strategies where the types differ.
 EXPECTED_PER_TYPE = {
     "first": {"LOC": (1, 1, 1), "MISC": (1, 1, 1), "ORG": (1, 1, 1), "PER": (0, 0, 1)},
@@ -122,6 +124,17 @@ def test_detokenize_keeps_offsets_of_every_token():
     assert text == "EU rejects German call to boycott British lamb ."
     assert all(text[s : s + len(t)] == t for s, t in zip(starts, tokens))
     assert detokenize([]) == ("", [])
+
+
+def test_natural_join_glues_punctuation_as_running_text():
+    tokens = ["(", "Berlin", ")", "and", "Paris", ",", "France", ".", "12", "%", "[", "x", "]"]
+    text, starts = detokenize(tokens, "natural")
+    assert text == "(Berlin) and Paris, France. 12% [x]"
+    assert [text[s : s + len(t)] for s, t in zip(starts, tokens)] == tokens
+    assert gold_spans(["Paris", ",", "France", "."], ["B-LOC", "O", "B-LOC", "O"], "natural") == [
+        ("LOC", 0, 5), ("LOC", 7, 13)]
+    with pytest.raises(ValueError, match="join must be one of spaces, natural"):
+        detokenize(tokens, "moses")
 
 
 def test_gold_spans_are_character_spans_of_seqeval_entities():
@@ -199,7 +212,7 @@ def test_scores_by_hand_with_duplicates_and_unknown_types():
 def test_strategy_names_are_checked():
     from toolkit.errors import UserError
 
-    assert check_strategies(None) == ("none", "simple", "first", "average", "max")
+    assert check_strategies(None) == ("none", "simple", "first", "average", "max", "word")
     assert check_strategies("all") == check_strategies(None)
     assert check_strategies("max, first") == ("first", "max")
     with pytest.raises(UserError, match="unknown aggregation strategy 'best'"):
@@ -244,7 +257,7 @@ def test_each_strategy_scores_as_computed_by_hand(rigged_model):
         assert predicted_spans(output[name], TEXT, type_map(CONLL_LABELS)) == spans, name
 
     results = evaluate_strategies(pipe, [TOKENS], [TAGS], types=type_map(CONLL_LABELS))
-    assert list(results) == ["none", "simple", "first", "average", "max"]
+    assert list(results) == ["none", "simple", "first", "average", "max", "word"]
     for name, (correct, predicted) in EXPECTED_COUNTS.items():
         r = results[name]
         assert (r["correct"], r["predicted"], r["support"]) == (correct, predicted, 4), name
@@ -330,7 +343,7 @@ def test_cli_writes_the_schema_the_card_renders(tiny_bert, tmp_path, capsys):
     assert results["command"] == f"nerkit evaluate --model {run} --dataset {TINY_CONLL} --strategies --bootstrap 200 --seed 3"
     block = results["strategies"]
     assert set(block) == {"split", "num_sentences", "results"} and block["split"] == "test" and block["num_sentences"] == 12
-    assert list(block["results"]) == ["none", "simple", "first", "average", "max"]
+    assert list(block["results"]) == ["none", "simple", "first", "average", "max", "word"]
     support = results["modes"]["default"]["micro avg"]["support"]
     for entry in block["results"].values():
         assert set(entry) == {"precision", "recall", "f1", "support", "predicted", "correct", "per_type"}

@@ -75,7 +75,15 @@ def test_evaluate_writes_results(trained, tmp_path, capsys):
     predictions = (out / "predictions_test.conll").read_text().split("\n\n")
     assert len([block for block in predictions if block.strip()]) == 12
     assert len(predictions[0].splitlines()[0].split()) == 3
-    assert (out / "errors_test.txt").read_text().startswith("# ")
+    errors = (out / "errors_test.txt").read_text()
+    assert errors.startswith("# Errors on the test split: ") and "### boundary:" in errors and "## Hardest sentences first" in errors
+    analysis = results["error_analysis"]  # nervaluate's schemas, type confusion, error kinds
+    assert set(analysis) == {"schemas", "confusion", "breakdown"}
+    assert set(analysis["schemas"]["overall"]) == {"strict", "exact", "partial", "ent_type"}
+    strict, micro = analysis["schemas"]["overall"]["strict"], results["modes"]["default"]["micro avg"]
+    assert strict["possible"] == micro["support"] and strict["f1"] == pytest.approx(micro["f1"])
+    assert analysis["breakdown"]["overall"]["correct"] == strict["correct"]
+    assert "error analysis (details and examples in errors_test.txt)" in printed
 
 
 def test_output_dir_is_not_overwritten_by_accident(trained, capsys):

@@ -14,14 +14,16 @@ from toolkit.errors import UserError
 
 # Subcommand modules, in pipeline order. Each exposes `register(subparsers)`, which adds a
 # parser whose `func(args) -> int | None` runs the command.
-COMMANDS = ["train", "evaluate", "card", "push", "publish", "publish_space"]
+COMMANDS = ["train", "export", "evaluate", "predict", "card", "push", "publish", "publish_space"]
 
 DESCRIPTION = """\
 Fine-tune, evaluate, document and publish named-entity-recognition models.
 
 examples:
   nerkit train --model bert-base-cased --dataset conll2003 --output-dir runs/bert-conll
+  nerkit export runs/bert-conll
   nerkit evaluate --model runs/bert-conll --dataset conll2003 --split test
+  nerkit predict --model runs/bert-conll --input corpus.txt --output corpus.ner.jsonl --strategies all
   nerkit card runs/bert-conll
   nerkit push runs/bert-conll --repo-id USER/bert-conll
   nerkit publish --repo-id USER/bert-conll --model bert-base-cased --dataset conll2003

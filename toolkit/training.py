@@ -200,8 +200,11 @@ def epoch_log(log_history: list[dict]) -> list[dict]:
     return rows
 
 
-def train(config: TrainConfig, data: NerData) -> TrainResult:
-    """Fine-tune `config.model` on `data` and write the run folder; returns the summary."""
+def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> TrainResult:
+    """Fine-tune `config.model` on `data` and write the run folder; returns the summary.
+
+    `callbacks` are extra `TrainerCallback`s (bench/train_throughput.py evaluates every N steps).
+    """
     import torch
     from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, Trainer, set_seed
 
@@ -223,7 +226,7 @@ def train(config: TrainConfig, data: NerData) -> TrainResult:
         eval_raw, tokenizer, labels, strategy="first", max_length=max_length, desc=f"tokenize {config.eval_split}"
     )
     device = select_device(half_precision=False).kind
-    callbacks = []
+    callbacks = list(callbacks)
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     preprocess_logits, compute_metrics = _metric_functions(labels)

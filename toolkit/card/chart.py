@@ -1,32 +1,47 @@
-"""The per-type F1 bar chart (per_entity_f1.png) beside the card.
+"""The card's images: the per-type F1 bar chart (per_entity_f1.png) and the confusion heatmap (confusion_matrix.png).
 
 Uses matplotlib's object API with the Agg canvas, so it never touches pyplot's global state or
-needs a display. The chart is optional: without matplotlib, or if plotting fails, the card is
-written without it and a warning says why.
+needs a display. The charts are optional: without matplotlib, or if plotting fails, the card is
+written without them and a warning says why.
 """
 
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from toolkit.card.context import CardContext
 
 
-def f1_chart(ctx: CardContext) -> bytes | None:
-    """A horizontal bar chart of F1 per type (with CI whiskers when known) as PNG bytes, or None."""
+def _png(ctx: CardContext, what: str, size: tuple[float, float], draw: Callable[[Any], None]) -> bytes | None:
+    """`draw(figure)` on a fresh Agg figure of `size` inches, as PNG bytes; None (with a warning) when it cannot."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except Exception as err:  # noqa: BLE001 - any import failure only costs the chart
-        ctx.warn(f"matplotlib is not available ({err}); the card has no F1 chart. `pip install matplotlib` to add it.")
+        ctx.warn(f"matplotlib is not available ({err}); the card has no {what}. `pip install matplotlib` to add it.")
         return None
     try:
-        kinds = ctx.types
-        values = [100 * ctx.per_type[k].f1 for k in kinds]
-        figure = Figure(figsize=(6.4, 0.45 * len(kinds) + 1.2), dpi=100)
+        figure = Figure(figsize=size, dpi=100)
         FigureCanvasAgg(figure)
+        draw(figure)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", metadata={"Software": None})
+        return buffer.getvalue()
+    except Exception as err:  # noqa: BLE001 - a plotting failure only costs the chart
+        ctx.warn(f"plotting the {what} failed ({type(err).__name__}: {err}); the card has no {what}.")
+        return None
+
+
+def f1_chart(ctx: CardContext) -> bytes | None:
+    """A horizontal bar chart of F1 per type (with CI whiskers when known) as PNG bytes, or None."""
+    kinds = ctx.types
+
+    def draw(figure) -> None:
+        values = [100 * ctx.per_type[k].f1 for k in kinds]
         axes = figure.add_subplot()
         positions = list(range(len(kinds)))
         intervals = [ctx.interval(k) for k in kinds]
@@ -44,10 +59,39 @@ def f1_chart(ctx: CardContext) -> bytes | None:
         for y, v in zip(positions, values):
             x, colour = (1.5, "white") if v >= 12 else (v + 1.5, "black")
             axes.text(x, y, f"{v:.1f}", va="center", ha="left", color=colour, fontsize=9)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", metadata={"Software": None})
-        return buffer.getvalue()
-    except Exception as err:  # noqa: BLE001 - a plotting failure only costs the chart
-        ctx.warn(f"plotting the F1 chart failed ({type(err).__name__}: {err}); the card has no chart.")
+
+    return _png(ctx, "F1 chart", (6.4, 0.45 * len(kinds) + 1.2), draw)
+
+
+def confusion_heatmap(ctx: CardContext) -> bytes | None:
+    """The entity-type confusion matrix (gold rows, predicted columns, plus missed and spurious) as PNG bytes, or None."""
+    block = ctx.results.error_analysis
+    if block is None or not ctx.entities:
         return None
+    confusion = block.confusion
+    kinds = confusion.types
+    rows = [[confusion.cell(g, p) for p in kinds] + [confusion.missed.get(g, 0)] for g in kinds]
+    rows.append([confusion.spurious.get(p, 0) for p in kinds] + [0])
+
+    def draw(figure) -> None:
+        from matplotlib.colors import LogNorm
+
+        axes = figure.add_subplot()
+        top = max(max(max(row) for row in rows), 2)
+        # A log scale, so that errors stay visible beside the large diagonal; zeros stay white.
+        shown = [[value if value > 0 else float("nan") for value in row] for row in rows]
+        image = axes.imshow(shown, cmap="Blues", norm=LogNorm(vmin=1, vmax=top))
+        figure.colorbar(image, ax=axes, shrink=0.8, label="entities (log scale)")
+        axes.set_xticks(range(len(kinds) + 1), labels=[*kinds, "(missed)"], rotation=45, ha="right")
+        axes.set_yticks(range(len(kinds) + 1), labels=[*kinds, "(spurious)"])
+        axes.set_xlabel("predicted type")
+        axes.set_ylabel("gold type")
+        axes.set_title(f"Entity-type confusion, {ctx.dataset.pretty} {ctx.split}")
+        for y, row in enumerate(rows):
+            for x, value in enumerate(row):
+                if y < len(kinds) or x < len(kinds):  # the corner (no gold, no prediction) is not a cell
+                    colour = "white" if value > top ** 0.6 else "black"
+                    axes.text(x, y, str(value), ha="center", va="center", color=colour, fontsize=9)
+
+    size = 0.75 * len(kinds) + 2.4
+    return _png(ctx, "confusion heatmap", (size + 0.8, size), draw)

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from toolkit import ids
 from toolkit.card import facts
-from toolkit.card.chart import f1_chart
+from toolkit.card.chart import confusion_heatmap, f1_chart
 from toolkit.card.facts import BaseModel, DatasetIdentity
 from toolkit.errors import UserError
 from toolkit.runfolder import (
     DATA_INFO, EVAL_RESULTS, LABELS, PREDICTIONS, RUN_INFO, TRAINING_ARGS, TRAINING_LOG, ConfidenceIntervals, EvalResults, Scores,
-    read_json_object,
+    for_backend, read_json_object,
 )
 
 logger = logging.getLogger("toolkit")
@@ -54,6 +54,8 @@ class CardContext:
     tokenizer_lowercases: bool = False  # tokenizer.json's normaliser lowercases
     parameters: str | None = None  # "110.0 M (F32, 440 MB on disk)" from model.safetensors
     chart_png: bytes | None = None
+    confusion_png: bytes | None = None  # the error analysis' confusion heatmap
+    backend_results: Mapping[str, EvalResults] = field(default_factory=dict)  # eval_results.<backend>.json (ONNX)
     warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
@@ -139,7 +141,8 @@ def build_context(output_dir: str | Path, options: CardOptions = CardOptions()) 
         LABELS, DATA_INFO, TRAINING_ARGS, TRAINING_LOG, RUN_INFO, "config.json", "tokenizer_config.json")}
     warnings: list[str] = []
     warn = partial(_record, warnings)
-    dataset = facts.dataset_identity(results.dataset or (files[DATA_INFO] or {}).get("source") or {})
+    recorded = (files[DATA_INFO] or {}).get("source") or {}
+    dataset = facts.dataset_identity(results.dataset or recorded, recorded)
     config = (files[TRAINING_ARGS] or {}).get("config") or {}
     base = facts.base_model(files[RUN_INFO] or {}, config, override, warn)
     _check_intervals_contain_estimates(results, warn)
@@ -162,9 +165,10 @@ def build_context(output_dir: str | Path, options: CardOptions = CardOptions()) 
         model_config=files["config.json"] or {}, tokenizer_config=files["tokenizer_config.json"] or {},
         tokenizer_lowercases=facts.tokenizer_json_lowercases(path / "tokenizer.json"),
         parameters=facts.safetensors_parameters(path / "model.safetensors"),
+        backend_results=read_backend_results(path),
         warnings=warnings,
     )
-    return replace(ctx, chart_png=f1_chart(ctx))
+    return replace(ctx, chart_png=f1_chart(ctx), confusion_png=confusion_heatmap(ctx))
 
 
 def _record(warnings: list[str], message: str) -> None:
@@ -186,6 +190,18 @@ def read_eval_results(path: Path) -> EvalResults:
             f"`nerkit evaluate --model {path} --dataset ... --split test` first, then `nerkit card {path}`."
         )
     return EvalResults.from_json(eval_file)
+
+
+BACKENDS = ("onnx", "onnx-int8")  # `nerkit evaluate --backend ...` results the card shows beside torch
+
+
+def read_backend_results(path: Path) -> dict[str, EvalResults]:
+    """The ONNX evaluations (`eval_results.<backend>.json`) present in the folder, by backend."""
+    return {
+        backend: EvalResults.from_json(path / for_backend(EVAL_RESULTS, backend))
+        for backend in BACKENDS
+        if (path / for_backend(EVAL_RESULTS, backend)).is_file()
+    }
 
 
 def read_predictions(path: Path) -> Sentences | None:

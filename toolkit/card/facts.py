@@ -25,6 +25,7 @@ Warn = Callable[[str], None]
 WIDGET_EXAMPLES = 3
 WIDGET_MIN_TOKENS, WIDGET_MAX_TOKENS = 6, 30
 DEFAULT_USAGE_TEXT = "My name is Wolfgang and I live in Berlin."
+UNUSABLE_BELOW = 0.1  # a headline score under this: the card and `nerkit publish` warn that the model does not work
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,15 @@ class BaseModel:
     name: str  # as recorded (may be a local path: never print it unscrubbed)
 
 
-def dataset_identity(source: Mapping) -> DatasetIdentity:
-    """How the card names the evaluated data: a Hub id, a known dataset, or a local file's stem."""
+def dataset_identity(source: Mapping, recorded: Mapping | None = None) -> DatasetIdentity:
+    """How the card names the evaluated data: a Hub id, a known dataset, or a local file's stem.
+
+    `recorded` is data_info.json's source: when it is the same dataset, it fills the `config` and
+    `revision` the evaluation's own record lacks.
+    """
+    recorded = recorded or {}
+    if recorded is not source and (recorded.get("kind"), recorded.get("name")) == (source.get("kind"), source.get("name")):
+        source = {**source, **{k: recorded.get(k) for k in ("config", "revision") if source.get(k) is None}}
     name = str(source.get("name") or "")
     kind = source.get("kind")
     on_hub = kind == "hub" and bool(name) and not is_local_path(name)
@@ -96,12 +104,21 @@ def recommended_strategy(
     """The aggregation strategy for the usage snippet and metadata, and a sentence saying why."""
     order = recommendable()
     candidates = [name for name in order if name in strategy_f1]
+    prefix = ""
     if candidates:
         best = max(candidates, key=lambda name: (strategy_f1[name], -order.index(name)))
-        return best, (
-            f"`{best}` has the highest end-to-end F1 ({pct(strategy_f1[best])}) of the strategies that return "
-            f"whole entities, on the {split} split (see [F1 by aggregation strategy](#f1-by-aggregation-strategy))."
-        )
+        if strategy_f1[best] > 0:
+            return best, (
+                f"`{best}` has the highest end-to-end F1 ({pct(strategy_f1[best])}) of the strategies that return "
+                f"whole entities, on the {split} split (see [F1 by aggregation strategy](#f1-by-aggregation-strategy))."
+            )
+        prefix = (f"No strategy could be recommended from the evaluation: every strategy scored F1 "
+                  f"{pct(0.0)} on the {split} split. ")
+    strategy, why = _strategy_from_training(label_strategy, entities)
+    return strategy, prefix + why
+
+
+def _strategy_from_training(label_strategy: str | None, entities: bool) -> tuple[str, str]:
     groups = "entities" if entities else "tag groups"
     if label_strategy == "all":
         return "average", (
@@ -117,6 +134,17 @@ def recommended_strategy(
         "`first` gives each word the label predicted for its first sub-token (how nerkit trains by default) "
         f"and never splits a word between two {groups}."
     )
+
+
+def below_floor(results) -> str | None:
+    """'F1 0.00 on the test split is below 10.00' for a model that does not work; None otherwise.
+
+    The headline score is F1 for entities and accuracy for tag sets; `UNUSABLE_BELOW` is the floor.
+    """
+    name, value = ("F1", results.overall.f1) if results.entities else ("accuracy", results.overall.accuracy)
+    if not isinstance(value, (int, float)) or value >= UNUSABLE_BELOW:
+        return None
+    return f"{name} {pct(value)} on the {results.split} split is below {pct(UNUSABLE_BELOW)}"
 
 
 def types_in_order(tags: Sequence[str]) -> list[str]:

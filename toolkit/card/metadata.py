@@ -99,6 +99,6 @@ def card_data(ctx: CardContext) -> NerCardData:
         tags=_tags(ctx),
         widget=ctx.widget,
         inference={"parameters": {"aggregation_strategy": ctx.strategy}},
-        model_name=ctx.model_name,
+        model_name=ctx.repo,  # model-index name: the Hub id (the folder's name when rendered without one)
         eval_results=eval_results(ctx),
     )

@@ -12,7 +12,7 @@ from toolkit.card.context import CardOptions, build_context
 from toolkit.card.metadata import card_data
 from toolkit.card.sections import render_sections
 from toolkit.errors import UserError
-from toolkit.runfolder import CARD, F1_CHART
+from toolkit.runfolder import CARD, CONFUSION_CHART, F1_CHART
 from toolkit.runtime import write_files_atomically
 
 TEMPLATE_NAME = "token_classification.md"
@@ -25,20 +25,22 @@ class RenderedCard:
     card: ModelCard
     chart_png: bytes | None
     warnings: list[str] = field(default_factory=list)
+    confusion_png: bytes | None = None
 
     def write(self, output_dir: str | Path) -> Path:
-        """README.md and the chart as one set (temp files + rename), so a reader never sees half a card."""
+        """README.md and the charts as one set (temp files + rename), so a reader never sees half a card."""
         out = Path(output_dir)
-        readme, chart = out / CARD, out / F1_CHART
+        readme = out / CARD
+        images = {out / F1_CHART: self.chart_png, out / CONFUSION_CHART: self.confusion_png}
         files: dict[Path, str | bytes] = {readme: str(self.card)}
-        if self.chart_png is not None:
-            files[chart] = self.chart_png
+        files.update({path: png for path, png in images.items() if png is not None})
         try:
             write_files_atomically(files)
         except OSError as err:
             raise UserError(f"cannot write the model card into {out}: {err}. Check the folder's permissions.") from err
-        if self.chart_png is None and chart.exists():
-            chart.unlink()  # a chart from an earlier render would no longer match the card
+        for path, png in images.items():
+            if png is None and path.exists():
+                path.unlink()  # a chart from an earlier render would no longer match the card
         return readme
 
 
@@ -64,7 +66,7 @@ def build_card(output_dir: str | Path, **options: Any) -> RenderedCard:
     ctx = build_context(output_dir, CardOptions(**options))
     card = ModelCard.from_template(card_data(ctx), template_str=template_text(), **render_sections(ctx))
     card.text = card.text.rstrip("\n") + "\n"  # Jinja drops the template's final newline
-    return RenderedCard(card=card, chart_png=ctx.chart_png, warnings=list(ctx.warnings))
+    return RenderedCard(card=card, chart_png=ctx.chart_png, warnings=list(ctx.warnings), confusion_png=ctx.confusion_png)
 
 
 def render_card(output_dir: str | Path, **options: Any) -> Path:

@@ -23,6 +23,12 @@ def add_hub_arguments(parser: argparse.ArgumentParser, *, repo_kind: str = "mode
                           "and send nothing")
 
 
+def add_onnx_argument(parser: argparse.ArgumentParser) -> None:
+    """--no-onnx, for the commands that push a model folder (`push`, `publish`)."""
+    parser.add_argument("--no-onnx", dest="include_onnx", action="store_false",
+                        help="leave out onnx/ (the files of nerkit export) even when present")
+
+
 def hub_options(args: argparse.Namespace, revision_dest: str = "revision"):
     """The parsed Hub flags as `toolkit.hub.push.HubOptions` (validates --repo-id)."""
     from toolkit.hub.push import HubOptions

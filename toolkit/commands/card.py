@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from toolkit.commands._parser import add_command
+
 EXAMPLES = """\
 examples:
   # after `nerkit train ... --output-dir runs/bert-conll` and `nerkit evaluate --model runs/bert-conll ...`
@@ -21,15 +23,15 @@ network access. Sections without data are left out with a warning.
 """
 
 
+DESCRIPTION = (
+    "Render the model card (README.md and per_entity_f1.png) of a run folder "
+    "from its evaluation and training records."
+)
+
+
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "card",
-        help="write README.md (the model card) into a run folder",
-        description="Render the model card (README.md and per_entity_f1.png) of a run folder "
-        "from its evaluation and training records.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "card", help="write README.md (the model card) into a run folder",
+                         description=DESCRIPTION, epilog=EXAMPLES, func=run)
     parser.add_argument("output_dir", metavar="OUTPUT_DIR", help="the run folder (the --output-dir of `nerkit train`)")
     parser.add_argument(
         "--repo-id", default=None, help="Hub repo id USER/NAME shown in the usage snippet (default: the folder's name)"
@@ -51,7 +53,6 @@ def register(subparsers) -> None:
         help="a widget example (repeatable); replaces the sentences picked from the evaluated split, "
         "e.g. when the data's licence does not allow quoting it",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from toolkit.commands._parser import add_command
+
 from toolkit.commands._data_args import DATA_HELP, add_data_arguments, load_data
 
 EXAMPLES = """\
@@ -16,28 +18,30 @@ examples:
   # end-to-end F1 of every pipeline aggregation strategy, and 2000 bootstrap resamples
   nerkit evaluate --model runs/bert-conll --dataset conll2003 --strategies --bootstrap 2000 --seed 1
   nerkit evaluate --model runs/bert-conll --dataset conll2003 --strategies first,average --bootstrap 0
+  # the int8 ONNX model written by `nerkit export runs/bert-conll` (results: eval_results.onnx-int8.json)
+  nerkit evaluate --model runs/bert-conll --dataset conll2003 --backend onnx-int8
 
 writes into --output-dir (default: the model folder, or ./eval-<model id>):
   eval_results.json       per-type P/R/F1/support, averages, default and strict modes,
                           95% bootstrap confidence intervals (unless --bootstrap 0),
                           per-strategy F1 with --strategies, and the command line
   predictions_<split>.conll   token gold predicted
-  errors_<split>.txt      the first sentences with wrong tags
+  errors_<split>.txt      entity errors by kind, hardest sentences first (never pushed)
 """
+
+
+DESCRIPTION = (
+    "Evaluate a token-classification model (trained here or anywhere) on a dataset split: "
+    "seqeval precision/recall/F1 per entity type in default and strict IOB2 mode, token accuracy, "
+    "and the number of invalid predicted label sequences."
+)
 
 
 def register(subparsers) -> None:
     from space.strategies import STRATEGY_NAMES
 
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="evaluate a model per entity type (seqeval)",
-        description="Evaluate a token-classification model (trained here or anywhere) on a dataset split: "
-        "seqeval precision/recall/F1 per entity type in default and strict IOB2 mode, token accuracy, "
-        "and the number of invalid predicted label sequences.",
-        epilog=DATA_HELP + "\n" + EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "evaluate", help="evaluate a model per entity type (seqeval)",
+                         description=DESCRIPTION, epilog=DATA_HELP + "\n" + EXAMPLES, func=run_evaluate)
     parser.add_argument("--model", required=True, help="model folder or Hub id")
     parser.add_argument("--revision", default=None, help="model revision on the Hub")
     add_data_arguments(parser)
@@ -47,12 +51,18 @@ def register(subparsers) -> None:
     parser.add_argument("--max-length", type=int, default=None, help="max sub-tokens per sentence (default: model max)")
     parser.add_argument("--max-samples", type=int, default=None, help="evaluate the first N sentences only")
     parser.add_argument("--label-map", default=None, help="rename model labels or types: MODEL=DATASET,... (=O drops a type)")
+    parser.add_argument(
+        "--backend", choices=("torch", "onnx", "onnx-int8"), default="torch",
+        help="run the model with torch (default) or ONNX Runtime on the files of `nerkit export` (onnx: fp32, "
+        "onnx-int8: int8); results go to eval_results.<backend>.json etc., beside torch's, never over them",
+    )
     extra = parser.add_argument_group("aggregation strategies and confidence intervals")
     extra.add_argument(
         "--strategies", nargs="?", const="all", default=None, metavar="LIST",
         help="also run the model through the token-classification pipeline on each sentence (words joined with "
         f"spaces) and score each aggregation strategy's character spans by exact match; all of them "
-        f"({', '.join(STRATEGY_NAMES)}) when given alone, or a comma-separated subset. One forward pass per sentence.",
+        f"({', '.join(STRATEGY_NAMES)}; `word` is nerkit's own word view, not a pipeline strategy) when given "
+        "alone, or a comma-separated subset. One forward pass per sentence.",
     )
     extra.add_argument(
         "--bootstrap", type=int, nargs="?", const=1000, default=1000, metavar="N",
@@ -61,7 +71,6 @@ def register(subparsers) -> None:
     )
     extra.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
     extra.add_argument("--ci-level", type=float, default=0.95, help="confidence level of the intervals (default: 0.95)")
-    parser.set_defaults(func=run_evaluate)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -82,6 +91,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         ci_level=args.ci_level,
         command=command_line(args),
+        **({"backend": args.backend} if args.backend != "torch" else {}),
     ))
     return 0
 

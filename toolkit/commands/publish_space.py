@@ -11,8 +11,11 @@ DESCRIPTION = """\
 Create (or update) a Gradio Space repo holding app.py (set to load MODEL by default; a
 NER_MODEL variable in the Space settings overrides it), the space/ package, requirements.txt
 and a README.md with the Space metadata (sdk: gradio, sdk_version = the installed gradio,
-app_file: app.py, models: [MODEL]). All files go in one commit; an unchanged Space makes no
-commit.
+app_file: app.py, python_version = this Python, models: [MODEL]). All files go in one commit;
+an unchanged Space makes no commit. On --hardware cpu (the default, free hardware) requirements.txt
+installs PyTorch's CPU build from its CPU wheel index; --hardware gpu installs the default CUDA build.
+requirements.txt also installs mcp (the app launches with Gradio's MCP server on) and onnxruntime
+(the Space runs the model on ONNX Runtime on CPU when the model repo ships onnx/ from `nerkit export`).
 """
 
 EXAMPLES = """\
@@ -21,6 +24,7 @@ examples:
   nerkit publish-space --repo-id alice/bert-conll-demo --model alice/bert-conll --private
   nerkit publish-space --repo-id alice/bert-conll-demo --model alice/bert-conll --dry-run /tmp/space-preview
   nerkit publish-space --repo-id alice/demo --model alice/bert-conll --source-dir ~/src/nerkit
+  nerkit publish-space --repo-id alice/demo-gpu --model alice/bert-conll --hardware gpu
 """
 
 
@@ -32,10 +36,13 @@ def register(subparsers) -> None:
     parser.add_argument("--title", default=None, help="Space title (default: '<model name> NER demo')")
     parser.add_argument("--source-dir", default=None, metavar="DIR",
                         help="folder holding app.py and space/ (default: the installed nerkit)")
+    parser.add_argument("--hardware", default="cpu", choices=["cpu", "gpu"],
+                        help="hardware the Space runs on: cpu installs PyTorch's CPU build (default: cpu)")
     add_hub_arguments(parser, repo_kind="Space")
 
 
 def run(args: argparse.Namespace) -> int:
     from toolkit.hub.push import publish_space
 
-    return publish_space(args.model, hub_options(args), source_dir=args.source_dir, title=args.title)
+    return publish_space(args.model, hub_options(args), source_dir=args.source_dir, title=args.title,
+                         hardware=args.hardware)

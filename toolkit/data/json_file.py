@@ -3,29 +3,39 @@
 from __future__ import annotations
 
 import json
+from typing import Callable
 
 from toolkit.data.raw import RawSplit, ReadOptions, check_columns
 from toolkit.errors import UserError
 
 
-def read(text: str, file: str, options: ReadOptions) -> RawSplit:
-    """A JSON list of objects, or JSON Lines (one object per line)."""
+def json_rows(text: str, file: str, locate: Callable[[int], str] | None = None) -> list[tuple[int | None, object]]:
+    """(line number, value) per record of a JSON list (line None) or of JSON Lines (blank lines skipped).
+
+    `locate(line)` words the place in error messages (default "FILE line N").
+    """
+    locate = locate or (lambda number: f"{file} line {number}")
     if text.lstrip().startswith("["):
         try:
-            rows = [(None, row) for row in json.loads(text)]
+            return [(None, row) for row in json.loads(text)]
         except json.JSONDecodeError as err:
-            raise UserError(f"{file} line {err.lineno} column {err.colno}: not valid JSON ({err.msg}).") from None
-    else:
-        rows = []
-        for number, line in enumerate(text.split("\n"), start=1):
-            if line.strip():
-                try:
-                    rows.append((number, json.loads(line)))
-                except json.JSONDecodeError as err:
-                    raise UserError(
-                        f"{file} line {number} column {err.colno}: not valid JSON ({err.msg}) in {line[:80]!r}; "
-                        f"JSON Lines files hold one object per line."
-                    ) from None
+            raise UserError(f"{locate(err.lineno)} column {err.colno}: not valid JSON ({err.msg}).") from None
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            try:
+                rows.append((number, json.loads(line)))
+            except json.JSONDecodeError as err:
+                raise UserError(
+                    f"{locate(number)} column {err.colno}: not valid JSON ({err.msg}) in {line[:80]!r}; "
+                    f"JSON Lines files hold one object per line."
+                ) from None
+    return rows
+
+
+def read(text: str, file: str, options: ReadOptions) -> RawSplit:
+    """A JSON list of objects, or JSON Lines (one object per line)."""
+    rows = json_rows(text, file)
     split = RawSplit(tokens=[], tags=[], file=file, lines=[] if rows and rows[0][0] else None)
     for index, (number, row) in enumerate(rows):
         where = f"{file} line {number}" if number else f"{file} (record index {index})"

@@ -11,10 +11,15 @@ from toolkit.alignment import AlignmentStats, align_batch, check_fast
 from toolkit.errors import UserError
 
 
-def load_model(name_or_path: str, *, revision: str | None = None, device: str | None = None):
-    """A token-classification model in float32 on the toolkit's device, or a UserError saying why not."""
+def load_model(name_or_path: str, *, revision: str | None = None, device: str | None = None, backend: str = "torch"):
+    """A token-classification model in float32 on the toolkit's device, or a UserError saying why not.
+
+    `backend` "onnx" or "onnx-int8" gives the model folder's ONNX file (`nerkit export`) run by ONNX
+    Runtime on the CPU, in an object the pipeline and `predict_words` call like the torch model.
+    """
     from transformers import AutoConfig, AutoModelForTokenClassification
 
+    backend = _check_backend(backend)
     try:
         config = AutoConfig.from_pretrained(name_or_path, revision=revision)
     except (OSError, ValueError) as err:
@@ -25,6 +30,8 @@ def load_model(name_or_path: str, *, revision: str | None = None, device: str | 
             f"{name_or_path!r} is a {', '.join(architectures)} model, not a token-classification model. "
             "Evaluate a model fine-tuned for token classification (e.g. the output folder of `nerkit train`)."
         )
+    if backend != "torch":
+        return _load_onnx(name_or_path, config, backend, revision)
     import torch
 
     # float32 whatever the checkpoint's dtype: half-precision weights (like the bundled model's)
@@ -32,6 +39,25 @@ def load_model(name_or_path: str, *, revision: str | None = None, device: str | 
     model = AutoModelForTokenClassification.from_pretrained(name_or_path, revision=revision, dtype=torch.float32)
     model.to(device or select_device(half_precision=False).kind).eval()
     return model
+
+
+def _check_backend(backend: str) -> str:
+    from space.backends import BackendError, check_backend
+
+    try:
+        return check_backend(backend, allow_auto=False)
+    except BackendError as err:
+        raise UserError(f"--backend: {err}") from err
+
+
+def _load_onnx(name_or_path: str, config, backend: str, revision: str | None):
+    from space.backends import BackendError, load_onnx_model, resolve_backend
+
+    try:
+        _, path = resolve_backend(name_or_path, backend, strict=True, revision=revision)
+        return load_onnx_model(path, config, backend)
+    except BackendError as err:
+        raise UserError(f"--backend {backend}: {err}") from err
 
 
 def predict_words(
@@ -52,7 +78,7 @@ def predict_words(
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]), reverse=True)
     predictions: list[list[int]] = [[] for _ in sentences]
     stats = AlignmentStats()
-    device = next(model.parameters()).device
+    device = model.device  # torch models and space.backends.OrtModel both say where inputs go
     batches = range(0, len(order), batch_size)
     for start in tqdm(batches, desc="predict", unit="batch", disable=not progress):
         index = order[start : start + batch_size]

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit import runfolder
+from toolkit.evaluate.analysis import SpanError
+from toolkit.evaluate.analysis_report import error_file, format_error_analysis
 from toolkit.evaluate.bootstrap import METHOD
 from toolkit.runfolder import ConfidenceIntervals, EvalResults, ModeReport, Scores, StrategyResults
 from toolkit.runtime import json_text, write_files_atomically
@@ -16,9 +18,11 @@ MAX_ERROR_EXAMPLES = 25
 _ZERO = Scores(0.0, 0.0, 0.0, 0)
 
 
-def write_results(out: Path, split: str, results: EvalResults, sentences, gold, pred) -> None:
+def write_results(out: Path, split: str, results: EvalResults, sentences, gold, pred,
+                  errors: list[SpanError] | None = None) -> None:
     """Write eval_results.json, the predictions and the error examples as one set, so a failure
-    never leaves new results beside the previous run's predictions."""
+    never leaves new results beside the previous run's predictions. With the entity `errors` of
+    the error analysis, errors_<split>.txt groups them by kind and lists the hardest sentences first."""
     lines = []
     for words, gs, ps in zip(sentences, gold, pred):
         lines.extend(f"{w} {g} {p}" for w, g, p in zip(words, gs, ps))
@@ -26,9 +30,11 @@ def write_results(out: Path, split: str, results: EvalResults, sentences, gold, 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_files_atomically({
-        out / runfolder.EVAL_RESULTS: json_text(results.to_json()),
-        out / runfolder.PREDICTIONS.format(split=split): "\n".join(lines),
-        out / runfolder.ERRORS.format(split=split): error_examples(sentences, gold, pred),
+        out / runfolder.for_backend(runfolder.EVAL_RESULTS, results.backend): json_text(results.to_json()),
+        out / runfolder.for_backend(runfolder.PREDICTIONS.format(split=split), results.backend): "\n".join(lines),
+        out / runfolder.for_backend(runfolder.ERRORS.format(split=split), results.backend): (
+            error_examples(sentences, gold, pred) if errors is None else error_file(sentences, gold, pred, errors, split)
+        ),
     })
 
 
@@ -79,12 +85,14 @@ def format_table(results: EvalResults) -> str:
 
 
 def _extra_tables(results: EvalResults) -> list[str]:
-    """The confidence-interval and per-strategy tables, when the results have them."""
+    """The confidence-interval, per-strategy and error-analysis tables, when the results have them."""
     lines = []
     if results.confidence_intervals:
         lines += ["", format_intervals(results.confidence_intervals, results)]
     if results.strategies:
         lines += ["", format_strategies(results.strategies)]
+    if results.error_analysis:
+        lines += ["", format_error_analysis(results.error_analysis, results.split)]
     return lines
 
 

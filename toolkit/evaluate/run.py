@@ -15,6 +15,7 @@ from pathlib import Path
 from space.tags import is_entity_labels
 from toolkit.alignment import load_tokenizer
 from toolkit.errors import UserError
+from toolkit.evaluate.analysis import analyse
 from toolkit.evaluate.bootstrap import confidence_intervals, mismatches
 from toolkit.evaluate.labelmap import LabelMapping, decode, map_model_labels, parse_label_map
 from toolkit.evaluate.predict import load_model, predict_words
@@ -51,6 +52,7 @@ def evaluate_model(
     seed: int = 0,
     ci_level: float = 0.95,
     command: str | None = None,
+    backend: str = "torch",
 ) -> dict:
     """Score `model_name` on `data.splits[split]`; writes the results and returns them as eval_results.json's dict.
 
@@ -60,7 +62,7 @@ def evaluate_model(
     """
     strategy_names = _check_extras(data, strategies, bootstrap, ci_level)
     dataset = _split(data, split, max_samples)
-    model = load_model(model_name, revision=revision)
+    model = load_model(model_name, revision=revision, backend=backend)
     tokenizer = load_tokenizer(model_name, revision=revision)
     model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     mapping = map_model_labels(model_labels, list(data.labels), label_map)
@@ -88,8 +90,12 @@ def evaluate_model(
         "num_tokens": sum(len(s) for s in sentences),
         "truncated_words": stats.truncated_words,
         **({"command": command} if command else {}),
+        **({"backend": backend} if backend != "torch" else {}),
         **scores,
     }
+    span_errors = None
+    if entities:  # error kinds, confusion matrix, MUC-style schemas (toolkit.evaluate.analysis)
+        payload["error_analysis"], span_errors = analyse(gold, pred)
     if bootstrap:
         payload["confidence_intervals"] = _confidence_intervals(gold, pred, scores, bootstrap, seed, ci_level, entities)
     if strategy_names:
@@ -102,8 +108,8 @@ def evaluate_model(
             ),
         }
     out = Path(output_dir) if output_dir else default_output_dir(model_name)
-    results = EvalResults.from_json(payload, file=out / runfolder.EVAL_RESULTS)
-    write_results(out, split, results, sentences, gold, pred)
+    results = EvalResults.from_json(payload, file=out / runfolder.for_backend(runfolder.EVAL_RESULTS, backend))
+    write_results(out, split, results, sentences, gold, pred, span_errors)
     return results.to_json()
 
 

@@ -1,4 +1,4 @@
-"""End-to-end F1 of each pipeline aggregation strategy, on exact character spans.
+"""End-to-end F1 of each aggregation strategy (the pipeline's five and nerkit's `word` view), on exact character spans.
 
 Why: seqeval scores word-level tags on pre-split words, but a user calls
 `pipeline("token-classification", aggregation_strategy=...)` on raw text and gets character
@@ -9,7 +9,10 @@ forward pass per sentence gives every strategy of the registry (`space.strategie
 How a sentence is scored
 ------------------------
 1. **Text.** The sentence's tokens joined with single spaces (`detokenize`); token *i* starts at
-   `starts[i]`. Gold entities come from the IOB2 tags via seqeval's `get_entities` (the same
+   `starts[i]`. With `join="natural"` a token made only of closing punctuation (`,.;:!?%)]}`) is
+   attached to the token before it and one made only of opening brackets (`([{`) to the one after
+   it, as in running text ("Paris, France."): that is where the pipeline's space heuristic splits
+   words wrongly on byte-level BPE and SentencePiece tokenizers and the `word` view does not. Gold entities come from the IOB2 tags via seqeval's `get_entities` (the same
    entities seqeval's default mode counts) and become character spans
    `(type, starts[first], starts[last] + len(tokens[last]))`.
 2. **Prediction.** One forward pass (long sentences are windowed with the pipeline's stride, so no
@@ -51,20 +54,34 @@ Span = tuple  # (type, start, end): character offsets into the detokenized sente
 _CHUNK = 1024  # sentences per predict_all_batch call (progress bar granularity)
 
 
-def detokenize(tokens: Sequence[str]) -> tuple[str, list[int]]:
-    """`("EU", "rejects")` -> `("EU rejects", [0, 3])`: the text and each token's start offset."""
-    starts, position = [], 0
-    for token in tokens:
+JOINS = ("spaces", "natural")
+_CLOSING, _OPENING = set(",.;:!?%)]}"), set("([{")
+
+
+def detokenize(tokens: Sequence[str], join: str = "spaces") -> tuple[str, list[int]]:
+    """`("EU", "rejects")` -> `("EU rejects", [0, 3])`: the text and each token's start offset.
+
+    `join="natural"` leaves out the space before closing punctuation and after opening brackets."""
+    if join not in JOINS:
+        raise ValueError(f"join must be one of {', '.join(JOINS)}, got {join!r}")
+    starts, parts, position = [], [], 0
+    for i, token in enumerate(tokens):
+        glued = join == "natural" and i > 0 and (
+            (token and set(token) <= _CLOSING) or (tokens[i - 1] and set(tokens[i - 1]) <= _OPENING))
+        if i > 0 and not glued:
+            parts.append(" ")
+            position += 1
         starts.append(position)
-        position += len(token) + 1
-    return " ".join(tokens), starts
+        parts.append(token)
+        position += len(token)
+    return "".join(parts), starts
 
 
-def gold_spans(tokens: Sequence[str], tags: Sequence[str]) -> list[Span]:
-    """Gold entities of one sentence as character spans of `detokenize(tokens)[0]`."""
+def gold_spans(tokens: Sequence[str], tags: Sequence[str], join: str = "spaces") -> list[Span]:
+    """Gold entities of one sentence as character spans of `detokenize(tokens, join)[0]`."""
     from seqeval.metrics.sequence_labeling import get_entities
 
-    _text, starts = detokenize(tokens)
+    _text, starts = detokenize(tokens, join)
     return [
         (kind, starts[first], starts[last] + len(tokens[last]))
         for kind, first, last in get_entities(list(tags))
@@ -196,11 +213,13 @@ def evaluate_strategies(
     ignore_labels: Sequence[str] = ("O",),
     batch_size: int = 32,
     progress: bool = False,
+    join: str = "spaces",
 ) -> dict:
     """`{strategy: {precision, recall, f1, support, predicted, correct, per_type}}` over all sentences.
 
     `tags` are the gold IOB2 tags (dataset label names); `types` maps pipeline types to dataset
-    types (`type_map`); `ignore_labels` are the model labels that mean "no entity".
+    types (`type_map`); `ignore_labels` are the model labels that mean "no entity"; `join` how the
+    tokens become text (`detokenize`).
     """
     from tqdm.auto import tqdm
 
@@ -209,8 +228,8 @@ def evaluate_strategies(
     names = check_strategies(strategies)
     if len(sentences) != len(tags):
         raise ValueError(f"{len(sentences)} sentences but {len(tags)} tag sequences")
-    texts = [detokenize(tokens)[0] for tokens in sentences]
-    gold = [gold_spans(tokens, sentence_tags) for tokens, sentence_tags in zip(sentences, tags)]
+    texts = [detokenize(tokens, join)[0] for tokens in sentences]
+    gold = [gold_spans(tokens, sentence_tags, join) for tokens, sentence_tags in zip(sentences, tags)]
     pred: dict[str, list[list[Span]]] = {name: [] for name in names}
     chunks = range(0, len(texts), _CHUNK)
     for first in tqdm(chunks, desc="strategies", unit="chunk", disable=not progress or len(chunks) < 2):
@@ -233,6 +252,7 @@ def evaluate_model_strategies(
     batch_size: int = 32,
     max_length: int | None = None,
     progress: bool = False,
+    join: str = "spaces",
 ) -> dict:
     """`evaluate_strategies` for a loaded model: builds the pipeline and the type map from its labels."""
     model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
@@ -248,4 +268,5 @@ def evaluate_model_strategies(
         ignore_labels=ignore,
         batch_size=batch_size,
         progress=progress,
+        join=join,
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from toolkit import __version__
 from toolkit.errors import UserError
-from toolkit.hub.errors import HubCall, describe, is_transient, status, translate
+from toolkit.hub.errors import HubCall, describe, is_transient, status, storage_failure, translate
 from toolkit.hub.plan import PlannedFile, PushPlan, check_secrets
 from toolkit.hub.session import HubSession
 
@@ -119,6 +119,8 @@ def push(
     except UserError:
         raise
     except Exception as err:
+        if storage_failure(err) is not None:  # an LFS transfer failed: no commit was attempted
+            raise _failed(session, call, result.commit_oid, err, result.attempts, create_pr) from None
         translated = translate(err, call)
         if translated is not None:
             raise translated from None
@@ -162,8 +164,8 @@ def _commit_with_retry(session: HubSession, result: PushResult, changed: list[Pl
             )
         except Exception as err:  # noqa: BLE001 - sorted into transient / not below
             last_error = err
-            if not is_transient(err):
-                raise
+            if not is_transient(err) or storage_failure(err) is not None:
+                raise  # huggingface_hub already retried the LFS transfer itself
             log.warning("attempt %d/%d to commit to %s failed: %s", attempt, attempts, session.repo_id,
                         describe(err, session.token))
             landed = _check_landed(session, revision, changed, head, prs_before, attempt)

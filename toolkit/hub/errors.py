@@ -64,13 +64,53 @@ def is_transport_error(err: BaseException) -> bool:
 
 def is_transient(err: BaseException | None) -> bool:
     """A failure worth retrying: network trouble or a 5xx/429/408, anywhere in the cause chain."""
+    return any(is_transport_error(e) or status(e) in TRANSIENT_STATUS for e in _chain(err))
+
+
+UPLOAD_FAILED = re.compile(r"Error while uploading '(?P<path>.+)' to the Hub")
+URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*")  # pre-signed URLs carry their signature in the query
+S3_ERROR = re.compile(r"<Code>(?P<code>[^<]*)</Code>\s*<Message>(?P<message>[^<]*)</Message>")
+
+
+def _chain(err: BaseException | None):
     seen = set()
     while err is not None and id(err) not in seen:
         seen.add(id(err))
-        if is_transport_error(err) or status(err) in TRANSIENT_STATUS:
-            return True
+        yield err
         err = err.__cause__ or err.__context__
-    return False
+
+
+def storage_failure(err: BaseException | None) -> tuple[str, BaseException] | None:
+    """(file, the HTTP or network error under it) when an LFS upload failed; else None.
+
+    huggingface_hub wraps every failed LFS transfer (the PUT to the storage origin, and the verify
+    call after it) in `RuntimeError("Error while uploading 'PATH' to the Hub.")`, after retrying
+    transient errors itself.
+    """
+    chain = list(_chain(err))
+    for i, link in enumerate(chain):
+        match = UPLOAD_FAILED.search(str(link)) if isinstance(link, RuntimeError) else None
+        if match:
+            below = chain[i + 1:]
+            cause = next((e for e in below if status(e) is not None), None) or next(
+                (e for e in below if is_transport_error(e)), below[0] if below else link)
+            return match.group("path"), cause
+    return None
+
+
+def describe_storage(err: BaseException, token: str | None) -> str:
+    """`HTTP 403 (AccessDenied: Access Denied)` or `connection dropped (RemoteProtocolError: ...)`, one line."""
+    code = status(err)
+    if code is None:
+        text = URL_QUERY.sub(r"\1", scrub(str(err), token)).strip().splitlines()
+        what = "connection dropped" if is_transport_error(err) else "failed"
+        return f"{what} ({type(err).__name__}: {' '.join(text)[:300] or 'no answer'})"
+    body = getattr(getattr(err, "response", None), "text", "") or ""
+    s3 = S3_ERROR.search(body)
+    detail = f"{s3.group('code')}: {s3.group('message')}" if s3 else getattr(err, "server_message", None) or ""
+    reason = getattr(getattr(err, "response", None), "reason_phrase", "") or ""
+    detail = scrub(" ".join(str(detail).split()), token)[:300]
+    return f"HTTP {code} {reason}".rstrip() + (f" ({detail})" if detail else "")
 
 
 def describe(err: BaseException | None, token: str | None) -> str:
@@ -78,7 +118,7 @@ def describe(err: BaseException | None, token: str | None) -> str:
     if err is None:
         return "unknown error"
     code = status(err)
-    lines = scrub(str(err), token).strip().splitlines()
+    lines = URL_QUERY.sub(r"\1", scrub(str(err), token)).strip().splitlines()
     text = " ".join(line.strip() for line in lines[:6] if line.strip())
     return (f"HTTP {code}: {text}" if code else f"{type(err).__name__}: {text}")[:600]
 
@@ -132,6 +172,9 @@ RULES: tuple[Rule, ...] = (
          "the Hub refused the push to {repo_id} ({why}). Check that your token has write access to "
          "'{namespace}'. {login_help}"),
     Rule(("commit",), _http(404), "{repo_type} repo {repo_id} (revision {revision}) not found: {why}"),
+    Rule(("commit_failed",), lambda err: storage_failure(err) is not None,
+         "could not upload {file} to the Hub's file storage: {why}. {state}. Run the same command again to retry; "
+         "files already uploaded are not sent twice."),
     Rule(("commit_failed",), _anything,
          "could not push to {repo_id}{tries}: {why}. {state}. Run the same command again to retry; files already "
          "uploaded are not sent twice."),
@@ -143,13 +186,18 @@ RULES: tuple[Rule, ...] = (
 
 
 def _fields(err: BaseException, call: HubCall) -> dict[str, str]:
-    why = describe(err, call.token)
+    why, file = describe(err, call.token), ""
     if _bad_card_metadata(err):
         why = scrub(str(err), call.token)
+    storage = storage_failure(err)
+    if storage is not None:
+        file, cause = storage
+        why = describe_storage(cause, call.token)
     return dict(
         why=why, endpoint=endpoint(), login_help=LOGIN_HELP, source=call.token_source, user=call.user,
         repo_id=call.repo_id, repo_type=call.repo_type, revision=call.revision, state=call.state,
         namespace=call.repo_id.split("/")[0], tries=f" after {call.attempts} attempts" if call.attempts > 1 else "",
+        file=file,
     )
 
 

@@ -13,10 +13,12 @@ from pathlib import Path, PurePosixPath
 
 from toolkit import runfolder
 from toolkit.errors import UserError
+from toolkit.hub.card_target import FRONT_MATTER, card_for_repo
 from toolkit.hub.plan import (
     LFS_TEXT_THRESHOLD,
     TEXT_SUFFIXES,
     PushPlan,
+    check_secrets,
     collapse_excluded,
     exclusion,
     local_prefixes,
@@ -28,11 +30,17 @@ log = logging.getLogger(__name__)
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model")
-FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*(\n|$)", re.S)
 
 
-def plan_model_folder(output_dir: str | Path, *, exclude: tuple[str, ...] = ()) -> PushPlan:
-    """The exact tree `push` would send for a trained model folder; validates the folder first."""
+def plan_model_folder(output_dir: str | Path, *, exclude: tuple[str, ...] = (), repo_id: str | None = None,
+                      include_onnx: bool = True) -> PushPlan:
+    """The exact tree `push` would send for a trained model folder; validates the folder first.
+
+    The `onnx/` folder of `nerkit export` goes along when present (binary, so LFS), which lets the
+    Space and transformers.js run the model on ONNX Runtime; `include_onnx=False` leaves it out.
+    With `repo_id`, a card that names another model is re-rendered for `repo_id` in the tree
+    (the folder's copy stays as it is), or refused with the `nerkit card` command to run.
+    """
     root = Path(output_dir)
     if not root.is_dir():
         raise UserError(f"{root}: no such folder. Expected the output folder of `nerkit train` (pass it as OUTPUT_DIR).")
@@ -42,21 +50,35 @@ def plan_model_folder(output_dir: str | Path, *, exclude: tuple[str, ...] = ()) 
     for path in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
         rel = PurePosixPath(path.relative_to(root).as_posix())
         why = exclusion(rel, tuple(exclude))
+        if why is None and not include_onnx and len(rel.parts) > 1 and rel.parts[0] == runfolder.ONNX_DIR:
+            why = "--no-onnx"
         if why is None and path.is_symlink() and not path.exists():
             why = "broken symlink"
         if why:
             plan.excluded.append((str(rel), why))
             continue
-        data = None
-        if rel.suffix in TEXT_SUFFIXES and path.stat().st_size < LFS_TEXT_THRESHOLD:
-            text = path.read_bytes().decode("utf-8", errors="surrogateescape")
-            new, count = rewrite_text(text, prefixes, in_json=rel.suffix == ".json")
-            if count:
-                data = new.encode("utf-8", errors="surrogateescape")
-                plan.rewritten[str(rel)] = count
-        plan.files.append(planned(str(rel), source=None if data is not None else path, data=data))
+        plan.files.append(_planned_file(plan, str(rel), path, prefixes))
     plan.excluded = collapse_excluded(plan.excluded)
+    pushed_card = [i for i, f in enumerate(plan.files) if f.path == runfolder.CARD]
+    if repo_id and pushed_card:
+        check_secrets(plan)  # a token in the folder is reported before anything about the card
+        card = card_for_repo(output_dir, repo_id)
+        if card is not None:
+            plan.files[pushed_card[0]] = _planned_file(plan, runfolder.CARD, root / runfolder.CARD, prefixes, data=card[0])
+            plan.notes.append(card[1])
     return plan
+
+
+def _planned_file(plan: PushPlan, rel: str, path: Path, prefixes, *, data: bytes | None = None):
+    """One file of the tree, local paths rewritten in text files (from `data` instead of disk when given)."""
+    plan.rewritten.pop(rel, None)
+    if PurePosixPath(rel).suffix in TEXT_SUFFIXES and (data is not None or path.stat().st_size < LFS_TEXT_THRESHOLD):
+        text = (data if data is not None else path.read_bytes()).decode("utf-8", errors="surrogateescape")
+        new, count = rewrite_text(text, prefixes, in_json=rel.endswith(".json"))
+        if count:
+            data = new.encode("utf-8", errors="surrogateescape")
+            plan.rewritten[rel] = count
+    return planned(rel, source=None if data is not None else path, data=data)
 
 
 def check_model_folder(root: Path) -> None:

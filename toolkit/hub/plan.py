@@ -86,6 +86,7 @@ class PushPlan:
     excluded: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     rewritten: dict[str, int] = field(default_factory=dict)  # path -> number of local paths rewritten
     source: str = ""  # what the tree was made from, for messages
+    notes: list[str] = field(default_factory=list)  # what the plan changed on the way, e.g. a re-rendered card
 
     @property
     def total_size(self) -> int:
@@ -285,6 +286,7 @@ def format_plan(plan: PushPlan, heading: str) -> str:
     if plan.excluded:
         lines.append("Left out:")
         lines += [f"  {path}  ({why})" for path, why in plan.excluded]
+    lines += plan.notes
     return "\n".join(lines)
 
 

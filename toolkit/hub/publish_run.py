@@ -7,6 +7,7 @@ so it may call training, evaluation and the card.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,19 @@ class CardOptions:
 
 
 def publish_model(config, load_data: Callable[[], object], options: HubOptions, card: CardOptions = CardOptions(),
-                  *, evaluate_split: str = "test", bootstrap: int = 1000) -> int:
-    """Train `config` on the data `load_data()` returns, evaluate, render the card, push the folder."""
+                  *, evaluate_split: str = "test", bootstrap: int = 1000, max_eval_sentences: int | None = None,
+                  include_onnx: bool = True) -> int:
+    """Train `config` on the data `load_data()` returns, evaluate, render the card, push the folder.
+
+    An `onnx/` folder already in the output folder is pushed too unless `include_onnx` is False.
+
+    The final evaluation scores the first `max_eval_sentences` sentences of the split (all when None)
+    with `bootstrap` resamples for the confidence intervals (0: none).
+    """
+    if bootstrap < 0:
+        raise UserError(f"--bootstrap {bootstrap}: expected 0 (no confidence intervals) or a number of resamples, e.g. 1000.")
+    if max_eval_sentences is not None and max_eval_sentences < 1:
+        raise UserError(f"--max-eval-sentences {max_eval_sentences}: expected a positive number of sentences.")
     if options.dry_run:
         check_dry_run_dir(options.dry_run, output_dir=config.output_dir)
     rank = process_rank()
@@ -60,18 +72,31 @@ def publish_model(config, load_data: Callable[[], object], options: HubOptions, 
     if split not in data.splits:  # checked before training: the eval split exists
         print(f"nerkit publish: the dataset has no {split!r} split; the card reports {config.eval_split!r}")
         split = config.eval_split
-    evaluate_and_card(output_dir, data, split, config, options.repo_id, card, bootstrap=bootstrap)
-    return push_plan(plan_model_folder(output_dir), options, session=session)
+    evaluate_and_card(output_dir, data, split, config, options.repo_id, card, bootstrap=bootstrap,
+                      max_sentences=max_eval_sentences)
+    plan = plan_model_folder(output_dir, repo_id=options.repo_id, include_onnx=include_onnx)
+    return push_plan(plan, options, session=session)
 
 
 def evaluate_and_card(output_dir: Path, data, split: str, config, repo_id: str, card: CardOptions,
-                      *, bootstrap: int = 1000) -> Path:
-    """Score `split` into the run folder, then render the card (README.md) from it; returns its path."""
-    from toolkit.card import render_card
-    from toolkit.evaluate import evaluate_model
+                      *, bootstrap: int = 1000, max_sentences: int | None = None) -> Path:
+    """Score `split` into the run folder, then render the card (README.md) from it; returns its path.
 
-    evaluate_model(str(output_dir), data, split, output_dir=output_dir, batch_size=config.eval_batch_size,
-                   max_length=config.max_length, progress=False, strategies="all", bootstrap=bootstrap)
+    A model whose headline score is below the card's floor gets a loud warning here and a line on its card.
+    """
+    from toolkit.card import render_card
+    from toolkit.card.facts import below_floor
+    from toolkit.evaluate import evaluate_model
+    from toolkit.runfolder import EvalResults
+
+    results = evaluate_model(str(output_dir), data, split, output_dir=output_dir, batch_size=config.eval_batch_size,
+                             max_length=config.max_length, max_samples=max_sentences, progress=False,
+                             strategies="all", bootstrap=bootstrap)
+    below = below_floor(EvalResults.from_json(results))
+    if below:
+        bar = "!" * 100
+        print(f"{bar}\nnerkit publish: WARNING: this model does not work: its {below}. The card says so in its "
+              "first paragraph. Train longer or on more data before anyone uses it.\n{bar}", file=sys.stderr, flush=True)
     widget_texts = list(card.widget_texts) if card.widget_texts is not None else None
     return render_card(output_dir, repo_id=repo_id, language=card.language, license=card.license,
                        base_model=card.base_model, widget_texts=widget_texts)

@@ -55,19 +55,21 @@ def push_plan(plan: PushPlan, options: HubOptions, *, session: HubSession | None
     return 0
 
 
-def push_folder(output_dir: str | Path, options: HubOptions, *, exclude: tuple[str, ...] = ()) -> int:
-    """`nerkit push`: a trained output folder, from rank 0 only."""
+def push_folder(output_dir: str | Path, options: HubOptions, *, exclude: tuple[str, ...] = (),
+                include_onnx: bool = True) -> int:
+    """`nerkit push`: a trained output folder (with its onnx/ unless `include_onnx` is False), from rank 0 only."""
     rank = process_rank()
     if rank != 0:
         print(f"nerkit push: process rank {rank}: skipping, only rank 0 pushes")
         return 0
-    return push_plan(plan_model_folder(output_dir, exclude=tuple(exclude)), options)
+    plan = plan_model_folder(output_dir, exclude=tuple(exclude), repo_id=options.repo_id, include_onnx=include_onnx)
+    return push_plan(plan, options)
 
 
 def publish_space(model_id: str, options: HubOptions, *, source_dir: str | Path | None = None,
-                  title: str | None = None) -> int:
+                  title: str | None = None, hardware: str = "cpu") -> int:
     """`nerkit publish-space`: the Gradio app as a Space that loads `model_id` by default."""
-    plan = plan_space(model_id, source_dir=source_dir, title=title)
+    plan = plan_space(model_id, source_dir=source_dir, title=title, hardware=hardware)
     session = None
     if not options.dry_run:
         session = options.preflight("space")

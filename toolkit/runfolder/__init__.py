@@ -7,10 +7,12 @@ each file holds is described in docs/eval-results.md.
 
 from toolkit.runfolder.checks import read_json_object
 from toolkit.runfolder.names import (
-    CARD, CHECKPOINTS, DATA_INFO, ERRORS, EVAL_RESULTS, F1_CHART, LABELS, PREDICTIONS, RUN_INFO, TRAINING_ARGS,
+    CARD, CHECKPOINTS, CONFUSION_CHART, DATA_INFO, ERRORS, EVAL_RESULTS, F1_CHART, LABELS, PREDICTIONS, RUN_INFO, TRAINING_ARGS,
     TRAINING_LOG,
 )
+from toolkit.runfolder.analysis import Confusion, ErrorAnalysis, ErrorCounts, SchemaScores
 from toolkit.runfolder.eval_results import EvalResults
+from toolkit.runfolder.names import ONNX_DIR, ONNX_FP32, ONNX_INT8, for_backend
 from toolkit.runfolder.results import (
     ConfidenceIntervals,
     ModeReport,
@@ -21,8 +23,10 @@ from toolkit.runfolder.results import (
 )
 
 __all__ = [
-    "CARD", "CHECKPOINTS", "DATA_INFO", "ERRORS", "EVAL_RESULTS", "F1_CHART", "LABELS", "PREDICTIONS",
+    "CARD", "CHECKPOINTS", "CONFUSION_CHART", "DATA_INFO", "ERRORS", "EVAL_RESULTS", "F1_CHART", "LABELS", "PREDICTIONS",
     "RUN_INFO", "TRAINING_ARGS", "TRAINING_LOG",
     "ConfidenceIntervals", "EvalResults", "ModeReport", "Overall", "Scores", "StrategyResults",
     "StrategyScores", "read_json_object",
+    "Confusion", "ErrorAnalysis", "ErrorCounts", "SchemaScores",
 ]
+__all__ += ["ONNX_DIR", "ONNX_FP32", "ONNX_INT8", "for_backend"]

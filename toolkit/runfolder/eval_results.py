@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import UserError
+from toolkit.runfolder.analysis import ErrorAnalysis
 from toolkit.runfolder.checks import MISSING, Where, is_count, is_object, is_score, is_table, is_text, optional, put, read_json_object
 from toolkit.runfolder.names import EVAL_RESULTS
 from toolkit.runfolder.results import (
@@ -20,6 +21,8 @@ _KNOWN = {
     "schema_version", "model", "split", "label_column", "dataset", "num_sentences", "num_tokens", "truncated_words",
     "command", "task", "overall", "modes", "invalid_sequences", "per_tag", "macro_f1", "confidence_intervals",
     "strategies",
+    "error_analysis",
+    "backend",
 }
 
 
@@ -48,6 +51,8 @@ class EvalResults:
     macro_f1: float | None = None
     confidence_intervals: ConfidenceIntervals | None = None
     strategies: StrategyResults | None = None
+    error_analysis: ErrorAnalysis | None = None  # entity tag sets; docs/eval-results.md
+    backend: str | None = None  # "onnx" / "onnx-int8" when `nerkit evaluate --backend` did not use torch
     extra: dict[str, Any] = field(default_factory=dict)  # fields of newer writers, kept as they are
     schema_version: int = SCHEMA_VERSION
 
@@ -86,6 +91,7 @@ class EvalResults:
             "num_tokens": optional(where.get(data, "num_tokens", "a count", is_count, optional=True)),
             "truncated_words": optional(where.get(data, "truncated_words", "a count", is_count, optional=True)),
             "command": optional(where.get(data, "command", "the command line", lambda v: isinstance(v, str), optional=True)),
+            "backend": optional(where.get(data, "backend", '"onnx" or "onnx-int8"', is_text, optional=True)),
             "extra": {key: value for key, value in data.items() if key not in _KNOWN},
         }
         for key in _HEADER:
@@ -93,6 +99,8 @@ class EvalResults:
         values.update(_entity_part(data, where) if task == "entities" else _tag_part(data, where))
         if "strategies" in data:
             values["strategies"] = StrategyResults.from_json(data["strategies"], where)
+        if "error_analysis" in data:  # optional: files written before it existed still load
+            values["error_analysis"] = ErrorAnalysis.from_json(data["error_analysis"], where)
         if "confidence_intervals" in data:
             values["confidence_intervals"] = ConfidenceIntervals.from_json(data["confidence_intervals"], where)
         return cls(**values)
@@ -107,12 +115,14 @@ class EvalResults:
         payload["num_sentences"] = self.num_sentences
         for key in ("num_tokens", "truncated_words", "command"):
             put(payload, key, getattr(self, key))
+        put(payload, "backend", self.backend)
         payload.update(task=self.task, overall=self.overall.to_json())
         modes = {name: report.to_json() for name, report in (("default", self.default), ("strict", self.strict)) if report}
         put(payload, "modes", modes or None)
         put(payload, "invalid_sequences", self.invalid_sequences)
         put(payload, "per_tag", _table_json(self.per_tag) if self.per_tag is not None else None)
         put(payload, "macro_f1", self.macro_f1)
+        put(payload, "error_analysis", self.error_analysis.to_json() if self.error_analysis else None)
         put(payload, "confidence_intervals", self.confidence_intervals.to_json() if self.confidence_intervals else None)
         put(payload, "strategies", self.strategies.to_json() if self.strategies else None)
         payload.update(self.extra)

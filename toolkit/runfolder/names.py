@@ -10,4 +10,17 @@ PREDICTIONS = "predictions_{split}.conll"  # token gold predicted, blank line be
 ERRORS = "errors_{split}.txt"  # a short list of misclassified sentences
 CARD = "README.md"
 F1_CHART = "per_entity_f1.png"
+CONFUSION_CHART = "confusion_matrix.png"  # entity-type confusion heatmap beside the card
 CHECKPOINTS = "checkpoints"  # Trainer checkpoints; never pushed
+
+# ONNX files written by `nerkit export`; their home is space.backends (the Space is deployed without the toolkit).
+from space.backends import ONNX_DIR, ONNX_FP32, ONNX_INT8  # noqa: E402
+
+
+def for_backend(name: str, backend: str | None) -> str:
+    """`eval_results.json` -> `eval_results.onnx-int8.json` (same for predictions/errors) when an evaluation
+    ran on a non-torch backend (`nerkit evaluate --backend`), so it never overwrites the torch results."""
+    if not backend or backend == "torch":
+        return name
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}.{backend}.{ext}" if dot else f"{name}.{backend}"

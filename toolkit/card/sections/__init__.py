@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from toolkit.card.context import CardContext
-from toolkit.card.sections import data, limitations, reproducibility, results, training, usage
+from toolkit.card.sections import data, errors, limitations, reproducibility, results, training, usage
+from toolkit.card.sections import backends
 
 Section = Callable[[CardContext], "str | None"]
 
@@ -24,6 +25,8 @@ SECTIONS: tuple[tuple[str, Section], ...] = (
     ("chart", results.chart),
     ("modes", results.modes),
     ("strategies", results.strategies),
+    ("error_analysis", errors.error_analysis),
+    ("backends", backends.backends),
     ("limitations", limitations.limitations),
     ("data", data.data),
     ("data_licence", data.data_licence),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from space.strategies import STRATEGY_NAMES
+from space.strategies import STRATEGY_NAMES, get_strategy
 from toolkit.card.context import CardContext
+from toolkit.card.facts import below_floor
 from toolkit.card.fmt import count, is_score, join_names, md_table, pct
 from toolkit.runfolder import F1_CHART
 
@@ -20,6 +21,17 @@ def dataset_link(ctx: CardContext) -> str:
 
 
 def summary(ctx: CardContext) -> str:
+    text = _summary(ctx)
+    below = below_floor(ctx.results)
+    if below:
+        text += (
+            f"\n\n> **Warning: this model does not work yet.** Its {below}: it was trained too briefly or on too "
+            "little data. Do not use it for anything but testing."
+        )
+    return text
+
+
+def _summary(ctx: CardContext) -> str:
     overall = ctx.results.overall
     on = f"the {ctx.dataset.pretty} {ctx.split} split"
     trained = f"fine-tuned from {ctx.base.display}" if ctx.base.display else "fine-tuned"
@@ -139,6 +151,13 @@ def modes(ctx: CardContext) -> str | None:
     return f"{text}\n\n{table}"
 
 
+def _strategy_label(name: str) -> str:
+    """The table's name cell; a strategy of nerkit's own (`word`) says it is no `aggregation_strategy` value."""
+    if get_strategy(name).pipeline:
+        return f"`{name}`"
+    return f"`{name}` (nerkit's own, not a `pipeline` strategy)"
+
+
 def strategies(ctx: CardContext) -> str | None:
     block = ctx.results.strategies
     if block is None:
@@ -154,7 +173,7 @@ def strategies(ctx: CardContext) -> str | None:
     rows = []
     for name in order:
         s, per = scores[name], scores[name].per_type or {}
-        row = [f"`{name}`", pct(s.precision), pct(s.recall), pct(s.f1)]
+        row = [_strategy_label(name), pct(s.precision), pct(s.recall), pct(s.f1)]
         row += [pct(per[t].f1) if t in per else "—" for t in type_columns]
         if name == ctx.strategy:
             row = [f"**{cell}**" if cell != "—" else cell for cell in row]

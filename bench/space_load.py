@@ -1,0 +1,185 @@
+"""Load on the launched Space (`python app.py` on 127.0.0.1), side by side in one run.
+
+Reports: 64 concurrent /compare calls (calls/s, p50/p95, errors); server RSS before/after N
+sequential calls and after 50 oversized bodies; how long a /predict on the loaded default model
+waits while other models load; and micro-batching on vs off (NER_BATCH_SIZE=16 vs 1) at
+1/8/32/64 clients. Model: NER_MODEL, else the bundled ./model.
+
+    python bench/space_load.py            # full
+    python bench/space_load.py --quick    # fewer calls (a couple of minutes on 2 CPU cores)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = ["Barack Obama", "Angela Merkel", "Joko Widodo", "John Smith"]
+PLACES = ["Paris", "New York City", "Jakarta", "Montpellier"]
+
+
+def text_for(i: int) -> str:
+    return (f"{NAMES[i % 4]} met {NAMES[(i + 1) % 4]} at the United Nations in {PLACES[i % 4]} "
+            f"on day {i}, said Reuters." + " Ubisoft agreed." * (i % 3))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`python app.py` in a subprocess with extra environment."""
+
+    def __init__(self, model: str, **env: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        environ = dict(os.environ, NER_MODEL=model, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(self.port),
+                       NER_DEVICE="cpu", NER_QUEUE_SIZE="256", **env)
+        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environ,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 180
+        while True:
+            try:
+                urllib.request.urlopen(self.url, timeout=5).read()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise SystemExit("app.py did not start")
+                time.sleep(0.5)
+        from gradio_client import Client
+
+        self.client = Client(self.url, verbose=False)
+        self.client.predict(text="warm up", strategy="simple", api_name="/predict")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, Exception | None]:
+    began = time.perf_counter()
+    try:
+        fn(*args, **kwargs)
+        return time.perf_counter() - began, None
+    except Exception as exc:  # counted as an error
+        return time.perf_counter() - began, exc
+
+
+def load_run(server: Server, clients: int, calls: int, api: str = "/compare") -> dict:
+    """`calls` calls from `clients` concurrent clients; calls/s, p50, p95 (s), errors."""
+    def one(i: int):
+        kwargs = {"text": text_for(i), "api_name": api}
+        return timed(server.client.predict, **kwargs)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(one, range(calls)))
+    wall = time.perf_counter() - began
+    times = sorted(t for t, _ in results)
+    return {"calls_s": calls / wall, "p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))],
+            "errors": sum(1 for _, e in results if e is not None)}
+
+
+def oversized(server: Server, n: int, size: int = 5_000_000) -> tuple[int, float, float]:
+    import httpx
+
+    before, refused = server.rss_mb(), 0
+    body = b'{"data": ["' + b"x" * size + b'"]}'
+    for _ in range(n):
+        try:
+            refused += httpx.post(server.url + "gradio_api/call/compare", content=body, timeout=60,
+                                  headers={"content-type": "application/json"}).status_code == 413
+        except httpx.HTTPError:
+            pass
+    time.sleep(1)
+    return refused, before, server.rss_mb()
+
+
+def wait_during_loads(server: Server, model: str, copies: int = 3) -> tuple[float, float]:
+    """(baseline /predict s, the same /predict while `copies` other models load)."""
+    baseline = statistics.median(timed(server.client.predict, text=text_for(1), strategy="first",
+                                       api_name="/predict")[0] for _ in range(5))
+    tmp = Path(tempfile.mkdtemp(prefix="space-load-"))
+    folders = []
+    for i in range(copies):
+        shutil.copytree(model, tmp / f"other-{i}")
+        folders.append(str(tmp / f"other-{i}"))
+    jobs = [threading.Thread(target=timed, args=(server.client.predict,),
+                             kwargs=dict(text="John", strategy="simple", model=f, api_name="/predict")) for f in folders]
+    for job in jobs:
+        job.start()
+    time.sleep(0.3)  # the loads have started
+    during = timed(server.client.predict, text=text_for(1), strategy="first", api_name="/predict")[0]
+    for job in jobs:
+        job.join(300)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return baseline, during
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer calls")
+    args = parser.parse_args()
+    model = os.environ.get("NER_MODEL") or str(ROOT / "model")
+    sequential = 100 if args.quick else 500
+    per_clients = 64 if args.quick else 256
+    print(f"model {Path(model).name if Path(model).exists() else model}; quick={args.quick}")
+
+    server = Server(model, NER_ALLOW_ANY_MODEL="1", NER_ALLOW_LOCAL_PATHS="1")
+    try:
+        r = load_run(server, 64, 64)
+        print(f"64 concurrent /compare: {r['calls_s']:.1f} calls/s, p50 {r['p50']:.2f} s, p95 {r['p95']:.2f} s, "
+              f"errors {r['errors']}")
+        before = server.rss_mb()
+        r = load_run(server, 1, sequential)
+        print(f"RSS {before:.0f} MB before, {server.rss_mb():.0f} MB after {sequential} sequential calls "
+              f"({r['calls_s']:.1f} calls/s)")
+        refused, rss0, rss1 = oversized(server, 50)
+        print(f"50 oversized 5 MB bodies: {refused} refused with 413; RSS {rss0:.0f} -> {rss1:.0f} MB "
+              f"({rss1 - rss0:+.0f} MB)")
+        base, during = wait_during_loads(server, model)
+        print(f"/predict on the loaded default: {base:.2f} s alone, {during:.2f} s while 3 other models load "
+              f"(+{during - base:.2f} s)")
+    finally:
+        server.close()
+
+    rows = {}
+    for label, batch in (("unbatched", "1"), ("batched", "16")):
+        server = Server(model, NER_BATCH_SIZE=batch, NER_BATCH_WAIT_MS="5")
+        try:
+            for clients in (1, 8, 32, 64):
+                rows[(label, clients)] = load_run(server, clients, max(clients * 2, per_clients // 4 if clients > 1 else 32))
+        finally:
+            server.close()
+    print("clients | unbatched calls/s  p95 s | batched calls/s  p95 s | throughput ratio")
+    for clients in (1, 8, 32, 64):
+        u, b = rows[("unbatched", clients)], rows[("batched", clients)]
+        print(f"{clients:7d} | {u['calls_s']:17.1f} {u['p95']:6.2f} | {b['calls_s']:15.1f} {b['p95']:6.2f} | "
+              f"{b['calls_s'] / u['calls_s']:.2f}x  (errors {u['errors']}/{b['errors']})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Where the forward pass runs: torch, or ONNX Runtime (fp32 or int8) dressed up as the torch model.
+
+Why: on a free 2-vCPU Space the forward pass is ~85% of a request, and ONNX Runtime runs it in
+about 0.8x (fp32) or 0.55x (int8 dynamic quantization) of torch's time. The pipeline and
+`space.windows.forward_windows` only need `model(**inputs).logits` plus `.config`/`.device`/`.dtype`,
+so `OrtModel` offers exactly that and every strategy, window and score downstream stays the same code.
+
+The ONNX files follow the layout transformers.js and the Hub expect (`nerkit export` writes them):
+`onnx/model.onnx` (fp32) and `onnx/model_quantized.onnx` (int8). Gradio-free, cache-free, and the
+toolkit imports it for these names and for `nerkit evaluate --backend`.
+
+ONNX Runtime's intra-op threads spin-wait by default; that steals the CPU from everything else in
+the process (a torch forward beside it went from 26 to 91 ms), so spinning is always off here.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ONNX_DIR = "onnx"
+ONNX_FP32 = "onnx/model.onnx"
+ONNX_INT8 = "onnx/model_quantized.onnx"
+BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKEND_CHOICES = ("auto", *BACKENDS)
+ONNX_FILES = {"onnx": ONNX_FP32, "onnx-int8": ONNX_INT8}
+AUTO_ORDER = ("onnx-int8", "onnx")  # "auto" on CPU: the fastest ONNX file present, else torch
+INSTALL_HINT = 'pip install "onnxruntime>=1.17"  (or: pip install -e ".[onnx]")'
+
+
+class BackendError(ValueError):
+    """A backend cannot be used; the message says what is missing and how to fix it."""
+
+
+def check_backend(name: str, *, allow_auto: bool = True) -> str:
+    """`name` normalised, or a BackendError listing the valid ones."""
+    value = (name or "").strip().lower()
+    choices = BACKEND_CHOICES if allow_auto else BACKENDS
+    if value not in choices:
+        raise BackendError(f"unknown backend {name!r}: expected one of {', '.join(choices)}.")
+    return value
+
+
+def onnxruntime_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def onnx_file(model_source: str, backend: str, *, revision: str | None = None) -> Path | None:
+    """The backend's ONNX file for a local folder or a Hub model (downloaded once), or None when absent."""
+    relative = ONNX_FILES[backend]
+    local = Path(model_source).expanduser()
+    if local.is_dir():
+        path = local / relative
+        return path if path.is_file() else None
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(model_source, relative, revision=revision))
+    except Exception as exc:  # not on the Hub, offline, private: torch it is
+        log.info("%s: no %s (%s)", model_source, relative, type(exc).__name__)
+        return None
+
+
+def session_options(threads: int | None = None):
+    """ONNX Runtime settings: spinning off, `threads` intra-op threads (default: torch's thread count)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = int(threads or _torch_threads())
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return max(1, torch.get_num_threads())
+
+
+class OrtModel:
+    """An ONNX Runtime session that the token-classification pipeline can call like the torch model."""
+
+    def __init__(self, session: Any, config: Any, backend: str, path: Path):
+        import torch
+
+        self.session = session
+        self.config = config
+        self.backend = backend
+        self.path = Path(path)
+        self.device = torch.device("cpu")
+        self.dtype = torch.float32
+        self.input_names = [i.name for i in session.get_inputs()]
+        self.training = False
+
+    def __call__(self, **inputs):
+        import numpy as np
+        import torch
+        from transformers.modeling_outputs import TokenClassifierOutput
+
+        ids = inputs["input_ids"]
+        feed = {}
+        for name in self.input_names:
+            value = inputs.get(name)
+            if value is None:  # e.g. token_type_ids the tokenizer did not return: all zeros, as torch does
+                feed[name] = np.zeros(tuple(ids.shape), dtype=np.int64)
+            else:
+                feed[name] = value.detach().cpu().numpy().astype(np.int64, copy=False)
+        (logits,) = self.session.run(["logits"], feed)
+        return TokenClassifierOutput(logits=torch.from_numpy(logits))
+
+    forward = __call__
+
+    def eval(self):
+        return self
+
+    def to(self, *args, **kwargs):
+        return self  # always runs on the CPU through ONNX Runtime
+
+    def can_generate(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"OrtModel({self.backend}, {self.path})"
+
+
+def load_onnx_model(path: str | Path, config: Any, backend: str, *, threads: int | None = None) -> OrtModel:
+    """An `OrtModel` for one ONNX file; BackendError when onnxruntime is missing or the file unreadable."""
+    if not onnxruntime_available():
+        raise BackendError(f"the {backend!r} backend needs ONNX Runtime, which is not installed: {INSTALL_HINT}.")
+    import onnxruntime as ort
+
+    try:
+        session = ort.InferenceSession(str(path), sess_options=session_options(threads),
+                                       providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise BackendError(f"could not load {path} with ONNX Runtime ({type(exc).__name__}: {exc}); "
+                           "re-export it with `nerkit export`.") from exc
+    if "logits" not in [o.name for o in session.get_outputs()]:
+        raise BackendError(f"{path} has no 'logits' output; re-export it with `nerkit export`.")
+    # Named after the torch class it stands in for, so the pipeline's model-type check stays quiet.
+    architecture = next(iter(getattr(config, "architectures", None) or []), None) or "OrtModel"
+    return type(str(architecture), (OrtModel,), {})(session, config, backend, Path(path))
+
+
+def resolve_backend(model_source: str, preference: str, *, device_kind: str = "cpu", strict: bool = False,
+                    revision: str | None = None) -> tuple[str, Path | None]:
+    """(backend to use, its ONNX file or None for torch) for `preference` on `device_kind`.
+
+    "auto" picks ONNX only on the CPU, only with onnxruntime installed and the file present, int8
+    first; otherwise torch. An explicit ONNX choice that cannot be met raises BackendError when
+    `strict`, else falls back to torch with a warning.
+    """
+    preference = check_backend(preference)
+    if preference == "torch":
+        return "torch", None
+    candidates = AUTO_ORDER if preference == "auto" else (preference,)
+    if preference == "auto" and device_kind != "cpu":
+        return "torch", None
+    if not onnxruntime_available():
+        return _cannot(preference, strict, f"onnxruntime is not installed: {INSTALL_HINT}")
+    for backend in candidates:
+        path = onnx_file(model_source, backend, revision=revision)
+        if path is not None:
+            return backend, path
+    wanted = " or ".join(ONNX_FILES[b] for b in candidates)
+    return _cannot(preference, strict, f"{model_source} has no {wanted}; write it with `nerkit export {model_source}`")
+
+
+def _cannot(preference: str, strict: bool, reason: str) -> tuple[str, None]:
+    if strict:
+        raise BackendError(f"cannot use the {preference!r} backend: {reason}.")
+    if preference != "auto":
+        log.warning("backend %r unavailable (%s); using torch", preference, reason)
+    return "torch", None
+
+
+def attach_backend(pipe: Any, model_source: str, preference: str = "auto", *, threads: int | None = None,
+                   strict: bool = False) -> str:
+    """Swap `pipe.model` for an ONNX Runtime session when `preference` allows; returns the backend used
+    ("torch" | "onnx" | "onnx-int8"), also stored as `pipe.nerkit_backend`."""
+    device = getattr(pipe, "device", None)
+    kind = getattr(device, "type", str(device or "cpu"))
+    backend, path = resolve_backend(model_source, preference, device_kind=kind, strict=strict)
+    if backend != "torch":
+        try:
+            pipe.model = load_onnx_model(path, pipe.model.config, backend, threads=threads)
+        except BackendError:
+            if strict:
+                raise
+            log.warning("could not load %s; using torch", path, exc_info=True)
+            backend = "torch"
+    pipe.nerkit_backend = backend
+    log.info("%s: backend %s", model_source, backend)
+    return backend

@@ -1,0 +1,81 @@
+"""`nerkit export`: onnx/model.onnx + onnx/model_quantized.onnx, checked against torch, never half-written."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from space.backends import ONNX_FP32, ONNX_INT8  # noqa: E402
+from toolkit import export as export_module  # noqa: E402
+from toolkit.errors import UserError  # noqa: E402
+
+
+@pytest.fixture
+def run_dir(tiny_bert, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(tiny_bert, folder)
+    return folder
+
+
+def test_export_writes_both_files_with_dynamic_axes(run_dir):
+    import onnx
+
+    check = export_module.export_onnx(run_dir)
+    assert check.fp32_max_abs_diff <= export_module.FP32_TOLERANCE
+    assert check.int8_argmax_agreement is not None and check.int8_argmax_agreement > 0.9
+    graph = onnx.load(str(run_dir / ONNX_FP32)).graph
+    assert [i.name for i in graph.input] == ["input_ids", "attention_mask", "token_type_ids"]
+    for value in [*graph.input, *graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        assert dims[0].dim_param == "batch" and dims[1].dim_param == "sequence", value.name
+    quantized = onnx.load(str(run_dir / ONNX_INT8)).graph
+    assert any(node.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for node in quantized.node)
+    assert not [p for p in run_dir.rglob("*") if p.name.startswith(".onnx-export") or p.suffix == ".tmp"]
+
+
+def test_byte_level_bpe_model_exports_too(tiny_roberta, tmp_path):
+    folder = tmp_path / "roberta"
+    shutil.copytree(tiny_roberta, folder)
+    check = export_module.export_onnx(folder, quantize=False)
+    assert check.fp32_max_abs_diff <= export_module.FP32_TOLERANCE
+    assert (folder / ONNX_FP32).is_file() and not (folder / ONNX_INT8).exists()
+
+
+def test_logits_beyond_the_tolerance_write_nothing(run_dir, monkeypatch):
+    (run_dir / "onnx").mkdir()
+    (run_dir / ONNX_FP32).write_bytes(b"previous export")
+    monkeypatch.setattr(export_module, "FP32_TOLERANCE", -1.0)  # any difference at all is too much
+    with pytest.raises(UserError, match="nothing was written"):
+        export_module.export_onnx(run_dir)
+    assert (run_dir / ONNX_FP32).read_bytes() == b"previous export"
+    assert not (run_dir / ONNX_INT8).exists()
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".")) == []
+
+
+def test_missing_onnxruntime_is_a_user_error(run_dir, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
+    with pytest.raises(UserError, match=r"onnxruntime.*pip install"):
+        export_module.export_onnx(run_dir)
+    assert not (run_dir / "onnx").exists()
+
+
+def test_a_folder_without_a_model_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no config.json"):
+        export_module.export_onnx(tmp_path)
+
+
+def test_the_command_parses_and_exports(run_dir, capsys):
+    from toolkit.commands import export as command
+
+    parser = argparse.ArgumentParser()
+    command.register(parser.add_subparsers())
+    args = parser.parse_args(["export", str(run_dir), "--no-quantize"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "max |logit - torch|" in out and ONNX_FP32 in out and ONNX_INT8 not in out

@@ -1,0 +1,74 @@
+"""space.model_scores: the per-strategy F1 a model carries (its eval_results.json), read without
+Gradio, from a folder or from a Hub repo; anything missing or broken means "no scores"."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from space import model_scores
+from space.model_scores import model_scores as scores_of, read_scores, scores_from_json
+
+FIXTURE = Path(__file__).parent / "data" / "run_fixture" / "eval_results.json"
+BUNDLED = Path(__file__).resolve().parents[1] / "model" / "eval_results.json"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    model_scores.clear_cache()
+    yield
+    model_scores.clear_cache()
+
+
+def test_reads_the_strategies_block_of_the_run_fixture():
+    data = json.loads(FIXTURE.read_text())
+    scores = read_scores(FIXTURE)
+    assert scores is not None
+    assert scores.f1 == {name: r["f1"] for name, r in data["strategies"]["results"].items()}
+    assert scores.best == max(scores.f1, key=scores.f1.get)
+    assert scores.split == data["strategies"]["split"]
+    assert str(data["strategies"]["num_sentences"]) in scores.describe().replace(",", "")
+
+
+def test_bundled_model_folder_has_scores(tmp_path):
+    if not BUNDLED.is_file():
+        pytest.skip("no bundled model")
+    scores = scores_of(BUNDLED.parent)
+    assert scores is not None and {"first", "simple"} <= set(scores.f1)
+
+
+@pytest.mark.parametrize("content", [
+    None,                                   # no file
+    "{not json",                            # unreadable
+    json.dumps({"overall": {"f1": 0.9}}),   # no strategies block (evaluate without --strategies)
+    json.dumps({"strategies": {"results": {"first": {"f1": "high"}, "max": {"f1": 1.5}}}}),  # bad values
+    json.dumps({"strategies": []}),
+])
+def test_missing_or_broken_means_no_scores(tmp_path, content):
+    if content is not None:
+        (tmp_path / "eval_results.json").write_text(content)
+    assert scores_of(tmp_path) is None
+
+
+def test_bad_values_are_skipped_not_fatal():
+    scores = scores_from_json({"strategies": {"results": {"first": {"f1": 0.8}, "max": {"f1": float("nan")},
+                                                          "simple": {"f1": True}, "none": "x"}}})
+    assert scores.f1 == {"first": 0.8} and scores.best == "first" and scores.describe() == ""
+
+
+def test_a_hub_id_that_cannot_be_fetched_means_no_scores():
+    # Tests run with HF_HUB_OFFLINE=1: the download fails at once, and that is "no scores", not an error.
+    assert scores_of("someone/no-such-model") is None
+
+
+def test_a_hub_id_reads_the_downloaded_file(monkeypatch, tmp_path):
+    copy = tmp_path / "eval_results.json"
+    shutil.copy(FIXTURE, copy)
+    asked = []
+    monkeypatch.setattr(model_scores, "_download", lambda repo, revision: asked.append((repo, revision)) or copy)
+    assert scores_of("someone/ner").f1 == read_scores(FIXTURE).f1
+    scores_of("someone/ner")
+    assert asked == [("someone/ner", None)]  # cached per model

@@ -1,0 +1,190 @@
+"""`nerkit export`: a run folder's model as ONNX (fp32 + int8), checked against torch before anything is written.
+
+Writes the layout transformers.js and the Hub expect, which the Space's ONNX Runtime backend
+(`space.backends`) loads: `onnx/model.onnx` (fp32, dynamic batch and sequence axes) and
+`onnx/model_quantized.onnx` (int8 dynamic quantization of the MatMul/Gemm weights).
+
+Why `torch.onnx.export(dynamo=False)`: optimum-onnx pins transformers < 4.58, and the TorchScript
+exporter needs no extra packages. The trace uses a padded batch of two, so the attention-mask path
+that padding needs is the one recorded. Both files are built in a temporary folder and checked on
+sample texts first; the fp32 file must match torch's logits within `FP32_TOLERANCE`, otherwise
+nothing is written (an old onnx/ folder stays as it was).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from space.backends import BackendError, INSTALL_HINT, ONNX_FP32, ONNX_INT8, load_onnx_model
+from toolkit.errors import UserError
+from toolkit.evaluate.predict import load_model
+from toolkit.runtime import write_files_atomically
+
+logger = logging.getLogger("toolkit")
+
+FP32_TOLERANCE = 1e-4
+OPSET = 17
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+TRACE_TEXTS = ["John Smith visited the United Nations in New York City.", "Paris"]  # padded batch of two
+SAMPLE_TEXTS = [
+    "EU rejects German call to boycott British lamb.",
+    "Indonesian President Joko Widodo met Barack Obama in Jakarta on Monday.",
+    "Zürich and São Paulo are cities; Dvořák was Czech.",
+    "U.S.-based Apple Inc. CEO Tim Cook's iPhone 15 Pro Max costs $999.",
+    "The European Space Agency said on Monday that its new Mars orbiter would launch from Kourou in French "
+    "Guiana next spring. Agency director Josef Aschbacher told reporters in Paris that the mission had passed "
+    "its final review, and NASA administrator Bill Nelson welcomed the news from Washington.",
+    "a",
+]
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """How the exported files compare with torch on the sample texts."""
+
+    fp32_max_abs_diff: float
+    int8_max_abs_diff: float
+    int8_argmax_agreement: float | None  # share of real (non-padding) tokens with the same best label
+    num_tokens: int
+
+    def summary(self) -> str:
+        text = f"fp32: max |logit - torch| = {self.fp32_max_abs_diff:.2e} (limit {FP32_TOLERANCE:.0e})"
+        if self.int8_argmax_agreement is not None:
+            text += (f"; int8: max |logit - torch| = {self.int8_max_abs_diff:.3f}, same label on "
+                     f"{self.int8_argmax_agreement:.1%} of {self.num_tokens} tokens")
+        return text
+
+
+def export_onnx(run_dir: str | Path, *, opset: int = OPSET, quantize: bool = True) -> ExportCheck:
+    """Write `run_dir/onnx/model.onnx` (+ `model_quantized.onnx` when `quantize`), checked against torch."""
+    run_dir = Path(run_dir)
+    _check_requirements(run_dir)
+    model = load_model(str(run_dir), device="cpu")
+    tokenizer = _tokenizer(run_dir)
+    with tempfile.TemporaryDirectory(prefix=".onnx-export-", dir=run_dir) as tmp:
+        fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / "model_quantized.onnx"
+        _export(model, tokenizer, fp32, opset)
+        if quantize:
+            _quantize(fp32, int8)
+        check = compare_with_torch(model, tokenizer, fp32, int8 if quantize else None)
+        if check.fp32_max_abs_diff > FP32_TOLERANCE:
+            raise UserError(
+                f"the exported {ONNX_FP32} differs from the torch model by up to {check.fp32_max_abs_diff:.2e} in "
+                f"its logits (limit {FP32_TOLERANCE:.0e}), so nothing was written. Expected an exact export; "
+                f"try another --opset (used: {opset}) or report the model type ({model.config.model_type})."
+            )
+        files = {run_dir / ONNX_FP32: fp32.read_bytes()}
+        if quantize:
+            files[run_dir / ONNX_INT8] = int8.read_bytes()
+        write_files_atomically(files)
+    return check
+
+
+def export_and_report(run_dir: str | Path, **options) -> str:
+    """`nerkit export`: run `export_onnx` and return the lines to print."""
+    run_dir = Path(run_dir)
+    check = export_onnx(run_dir, **options)
+    written = [ONNX_FP32] + ([ONNX_INT8] if options.get("quantize", True) else [])
+    sizes = ", ".join(f"{name} ({(run_dir / name).stat().st_size / 1e6:.1f} MB)" for name in written)
+    return f"checked against torch on {len(SAMPLE_TEXTS)} texts: {check.summary()}\nwrote {sizes} in {run_dir}"
+
+
+def _check_requirements(run_dir: Path) -> None:
+    if not run_dir.is_dir() or not (run_dir / "config.json").is_file():
+        raise UserError(
+            f"{run_dir} is not a model folder (no config.json): pass the --output-dir of `nerkit train` "
+            "or a folder written by save_pretrained."
+        )
+    missing = [name for name in ("onnx", "onnxruntime") if not _importable(name)]
+    if missing:
+        raise UserError(f"`nerkit export` needs {' and '.join(missing)}, which is not installed: "
+                        f'pip install "onnx>=1.15" "onnxruntime>=1.17"  (or: pip install -e ".[onnx]").')
+
+
+def _importable(name: str) -> bool:
+    import importlib
+
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+def _tokenizer(run_dir: Path):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(run_dir))
+    except (OSError, ValueError) as err:
+        raise UserError(f"could not load the tokenizer of {run_dir}: {err}. The folder needs its tokenizer files.") from err
+
+
+def _encode(tokenizer, texts: list[str], names: tuple[str, ...] = INPUTS) -> dict:
+    encoding = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+    return {name: encoding[name] for name in names if name in encoding}
+
+
+def _logits_only(model, names: tuple[str, ...]):
+    """Positional inputs in, logits out: the signature torch.onnx.export traces."""
+    import torch
+
+    class LogitsOnly(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, *args):
+            return self.model(**dict(zip(names, args))).logits
+
+    return LogitsOnly().eval()
+
+
+def _export(model, tokenizer, path: Path, opset: int) -> None:
+    import torch
+
+    sample = _encode(tokenizer, TRACE_TEXTS)
+    names = tuple(sample)
+    axes = {name: {0: "batch", 1: "sequence"} for name in (*names, "logits")}
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # TracerWarnings about Python-side shape checks
+        torch.onnx.export(
+            _logits_only(model, names), tuple(sample.values()), str(path), input_names=list(names),
+            output_names=["logits"], dynamic_axes=axes, opset_version=opset, do_constant_folding=True, dynamo=False,
+        )
+    model.eval()  # the exporter restores the wrapper's mode; keep the model in eval whatever happens
+
+
+def _quantize(fp32: Path, int8: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+
+
+def compare_with_torch(model, tokenizer, fp32: Path, int8: Path | None) -> ExportCheck:
+    """Logits of the ONNX files against torch's on `SAMPLE_TEXTS`, padded real tokens only."""
+    import torch
+
+    fp32_diff, int8_diff, agree, total = 0.0, 0.0, 0, 0
+    try:
+        sessions = {"onnx": load_onnx_model(fp32, model.config, "onnx")}
+        if int8 is not None:
+            sessions["onnx-int8"] = load_onnx_model(int8, model.config, "onnx-int8")
+    except BackendError as err:
+        raise UserError(f"{err} ({INSTALL_HINT})") from err
+    for start in range(0, len(SAMPLE_TEXTS), 3):
+        inputs = _encode(tokenizer, SAMPLE_TEXTS[start:start + 3])
+        mask = inputs["attention_mask"].bool()
+        with torch.inference_mode():
+            reference = model(**inputs).logits[mask]
+        fp32_diff = max(fp32_diff, float((sessions["onnx"](**inputs).logits[mask] - reference).abs().max()))
+        if "onnx-int8" in sessions:
+            logits = sessions["onnx-int8"](**inputs).logits[mask]
+            int8_diff = max(int8_diff, float((logits - reference).abs().max()))
+            agree += int((logits.argmax(-1) == reference.argmax(-1)).sum())
+        total += int(mask.sum())
+    return ExportCheck(fp32_diff, int8_diff, agree / total if int8 is not None else None, total)

@@ -1,0 +1,13 @@
+"""Stage: run a token-classification model over a corpus and write JSON Lines (`nerkit predict`).
+
+Modules, in the order they may import each other: `inputs` (every input kind -> documents),
+`output` (records, resume, shard merge) and `run`, which orchestrates one run.
+"""
+
+from toolkit.predict.inputs import FORMATS, Doc, InputSpec, read_docs
+from toolkit.predict.run import BACKENDS, DEFAULT_STRATEGY, PredictConfig, PredictSummary, predict_corpus
+
+__all__ = [
+    "BACKENDS", "DEFAULT_STRATEGY", "FORMATS", "Doc", "InputSpec", "PredictConfig", "PredictSummary",
+    "predict_corpus", "read_docs",
+]

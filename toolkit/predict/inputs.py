@@ -1,0 +1,207 @@
+"""What `nerkit predict` reads: every input kind becomes one list of `Doc`s, validated before any model work.
+
+Kinds: plain text (one document per line, blank lines kept as empty documents so record i is
+line i + 1), JSON Lines with a text field, CoNLL column files (each sentence's tokens joined with
+single spaces, as `nerkit evaluate --strategies` joins them; parsed by `toolkit.data.conll`), and
+`datasets` sources (a `save_to_disk` folder or a Hub dataset id) with a text or tokens column.
+Every problem is a `UserError` naming the file and line (or split and row) before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from toolkit.data import conll
+from toolkit.data.json_file import json_rows
+from toolkit.data.raw import ReadOptions, decode, read_bytes
+from toolkit.errors import UserError
+
+FORMATS = ("auto", "text", "jsonl", "conll", "dataset")
+_CONLL_EXTENSIONS = (".conll", ".iob", ".tsv")
+_DISK_MARKERS = ("dataset_dict.json", "state.json", "dataset_info.json")
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One input record: its position in the input, its text, and the input's own id when it has one."""
+
+    index: int
+    text: str
+    id: Any = None
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where the documents come from and which fields hold them."""
+
+    source: str
+    format: Literal["auto", "text", "jsonl", "conll", "dataset"] = "auto"
+    text_field: str = "text"
+    tokens_field: str = "tokens"
+    id_field: str = "id"
+    split: str | None = None
+    dataset_config: str | None = None
+    dataset_revision: str | None = None
+
+
+def detect_format(source: str) -> str:
+    """The input kind `--format auto` picks (see `nerkit predict --help`)."""
+    path = Path(source)
+    if path.is_dir():
+        return "dataset"
+    if not path.exists():  # a Hub dataset id, unless it looks like a file path (then: "no such file")
+        looks_like_file = source.startswith((".", "/", "~")) or source.count("/") > 1 or bool(
+            path.suffix.lower() in (".txt", ".jsonl", ".json", *_CONLL_EXTENSIONS))
+        return "text" if looks_like_file else "dataset"
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        return "jsonl"
+    if suffix in _CONLL_EXTENSIONS:
+        return "conll"
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    return "conll" if head.startswith(b"-DOCSTART-") else "text"
+
+
+def read_docs(spec: InputSpec) -> tuple[list[Doc], str]:
+    """All documents of the input, in order, and the kind that was read."""
+    kind = detect_format(spec.source) if spec.format == "auto" else spec.format
+    if kind not in FORMATS[1:]:
+        raise UserError(f"--format {spec.format!r}: expected one of {', '.join(FORMATS)}.")
+    if kind == "dataset":
+        return read_dataset(spec), kind
+    path = Path(spec.source)
+    text = decode(read_bytes(path), path.name)
+    if kind == "text":
+        return read_text(text), kind
+    if kind == "jsonl":
+        return read_jsonl(text, path.name, spec), kind
+    return read_conll(text, path.name), kind
+
+
+def read_text(text: str) -> list[Doc]:
+    """One document per line; a final newline does not add an empty document."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [Doc(i, line.removesuffix("\r")) for i, line in enumerate(lines)]
+
+
+def _text_of(row: dict, spec: InputSpec, where: str) -> str:
+    """The row's text: the text field, else the tokens field joined with spaces."""
+    if spec.text_field in row:
+        value = row[spec.text_field]
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and all(isinstance(t, str) for t in value):
+            return " ".join(value)
+        raise UserError(
+            f"{where}: {spec.text_field!r} must be a string (or a list of token strings), found {value!r:.80}. "
+            "Fix the value, or name the right field with --text-field."
+        )
+    if spec.tokens_field in row:
+        tokens = row[spec.tokens_field]
+        if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
+            return " ".join(tokens)
+        raise UserError(f"{where}: {spec.tokens_field!r} must be a list of token strings, found {tokens!r:.80}.")
+    raise UserError(
+        f"{where}: no {spec.text_field!r} field (this record has: {', '.join(map(str, row)) or 'nothing'}). "
+        f"Name the field that holds the text with --text-field (or the tokens with --tokens-field)."
+    )
+
+
+def read_jsonl(text: str, file: str, spec: InputSpec) -> list[Doc]:
+    """JSON Lines, one object per line; blank lines are skipped (they hold no record)."""
+    docs = []
+    for index, (number, row) in enumerate(json_rows(text, file, locate=lambda n: f"{file}:{n}")):
+        where = f"{file}:{number}" if number else f"{file} (record {index})"
+        if not isinstance(row, dict):
+            raise UserError(f'{where}: expected an object like {{"{spec.text_field}": "..."}}, found {row!r:.80}.')
+        docs.append(Doc(len(docs), _text_of(row, spec, where), _plain_id(row.get(spec.id_field))))
+    return docs
+
+
+def read_conll(text: str, file: str) -> list[Doc]:
+    """CoNLL column files: one sentence per document, its tokens (column 0) joined with single spaces.
+
+    Files with tag columns go through the training reader (`toolkit.data.conll.read`, which checks
+    that every line has the same columns); token-only files (one column) are read by its sentence
+    splitter, each line holding exactly one token.
+    """
+    first = next(conll._conll_blocks(text), None)  # noqa: SLF001 - the data stage's one sentence splitter
+    if first is None:
+        return []
+    if len(first[0][1].split()) > 1 or "\t" in first[0][1]:
+        options = ReadOptions(label_column="ner_tags", tokens_column="tokens", tag_column=-1, delimiter=None,
+                              label_names=None)
+        split = conll.read(text, file, options)
+        return [Doc(i, " ".join(tokens)) for i, tokens in enumerate(split.tokens)]
+    docs = []
+    for block in conll._conll_blocks(text):  # noqa: SLF001
+        for number, line in block:
+            if len(line.split()) != 1:
+                raise UserError(
+                    f"{file}:{number}: expected one token per line (as on line {first[0][0]}, the first token "
+                    f"line) but found {line!r}. Token-only CoNLL files hold one token per line and a blank line "
+                    "between sentences; for plain text use --format text."
+                )
+        docs.append(Doc(len(docs), " ".join(line for _number, line in block)))
+    return docs
+
+
+def _plain_id(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def read_dataset(spec: InputSpec) -> list[Doc]:
+    """A `save_to_disk` folder or a Hub dataset id: one split, its text column (or tokens joined)."""
+    import datasets
+
+    path = Path(spec.source)
+    try:
+        if path.is_dir():
+            if not any((path / marker).is_file() for marker in _DISK_MARKERS):
+                raise UserError(
+                    f"{spec.source}: a folder, but not one written by datasets' save_to_disk (no "
+                    f"{' / '.join(_DISK_MARKERS)}). Pass a text, JSONL or CoNLL file, or a save_to_disk folder."
+                )
+            loaded = datasets.load_from_disk(str(path))
+        else:
+            loaded = datasets.load_dataset(spec.source, spec.dataset_config, revision=spec.dataset_revision)
+    except (OSError, ValueError, datasets.exceptions.DatasetsError) as err:
+        raise UserError(
+            f"cannot load dataset {spec.source!r}: it is neither a local file or folder nor reachable on the Hub "
+            f"({type(err).__name__}: {err}). Pass an existing file, a save_to_disk folder or a Hub dataset id."
+        ) from None
+    dataset, split = _one_split(loaded, spec)
+    columns = list(dataset.column_names)
+    column = spec.text_field if spec.text_field in columns else spec.tokens_field
+    if column not in columns:
+        raise UserError(
+            f"{spec.source} split {split!r}: no {spec.text_field!r} or {spec.tokens_field!r} column; available "
+            f"columns: {', '.join(columns)}. Name the text column with --text-field (or --tokens-field)."
+        )
+    ids = dataset[spec.id_field] if spec.id_field in columns else None
+    docs = []
+    for index, value in enumerate(dataset[column]):
+        row = {column: value}
+        docs.append(Doc(index, _text_of(row, spec, f"{spec.source} split {split!r} row {index}"),
+                        _plain_id(ids[index]) if ids is not None else None))
+    return docs
+
+
+def _one_split(loaded: Any, spec: InputSpec) -> tuple[Any, str]:
+    import datasets
+
+    if not isinstance(loaded, (datasets.DatasetDict, dict)):
+        return loaded, spec.split or "train"
+    names = list(loaded)
+    if spec.split is not None:
+        if spec.split not in loaded:
+            raise UserError(f"{spec.source}: no split {spec.split!r}; it has {', '.join(names)}. Pick one with --split.")
+        return loaded[spec.split], spec.split
+    if len(names) == 1:
+        return loaded[names[0]], names[0]
+    raise UserError(f"{spec.source} has the splits {', '.join(names)}; choose one with --split (e.g. --split {names[-1]}).")

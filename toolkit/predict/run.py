@@ -1,0 +1,217 @@
+"""`nerkit predict`: a model over a whole corpus, every chosen strategy from one forward pass per text.
+
+Order of work: read and check the whole input (a bad line stops here, before any file is
+written), load the model, then run the Space's engine (`space.engine.predict_all_batch`: padded,
+length-sorted batches, long texts in overlapping windows) chunk by chunk, appending records to a
+`.partial` file that becomes the output when complete.
+
+Under `torchrun`/`accelerate launch` (WORLD_SIZE > 1) every process reads the input, takes the
+records i with i % WORLD_SIZE == its rank, and writes them to its own shard file; rank 0 then
+waits for every shard and merges them into the output in input order. No process group is
+needed: the shards meet on the file system, named by a fingerprint of the run (model, flags,
+input texts), so shards of another run are never merged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from toolkit.errors import UserError
+from toolkit.predict.inputs import Doc, InputSpec, read_docs
+from toolkit.predict.output import ShardFiles, make_record, merge_shards, record_line, verified_records
+from toolkit.runtime import process_rank
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_STRATEGY = "first"
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Everything one `nerkit predict` run needs; `check()` validates the flags before any work."""
+
+    model: str
+    input: InputSpec
+    output: Path
+    strategies: str | None = DEFAULT_STRATEGY  # a name, "a,b", or "all"/None for every registered strategy
+    batch_size: int = 32
+    stride: int | None = None  # window overlap in tokens; default a quarter window
+    max_length: int | None = None  # window length cap in tokens; default the model's limit
+    device: str = "auto"
+    backend: str = "torch"
+    revision: str | None = None
+    resume: bool = False
+    progress: bool = True
+    poll_s: float = 0.2  # rank 0's wait between looks for the other shards
+
+    def check(self) -> tuple[str, ...]:
+        """The canonical strategy names; a UserError for any bad flag."""
+        from toolkit.evaluate.strategies import check_strategies
+
+        names = check_strategies(self.strategies)
+        if self.batch_size < 1:
+            raise UserError(f"--batch-size {self.batch_size}: expected a positive number of windows per forward pass.")
+        if self.max_length is not None and self.max_length < 8:
+            raise UserError(f"--max-length {self.max_length}: expected at least 8 tokens per window.")
+        if self.backend not in BACKENDS:
+            raise UserError(f"--backend {self.backend!r}: expected one of {', '.join(BACKENDS)}.")
+        source = Path(self.input.source)
+        if source.exists() and source.resolve() == Path(self.output).resolve():
+            raise UserError(f"--output {self.output}: is the input file; write the predictions to another file.")
+        if Path(self.output).is_dir():
+            raise UserError(f"--output {self.output}: is a folder; name the JSONL file to write, e.g. {self.output}/predictions.jsonl.")
+        return names
+
+
+@dataclass
+class PredictSummary:
+    output: Path
+    kind: str  # the input kind read
+    strategies: tuple[str, ...]
+    records: int  # records in the input
+    written: int | None  # records this run predicted (None: several processes, each counted its own)
+    seconds: float
+    world: int = 1
+    rank: int = 0
+
+    def text(self) -> str:
+        new = self.records if self.written is None else self.written
+        rate = f", {new / self.seconds:.1f} records/s" if new and self.seconds > 0 else ""
+        resumed = f" ({self.records - new} already there)" if new < self.records else ""
+        procs = f" by {self.world} processes" if self.world > 1 else ""
+        return (f"wrote {self.records} records ({self.kind} input; strategies: {', '.join(self.strategies)}) to "
+                f"{self.output}{resumed}{procs}{rate}")
+
+
+def world_size(environ=None) -> int:
+    environ = os.environ if environ is None else environ
+    value = str(environ.get("WORLD_SIZE", "")).strip() or "1"
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise UserError(f"environment variable WORLD_SIZE={value!r}: expected the number of processes") from None
+
+
+def fingerprint(config: PredictConfig, names: Sequence[str], docs: Sequence[Doc]) -> str:
+    """The same on every rank of one run, different for another model, flag set or input."""
+    digest = hashlib.sha256()
+    for part in (config.model, config.revision, config.backend, ",".join(names), config.stride, config.max_length):
+        digest.update(f"{part}\x1f".encode())
+    for doc in docs:
+        digest.update(doc.text.encode("utf-8", "surrogatepass") + b"\x1e")
+    return digest.hexdigest()[:12]
+
+
+def predict_corpus(config: PredictConfig) -> PredictSummary:
+    """Run the model over the input and write the JSONL (see the module docstring)."""
+    began = time.perf_counter()
+    names = config.check()
+    docs, kind = read_docs(config.input)
+    if not docs:
+        raise UserError(f"{config.input.source}: holds no documents; nothing to predict.")
+    output = Path(config.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    rank, world = process_rank(), world_size()
+    if world > 1 and config.resume and output.exists() and verified_records(output, docs, names, repair=False) == len(docs):
+        return PredictSummary(output, kind, names, len(docs), 0, time.perf_counter() - began, world, rank)
+    shard = docs[rank::world]
+    run_id = fingerprint(config, names, docs) if world > 1 else ""
+    files = ShardFiles(output, rank, world, run_id)
+    done = files.start(shard, names, config.resume)
+    todo = shard[done:]
+    if todo:
+        pipe = load_pipeline(config, names, rank, world)
+        _predict_into(pipe, todo, names, files.partial, config, initial=done, total=len(shard), rank=rank)
+    files.finish()
+    written = len(todo)
+    if world > 1:
+        if rank != 0:
+            return PredictSummary(files.final, kind, names, len(shard), written, time.perf_counter() - began, world, rank)
+        shards = [ShardFiles(output, r, world, run_id).final for r in range(world)]
+        _wait_for(shards, config.poll_s)
+        merge_shards(shards, docs, output)
+        for path in shards:
+            path.unlink(missing_ok=True)
+        return PredictSummary(output, kind, names, len(docs), None, time.perf_counter() - began, world)
+    return PredictSummary(output, kind, names, len(docs), written, time.perf_counter() - began)
+
+
+def _wait_for(paths: Sequence[Path], poll_s: float) -> None:
+    """Rank 0 waits until every shard is complete (a failed rank stops the launcher, which stops this one)."""
+    while not all(path.exists() for path in paths):
+        time.sleep(poll_s)
+
+
+def _predict_into(pipe: Any, docs: Sequence[Doc], names: Sequence[str], path: Path, config: PredictConfig, *,
+                  initial: int, total: int, rank: int) -> None:
+    """Predict `docs` chunk by chunk, appending their records to `path` and flushing after each chunk."""
+    from tqdm.auto import tqdm
+
+    from space.engine import predict_all_batch
+
+    chunk = max(64, 16 * config.batch_size)  # the engine sorts by length within a chunk; resume keeps whole chunks
+    desc = "predict" if rank == 0 else f"predict (rank {rank})"
+    with tqdm(total=total, initial=initial, desc=desc, unit="doc", disable=not config.progress, position=rank) as bar, \
+            open(path, "a", encoding="utf-8", newline="\n") as out:
+        for first in range(0, len(docs), chunk):
+            part = docs[first : first + chunk]
+            outputs = predict_all_batch(pipe, [d.text for d in part], names, config.batch_size,
+                                        stride=config.stride, max_chars=None)
+            out.write("".join(record_line(make_record(d, o)) for d, o in zip(part, outputs)))
+            out.flush()
+            bar.update(len(part))
+
+
+def _device(preference: str, rank: int, world: int) -> str:
+    from space.device import DeviceError, select_device
+
+    try:
+        kind = select_device(preference, half_precision=False).kind
+    except DeviceError as err:
+        raise UserError(f"--device {preference}: {err}".replace("NER_DEVICE", "--device")) from None
+    if kind == "cuda" and world > 1:
+        import torch
+
+        local = int(os.environ.get("LOCAL_RANK", rank) or 0)
+        return f"cuda:{local % max(1, torch.cuda.device_count())}"
+    return kind
+
+
+def load_model_for(config: PredictConfig, device: str):
+    """`toolkit.evaluate.predict.load_model`, with `backend` passed on when this nerkit's loader has it."""
+    from toolkit.evaluate.predict import load_model
+
+    kwargs: dict[str, Any] = {"revision": config.revision, "device": device}
+    if "backend" in inspect.signature(load_model).parameters:
+        kwargs["backend"] = config.backend
+    elif config.backend != "torch":
+        raise UserError(f"--backend {config.backend}: this nerkit has no ONNX backend; use --backend torch.")
+    return load_model(config.model, **kwargs)
+
+
+def load_pipeline(config: PredictConfig, names: Sequence[str], rank: int = 0, world: int = 1):
+    """The model's token-classification pipeline, checked by one tiny engine call (fast tokenizer, stride)."""
+    from transformers import AutoTokenizer
+
+    from space.engine import predict_all_batch
+    from toolkit.alignment import check_fast
+    from toolkit.evaluate.strategies import build_pipeline
+
+    model = load_model_for(config, _device(config.device, rank, world))
+    try:  # the tokenizer exactly as a user's pipeline loads it
+        tokenizer = AutoTokenizer.from_pretrained(config.model, revision=config.revision)
+    except (OSError, ValueError) as err:
+        raise UserError(f"could not load a tokenizer from {config.model!r}: {err}") from err
+    check_fast(tokenizer, config.model)
+    pipe = build_pipeline(model, tokenizer, max_length=config.max_length)
+    try:
+        predict_all_batch(pipe, ["a"], names, 1, stride=config.stride, max_chars=None)
+    except ValueError as err:
+        flag = "--stride" if "stride" in str(err) else "--model"
+        raise UserError(f"{flag}: {err}") from None
+    return pipe
