@@ -1,8 +1,8 @@
 """The Space's built-in examples: invented texts on which the strategies differ.
 
 Each one is built around one kind of difference, and each packs several rare, long names, so the
-bundled model gives at least one disagreement however it was trained (checked on six MiniLM-L6
-CoNLL-2003 runs; tests/test_space_ui_examples.py runs every example through ./model).
+bundled model gives at least one disagreement (checked on the MiniLM-L6 CoNLL-2003 runs at hand;
+tests/test_space_ui_examples.py runs every example through ./model).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ LABELED_EXAMPLES: list[tuple[str, str]] = [
      "Grzegorz Brzęczyszczykiewicz from Chrząszczyżewoszyce works at Ubisoft Montpellier with Bożydar Żółtowski "
      "and Małgorzata Wójcik of Szczebrzeszyn."),
     ("A word split by simple",
-     "Conductor Bożydar Żółtowski invited Þórunn Guðmundsdóttir and Hrafnhildur Sigurðardóttir to Hafnarfjörður."),
+     "Wojciech Szczęsny-Kowalczyk and Siobhán Ní Bhriain flew from Tromsø to Inowrocław, where Tedros "
+     "Ghebremedhin met them at the Filharmonia Pomorska."),
     ("Punctuation in a word",
      "Oyelaran Adebayo-Okafor left AL-AIN for Saint-Étienne; Ngozi Okonjo-Iweala, Chiamaka Nwachukwu-Obi and "
      "Małgorzata Wójcik-Przybylska met Kwabena Nkrumah-Asante in Mönchengladbach-Rheydt and Cluj-Napoca."),

@@ -79,3 +79,18 @@ def test_the_command_parses_and_exports(run_dir, capsys):
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "max |logit - torch|" in out and ONNX_FP32 in out and ONNX_INT8 not in out
+
+
+def test_int8_only_keeps_the_folder_small_and_quantizes_the_embeddings(run_dir, capsys):
+    """`--int8-only` (the bundled model's layout): fp32 is exported and checked, then dropped."""
+    import onnx
+
+    from toolkit.cli import main
+
+    assert main(["export", str(run_dir), "--int8-only"]) == 0
+    assert (run_dir / ONNX_INT8).is_file() and not (run_dir / ONNX_FP32).exists()
+    assert "fp32: max |logit - torch|" in capsys.readouterr().out
+    ops = {node.op_type for node in onnx.load(str(run_dir / ONNX_INT8)).graph.node}
+    assert {"MatMulInteger", "DequantizeLinear"} & ops, ops  # weights and embedding tables in int8
+    with pytest.raises(UserError, match="would write nothing"):
+        export_module.export_onnx(run_dir, quantize=False, keep_fp32=False)

@@ -15,16 +15,16 @@ from toolkit.cli import main
 
 CONLL = """-DOCSTART- -X- -X- O
 
-EU NNP B-NP B-ORG
-rejects VBZ B-VP O
-German JJ B-NP B-MISC
-call NN I-NP O
+Acme NNP B-NP B-ORG
+hires VBZ B-VP O
+Danish JJ B-NP B-MISC
+staff NN I-NP O
 . . O O
 
-Peter NNP B-NP B-PER
-Blackburn NNP I-NP I-PER
+Mara NNP B-NP B-PER
+Lindqvist NNP I-NP I-PER
 """
-TEXTS = ["John Smith visited Paris, France.", "", "The EU rejects German call to boycott British lamb."]
+TEXTS = ["John Smith visited Paris, France.", "", "The council of Oslo hires Danish staff for the Fjord museum."]
 
 
 def predict(model: Path, source, output: Path, *extra: str) -> int:
@@ -74,7 +74,7 @@ def test_text_input_all_strategies_equal_the_engine(tiny_bert, tmp_path):
 
 
 def test_default_strategy_and_a_long_text_in_windows(tiny_bert, tmp_path):
-    long_text = " ".join(["John Smith visited Paris and London with Peter Blackburn ."] * 40)  # >> 128 tokens
+    long_text = " ".join(["John Smith visited Paris and London with Mara Lindqvist ."] * 40)  # >> 128 tokens
     source = write(tmp_path / "in.txt", long_text + "\n")
     out = tmp_path / "out.jsonl"
     assert predict(tiny_bert, source, out) == 0
@@ -85,12 +85,12 @@ def test_default_strategy_and_a_long_text_in_windows(tiny_bert, tmp_path):
 
 
 def test_jsonl_input_with_text_field_ids_and_token_lists(tiny_bert, tmp_path):
-    lines = [{"doc": "a1", "body": TEXTS[0]}, {"doc": 7, "body": ["Peter", "Blackburn", "said"]}]
+    lines = [{"doc": "a1", "body": TEXTS[0]}, {"doc": 7, "body": ["Mara", "Lindqvist", "said"]}]
     source = write(tmp_path / "in.jsonl", "\n".join(json.dumps(line) for line in lines) + "\n\n")
     out = tmp_path / "out.jsonl"
     assert predict(tiny_bert, source, out, "--text-field", "body", "--id-field", "doc", "--strategies", "first,max") == 0
     rows = records(out)
-    assert [(r["index"], r["id"], r["text"]) for r in rows] == [(0, "a1", TEXTS[0]), (1, 7, "Peter Blackburn said")]
+    assert [(r["index"], r["id"], r["text"]) for r in rows] == [(0, "a1", TEXTS[0]), (1, 7, "Mara Lindqvist said")]
     assert all(list(r["entities"]) == ["first", "max"] for r in rows)
 
 
@@ -98,10 +98,10 @@ def test_conll_input_joins_each_sentences_tokens(tiny_bert, tmp_path):
     source = write(tmp_path / "test.txt", CONLL)  # .txt starting with -DOCSTART-: CoNLL, as the CoNLL-2003 files
     out = tmp_path / "out.jsonl"
     assert predict(tiny_bert, source, out) == 0
-    assert [r["text"] for r in records(out)] == ["EU rejects German call .", "Peter Blackburn"]
-    tokens_only = write(tmp_path / "tokens.conll", "EU\nrejects\n\nPeter\nBlackburn\n")
+    assert [r["text"] for r in records(out)] == ["Acme hires Danish staff .", "Mara Lindqvist"]
+    tokens_only = write(tmp_path / "tokens.conll", "Acme\nhires\n\nMara\nLindqvist\n")
     assert predict(tiny_bert, tokens_only, out) == 0
-    assert [r["text"] for r in records(out)] == ["EU rejects", "Peter Blackburn"]
+    assert [r["text"] for r in records(out)] == ["Acme hires", "Mara Lindqvist"]
 
 
 def test_dataset_input_from_a_save_to_disk_folder(tiny_bert, tmp_path):
@@ -110,11 +110,11 @@ def test_dataset_input_from_a_save_to_disk_folder(tiny_bert, tmp_path):
     folder = tmp_path / "ds"
     datasets.DatasetDict({
         "train": datasets.Dataset.from_dict({"tokens": [["x"]]}),
-        "test": datasets.Dataset.from_dict({"tokens": [["EU", "rejects"], ["Peter", "Blackburn"]], "id": ["s1", "s2"]}),
+        "test": datasets.Dataset.from_dict({"tokens": [["Acme", "hires"], ["Mara", "Lindqvist"]], "id": ["s1", "s2"]}),
     }).save_to_disk(str(folder))
     out = tmp_path / "out.jsonl"
     assert predict(tiny_bert, folder, out, "--split", "test") == 0
-    assert [(r["id"], r["text"]) for r in records(out)] == [("s1", "EU rejects"), ("s2", "Peter Blackburn")]
+    assert [(r["id"], r["text"]) for r in records(out)] == [("s1", "Acme hires"), ("s2", "Mara Lindqvist")]
     datasets.Dataset.from_dict({"text": TEXTS}).save_to_disk(str(tmp_path / "one"))
     assert predict(tiny_bert, tmp_path / "one", out) == 0
     assert [r["text"] for r in records(out)] == TEXTS
@@ -128,8 +128,8 @@ def test_dataset_input_from_a_save_to_disk_folder(tiny_bert, tmp_path):
     ("in.jsonl", '{"text": "a"}\n{"body": "b"}\n', (), "in.jsonl:2: no 'text' field"),
     ("in.jsonl", '{"text": "a"}\n["b"]\n', (), "in.jsonl:2: expected an object"),
     ("in.jsonl", '{"text": 3}\n', (), "in.jsonl:1: 'text' must be a string"),
-    ("in.conll", "EU B-ORG\nrejects O\n\nPeter B-PER x\n", (), "in.conll line 4: expected 2 columns"),
-    ("in.conll", "EU\nrejects\n\nPeter B-PER\n", (), "in.conll:4: expected one token per line"),
+    ("in.conll", "Acme B-ORG\nhires O\n\nMara B-PER x\n", (), "in.conll line 4: expected 2 columns"),
+    ("in.conll", "Acme\nhires\n\nMara B-PER\n", (), "in.conll:4: expected one token per line"),
     ("in.txt", "", (), "holds no documents"),
     ("in.txt", "fine\n", ("--strategies", "first,bogus"), "unknown aggregation strategy 'bogus'"),
     ("in.txt", "fine\n", ("--batch-size", "0"), "--batch-size 0"),
@@ -212,7 +212,7 @@ def test_backend_is_passed_to_the_loader_when_it_takes_one(tiny_bert, tmp_path, 
 
     from toolkit.evaluate import predict as loader
 
-    source = write(tmp_path / "in.txt", "Peter Blackburn\n")
+    source = write(tmp_path / "in.txt", "Mara Lindqvist\n")
     out = tmp_path / "out.jsonl"
     if "backend" not in inspect.signature(loader.load_model).parameters:
         assert predict(tiny_bert, source, out, "--backend", "onnx") == 2
@@ -230,7 +230,7 @@ def test_backend_is_passed_to_the_loader_when_it_takes_one(tiny_bert, tmp_path, 
 
 def test_ranks_write_shards_and_rank_0_merges_them_in_input_order(tiny_bert, tmp_path, monkeypatch, capsys):
     """The torchrun protocol in one process: rank 1 writes its shard and leaves, rank 0 merges."""
-    texts = [f"Peter Blackburn visited Paris {i} times." for i in range(5)]
+    texts = [f"Mara Lindqvist visited Paris {i} times." for i in range(5)]
     source = write(tmp_path / "in.txt", "\n".join(texts) + "\n")
     single = tmp_path / "single.jsonl"
     assert predict(tiny_bert, source, single) == 0
@@ -267,7 +267,7 @@ def test_records_hold_plain_python_values():
 
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(tiny_bert, tmp_path):
-    texts = [f"John Smith visited Paris {i} times with Peter Blackburn." for i in range(11)]
+    texts = [f"John Smith visited Paris {i} times with Mara Lindqvist." for i in range(11)]
     source = write(tmp_path / "in.txt", "\n".join(texts) + "\n")
     single = tmp_path / "single.jsonl"
     assert predict(tiny_bert, source, single, "--strategies", "all") == 0

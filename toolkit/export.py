@@ -2,7 +2,8 @@
 
 Writes the layout transformers.js and the Hub expect, which the Space's ONNX Runtime backend
 (`space.backends`) loads: `onnx/model.onnx` (fp32, dynamic batch and sequence axes) and
-`onnx/model_quantized.onnx` (int8 dynamic quantization of the MatMul/Gemm weights).
+`onnx/model_quantized.onnx` (int8 dynamic quantization of the MatMul/Gemm weights and of the
+embedding tables (Gather): the embeddings are a third of a small encoder's bytes).
 
 Why `torch.onnx.export(dynamo=False)`: optimum-onnx pins transformers < 4.58, and the TorchScript
 exporter needs no extra packages. The trace uses a padded batch of two, so the attention-mask path
@@ -31,7 +32,7 @@ OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 TRACE_TEXTS = ["John Smith visited the United Nations in New York City.", "Paris"]  # padded batch of two
 SAMPLE_TEXTS = [
-    "EU rejects German call to boycott British lamb.",
+    "The Lisbon council asked Siemens Energy to rebuild the Tagus bridge by May.",
     "Indonesian President Joko Widodo met Barack Obama in Jakarta on Monday.",
     "Zürich and São Paulo are cities; Dvořák was Czech.",
     "U.S.-based Apple Inc. CEO Tim Cook's iPhone 15 Pro Max costs $999.",
@@ -59,8 +60,14 @@ class ExportCheck:
         return text
 
 
-def export_onnx(run_dir: str | Path, *, opset: int = OPSET, quantize: bool = True) -> ExportCheck:
-    """Write `run_dir/onnx/model.onnx` (+ `model_quantized.onnx` when `quantize`), checked against torch."""
+def export_onnx(run_dir: str | Path, *, opset: int = OPSET, quantize: bool = True, keep_fp32: bool = True) -> ExportCheck:
+    """Write `run_dir/onnx/model.onnx` (+ `model_quantized.onnx` when `quantize`), checked against torch.
+
+    `keep_fp32=False` writes only the int8 file (the fp32 export is still made and checked): for a
+    folder that must stay small, such as the Space's bundled model.
+    """
+    if not (quantize or keep_fp32):
+        raise UserError("--no-quantize with --int8-only would write nothing: drop one of them.")
     run_dir = Path(run_dir)
     _check_requirements(run_dir)
     model = load_model(str(run_dir), device="cpu")
@@ -77,7 +84,7 @@ def export_onnx(run_dir: str | Path, *, opset: int = OPSET, quantize: bool = Tru
                 f"its logits (limit {FP32_TOLERANCE:.0e}), so nothing was written. Expected an exact export; "
                 f"try another --opset (used: {opset}) or report the model type ({model.config.model_type})."
             )
-        files = {run_dir / ONNX_FP32: fp32.read_bytes()}
+        files = {run_dir / ONNX_FP32: fp32.read_bytes()} if keep_fp32 else {}
         if quantize:
             files[run_dir / ONNX_INT8] = int8.read_bytes()
         write_files_atomically(files)
@@ -88,7 +95,7 @@ def export_and_report(run_dir: str | Path, **options) -> str:
     """`nerkit export`: run `export_onnx` and return the lines to print."""
     run_dir = Path(run_dir)
     check = export_onnx(run_dir, **options)
-    written = [ONNX_FP32] + ([ONNX_INT8] if options.get("quantize", True) else [])
+    written = ([ONNX_FP32] if options.get("keep_fp32", True) else []) + ([ONNX_INT8] if options.get("quantize", True) else [])
     sizes = ", ".join(f"{name} ({(run_dir / name).stat().st_size / 1e6:.1f} MB)" for name in written)
     return f"checked against torch on {len(SAMPLE_TEXTS)} texts: {check.summary()}\nwrote {sizes} in {run_dir}"
 
@@ -162,7 +169,10 @@ def _export(model, tokenizer, path: Path, opset: int) -> None:
 def _quantize(fp32: Path, int8: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+    # Per-channel scales: on the bundled model, CoNLL-2003 test F1 0.8731 against torch's 0.8757, where
+    # per-tensor scales gave 0.8697 (MatMul/Gemm only, 2.5x the file size: 0.8712).
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul", "Gemm", "Gather"])
 
 
 def compare_with_torch(model, tokenizer, fp32: Path, int8: Path | None) -> ExportCheck:

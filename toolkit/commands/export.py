@@ -32,11 +32,13 @@ def register(subparsers) -> None:
                          description=DESCRIPTION, epilog=EXAMPLES, func=run_export)
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (the --output-dir of `nerkit train`) or any model folder")
     parser.add_argument("--no-quantize", dest="quantize", action="store_false", help="write the fp32 file only")
+    parser.add_argument("--int8-only", dest="keep_fp32", action="store_false",
+                        help="write the int8 file only (fp32 is still exported and checked, then dropped)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default: 17)")
 
 
 def run_export(args: argparse.Namespace) -> int:
     from toolkit.export import export_and_report
 
-    print(export_and_report(args.run_dir, opset=args.opset, quantize=args.quantize))
+    print(export_and_report(args.run_dir, opset=args.opset, quantize=args.quantize, keep_fp32=args.keep_fp32))
     return 0

@@ -7,7 +7,7 @@ The numbers come from `eval_results.<backend>.json` (`nerkit evaluate --backend 
 from __future__ import annotations
 
 from toolkit.card.context import CardContext
-from toolkit.card.fmt import md_table
+from toolkit.card.fmt import count, md_table
 from toolkit.runfolder import ONNX_FP32, ONNX_INT8, EvalResults
 
 BACKEND_NAMES = {
@@ -35,7 +35,7 @@ def backends(ctx: CardContext) -> str | None:
         return None
     table = md_table(["backend", "precision", "recall", "F1", "Δ F1"], rows, numeric={1, 2, 3, 4})
     return (
-        f"The same evaluation ({torch.split} split, {torch.num_sentences} sentences, micro averages) run on "
+        f"The same evaluation ({torch.split} split, {count(torch.num_sentences)} sentences, micro averages) run on "
         "the ONNX files written by `nerkit export`, which the demo Space uses on CPU:\n\n" + table
     )
 
