@@ -16,7 +16,7 @@ from space import strategies as registry
 from space.engine import predict_all, predict_detailed
 from space.strategies import PIPELINE_STRATEGY_NAMES
 from space.words import split_words
-from tiny_models import CONLL_LABELS, build_wordpiece_tokenizer
+from tiny_models import CONLL_LABELS, build_wordpiece_tokenizer, rig_weights
 
 from test_space_contract import TEXTS
 
@@ -58,7 +58,7 @@ def _metaspace_tokenizer(_directory: Path):
 
 def rig(directory: Path, tokenizer, table: dict[str, dict[str, float]]) -> Path:
     """A tiny BERT on `tokenizer` whose label for each token string in `table` is set by hand (else "O");
-    the same construction as tests/tiny_models.build_rigged_bert, for any tokenizer."""
+    tests/tiny_models.rig_weights on a BERT sized for any tokenizer."""
     import torch
     from transformers import BertConfig, BertForTokenClassification
 
@@ -67,28 +67,7 @@ def rig(directory: Path, tokenizer, table: dict[str, dict[str, float]]) -> Path:
                         intermediate_size=64, max_position_embeddings=128,
                         id2label=dict(enumerate(CONLL_LABELS)), label2id={x: i for i, x in enumerate(CONLL_LABELS)})
     model = BertForTokenClassification(config)
-    index = {label: i for i, label in enumerate(CONLL_LABELS)}
-    with torch.no_grad():
-        bert = model.bert
-        bert.embeddings.position_embeddings.weight.zero_()
-        bert.embeddings.token_type_embeddings.weight.zero_()
-        for layer in bert.encoder.layer:
-            for linear in (layer.attention.output.dense, layer.output.dense):
-                linear.weight.zero_()
-                linear.bias.zero_()
-        emb = bert.embeddings.word_embeddings.weight
-        emb.zero_()
-        emb[:, index["O"]] = 1.0
-        for token, weights in table.items():
-            token_id = tokenizer.convert_tokens_to_ids(token)
-            assert token_id is not None and token_id != tokenizer.unk_token_id, token
-            emb[token_id].zero_()
-            for label, weight in weights.items():
-                emb[token_id, index[label]] = weight
-        model.classifier.weight.zero_()
-        model.classifier.bias.zero_()
-        for i in range(len(CONLL_LABELS)):
-            model.classifier.weight[i, i] = 1.0
+    rig_weights(model, tokenizer, table)
     tokenizer.model_max_length = 128
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)

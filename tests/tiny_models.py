@@ -127,12 +127,21 @@ def build_rigged_bert(directory: Path, table: dict[str, dict[str, float]]) -> Pa
     """A tiny BERT whose predictions are set by hand: the encoder is made the identity (after
     LayerNorm) and each WordPiece token in `table` gets the label weights given there; every
     other token is a pure "O". Tests then know exactly what each aggregation strategy must return."""
-    import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     directory = build_tiny_model(Path(directory), kind="bert")
     tokenizer = AutoTokenizer.from_pretrained(directory)
     model = AutoModelForTokenClassification.from_pretrained(directory)
+    rig_weights(model, tokenizer, table)
+    model.save_pretrained(directory)
+    return directory
+
+
+def rig_weights(model, tokenizer, table: dict[str, dict[str, float]]) -> None:
+    """Set a tiny BERT's weights so that each token string in `table` predicts the label weights
+    given there and every other token a pure "O" (encoder = identity after LayerNorm)."""
+    import torch
+
     label_index = {label: i for i, label in enumerate(CONLL_LABELS)}
     with torch.no_grad():
         bert = model.bert
@@ -147,7 +156,7 @@ def build_rigged_bert(directory: Path, table: dict[str, dict[str, float]]) -> Pa
         emb[:, label_index["O"]] = 1.0
         for token, weights in table.items():
             token_id = tokenizer.convert_tokens_to_ids(token)
-            assert token_id != tokenizer.unk_token_id, token
+            assert token_id is not None and token_id != tokenizer.unk_token_id, token
             emb[token_id].zero_()
             for label, weight in weights.items():
                 emb[token_id, label_index[label]] = weight
@@ -155,5 +164,3 @@ def build_rigged_bert(directory: Path, table: dict[str, dict[str, float]]) -> Pa
         model.classifier.bias.zero_()
         for i in range(len(CONLL_LABELS)):
             model.classifier.weight[i, i] = 1.0
-    model.save_pretrained(directory)
-    return directory
