@@ -87,6 +87,7 @@ def _download(repo_id: str, revision: str | None) -> Path | None:
 
 _cache: dict[tuple[str, str | None], StrategyScores | None] = {}
 _lock = threading.Lock()
+_MAX_CACHED = 256  # typed Hub ids are visitor input: keep the cache bounded (oldest entry goes first)
 
 
 def model_scores(model: str | Path, revision: str | None = None) -> StrategyScores | None:
@@ -103,6 +104,8 @@ def model_scores(model: str | Path, revision: str | None = None) -> StrategyScor
         found = read_scores(path) if path is not None else None
     with _lock:
         _cache[key] = found
+        while len(_cache) > _MAX_CACHED:
+            del _cache[next(iter(_cache))]
     return found
 
 

@@ -109,27 +109,17 @@ def _head(strategy, scores: StrategyScores | None) -> str:
 def _model_facts(service: Service, model_value: Any, result: dict) -> tuple[list, StrategyScores | None]:
     """(the model's entity types, its per-strategy scores) for the legend and the row headers.
 
-    Types come from the labels of the pipeline the run used (so any label set gets colours), else
-    from the entities found; scores from the model's eval_results.json, if any. Never loads a
-    model: a request that did not run one (empty text) gets what its entities say."""
+    Types come from the labels of the model the run used (the service's answer carries them), so any
+    label set gets colours; scores from the model's eval_results.json, if any. A request that ran no
+    model (empty text) gets the types its entities show and no scores."""
     seen = sorted({render.label_of(e).split("-", 1)[-1] for found in result["entities"].values() for e in found})
-    if result.get("message"):
+    if result.get("message") or not result.get("labels"):
         return seen, None
     try:
-        if result.get("labels"):  # the service's own record of the model's labels, when it gives one
-            model_id = service.resolve_model(model_value)[0]
-            return render.legend_types(result["labels"]) or seen, model_scores(model_id)
-        from space.model import get_pipeline, is_loaded
-
-        model_id, pinned = service.resolve_model(model_value)[:2]
-        if not is_loaded(model_id, service.device):
-            return seen, None
-        pipe = get_pipeline(model_id, service.device, pinned=pinned)  # loaded by the run: a cache hit
-        types = render.legend_types(pipe.model.config.id2label.values())
-    except Exception as exc:  # decoration only: never fail a request for it
-        log.debug("model labels unavailable: %s", exc)
+        model_id = service.resolve_model(model_value)[0]
+    except RequestError:  # already answered by the run; decoration only
         return seen, None
-    return types or seen, model_scores(model_id)
+    return render.legend_types(result["labels"]) or seen, model_scores(model_id)
 
 
 def _cleared(page: _Page, message_html: str) -> dict:

@@ -72,3 +72,16 @@ def test_a_hub_id_reads_the_downloaded_file(monkeypatch, tmp_path):
     assert scores_of("someone/ner").f1 == read_scores(FIXTURE).f1
     scores_of("someone/ner")
     assert asked == [("someone/ner", None)]  # cached per model
+
+
+def test_the_cache_stays_bounded_whatever_ids_visitors_type(tmp_path, monkeypatch):
+    """Typed Hub ids are visitor input: each unknown one is remembered as "no scores", but not forever."""
+    from space import model_scores as module
+
+    monkeypatch.setattr(module, "_download", lambda model, revision: None)
+    module.clear_cache()
+    for i in range(module._MAX_CACHED + 50):
+        assert module.model_scores(f"visitor/model-{i}") is None
+    assert len(module._cache) == module._MAX_CACHED
+    assert ("visitor/model-0", None) not in module._cache  # the oldest went first
+    module.clear_cache()
