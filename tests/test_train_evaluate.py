@@ -170,6 +170,29 @@ def test_label_all_subtokens_and_resume(tiny_bert, tmp_path):
     assert round(log["epochs"][-1]["epoch"]) == 2
 
 
+def test_training_from_a_half_precision_checkpoint_uses_float32_weights(trained, tmp_path, monkeypatch):
+    """A model saved with --save-dtype float16 fine-tuned again: the master weights must be float32
+    (transformers 5 loads the stored dtype by default, and Adam steps on float16 weights underflow)."""
+    import torch
+    from transformers import AutoModelForTokenClassification, Trainer
+
+    half = tmp_path / "half"
+    assert main(train_args(trained, half, "--epochs", "1", "--save-dtype", "float16")) == 0
+    assert json.loads((half / "config.json").read_text())["dtype"] == "float16"
+    seen = {}
+    original = Trainer.train
+
+    def record(self, *args, **kwargs):
+        seen["dtypes"] = {p.dtype for p in self.model.parameters()}
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "train", record)
+    assert main(train_args(half, tmp_path / "again", "--epochs", "1")) == 0
+    assert seen["dtypes"] == {torch.float32}
+    again = AutoModelForTokenClassification.from_pretrained(str(tmp_path / "again"))
+    assert {p.dtype for p in again.parameters()} == {torch.float32}
+
+
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(tiny_bert, tmp_path):
     """DDP on CPU (gloo): both ranks train, only rank 0 writes the folder."""

@@ -265,12 +265,17 @@ def _check_splits(config: TrainConfig, data: NerData) -> None:
 
 
 def _load_base_model(config: TrainConfig, labels: list[str]):
+    import torch
     from transformers import AutoModelForTokenClassification
 
     try:
+        # float32 master weights whatever the checkpoint stores: transformers 5 loads "auto" (a
+        # float16 checkpoint, like one saved with --save-dtype float16, would train in float16);
+        # --precision fp16/bf16 is autocast on top of float32 weights.
         return AutoModelForTokenClassification.from_pretrained(
             config.model,
             revision=config.revision,
+            dtype=torch.float32,
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
