@@ -27,7 +27,7 @@ TOOLKIT_STAGES = [
     ("toolkit.data",),
     ("toolkit.labels",),
     ("toolkit.alignment", "toolkit.metrics"),
-    ("toolkit.train", "toolkit.training"),
+    ("toolkit.train", "toolkit.training", "toolkit.sampling"),
     ("toolkit.evaluate",),
     ("toolkit.export", "toolkit.predict"),
     ("toolkit.card",),

@@ -94,3 +94,41 @@ def test_int8_only_keeps_the_folder_small_and_quantizes_the_embeddings(run_dir, 
     assert {"MatMulInteger", "DequantizeLinear"} & ops, ops  # weights and embedding tables in int8
     with pytest.raises(UserError, match="would write nothing"):
         export_module.export_onnx(run_dir, quantize=False, keep_fp32=False)
+
+
+def _ops(path) -> dict[str, set[str]]:
+    import onnx
+
+    ops: dict[str, set[str]] = {}
+    for node in onnx.load(str(path)).graph.node:
+        ops.setdefault(node.domain or "ai.onnx", set()).add(node.op_type)
+    return ops
+
+
+def test_the_export_fuses_attention_for_onnx_runtime(run_dir):
+    """Eager attention exported and fused: no SDPA Where/IsNaN guards, one Attention per layer, int8 QAttention."""
+    check = export_module.export_onnx(run_dir)
+    assert check.fused.get("Attention") == 2 and check.fused.get("SkipLayerNormalization")  # the tiny BERT has 2 layers
+    assert "fused ops: 2 Attention" in check.summary()
+    fp32, int8 = _ops(run_dir / ONNX_FP32), _ops(run_dir / ONNX_INT8)
+    assert {"Attention", "SkipLayerNormalization", "BiasGelu"} <= fp32["com.microsoft"]
+    assert not {"IsNaN", "Softmax"} & fp32["ai.onnx"], fp32["ai.onnx"]
+    assert "QAttention" in int8["com.microsoft"]
+
+
+def test_no_optimize_keeps_standard_onnx_ops(run_dir, capsys):
+    from toolkit.cli import main
+
+    assert main(["export", str(run_dir), "--no-optimize"]) == 0
+    assert "fused ops: none" in capsys.readouterr().out
+    assert set(_ops(run_dir / ONNX_FP32)) == {"ai.onnx"}
+    assert set(_ops(run_dir / ONNX_INT8)) <= {"ai.onnx", "com.microsoft"}  # the quantizer's own DynamicQuantize ops
+    assert "Attention" not in _ops(run_dir / ONNX_INT8).get("com.microsoft", set())
+
+
+def test_a_roberta_export_is_fused_and_exact(tiny_roberta, tmp_path):
+    folder = tmp_path / "roberta"
+    shutil.copytree(tiny_roberta, folder)
+    check = export_module.export_onnx(folder)
+    assert check.fp32_max_abs_diff <= export_module.FP32_TOLERANCE and check.int8_argmax_agreement > 0.9
+    assert check.fused.get("Attention") == 2

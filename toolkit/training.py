@@ -24,6 +24,7 @@ from toolkit.errors import UserError
 from toolkit.labels import NerData, describe
 from toolkit.metrics import quick_scores
 from toolkit.runtime import json_text, write_atomically
+from toolkit.sampling import grouped_trainer
 
 logger = logging.getLogger("toolkit")
 
@@ -230,7 +231,7 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     preprocess_logits, compute_metrics = _metric_functions(labels)
-    trainer = Trainer(
+    trainer = grouped_trainer(Trainer)(
         model=model,
         args=_training_arguments(config, out, device),
         train_dataset=train_ds,

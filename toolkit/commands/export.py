@@ -10,10 +10,14 @@ EXAMPLES = """\
 examples:
   nerkit export runs/bert-conll
   nerkit export model --no-quantize        # fp32 only
+  nerkit export model --int8-only          # int8 only (the Space's bundled model)
 
 writes into RUN_DIR/onnx/ (the layout transformers.js and the Hub expect):
   model.onnx              fp32, dynamic batch and sequence axes
-  model_quantized.onnx    int8 dynamic quantization of the linear layers
+  model_quantized.onnx    int8 dynamic quantization of the linear layers and embeddings
+
+Both are optimized for ONNX Runtime (fused Attention, SkipLayerNormalization, BiasGelu: contrib
+ops that onnxruntime, onnxruntime-web and onnxruntime-node run); --no-optimize keeps standard ops.
 
 Both are first checked against the torch model on sample texts; when the fp32 logits differ by
 more than 1e-4 nothing is written. Needs the optional extra: pip install -e ".[onnx]".
@@ -34,11 +38,15 @@ def register(subparsers) -> None:
     parser.add_argument("--no-quantize", dest="quantize", action="store_false", help="write the fp32 file only")
     parser.add_argument("--int8-only", dest="keep_fp32", action="store_false",
                         help="write the int8 file only (fp32 is still exported and checked, then dropped)")
+    parser.add_argument("--no-optimize", dest="optimize", action="store_false",
+                        help="standard ONNX ops only: skip ONNX Runtime's Attention/LayerNorm/Gelu fusions "
+                             "(portable to any ONNX runtime; slower on ONNX Runtime)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default: 17)")
 
 
 def run_export(args: argparse.Namespace) -> int:
     from toolkit.export import export_and_report
 
-    print(export_and_report(args.run_dir, opset=args.opset, quantize=args.quantize, keep_fp32=args.keep_fp32))
+    print(export_and_report(args.run_dir, opset=args.opset, quantize=args.quantize, keep_fp32=args.keep_fp32,
+                              optimize=args.optimize))
     return 0
