@@ -6,7 +6,8 @@ this process. The learning rate defaults to 2e-4, the bundled model's: at the se
 MiniLM-L6 predicts only `O` after a few hundred steps and both F1s are 0, which compares nothing
 (pass --learning-rate 2e-5 to see it). The plain recipe is the usual notebook setup (Trainer,
 random sampler, dynamic padding with DataCollatorForTokenClassification); the toolkit groups
-sentences of similar length so batches carry less padding.
+sentences of similar length so batches carry less padding, and serves the batches in random order
+(toolkit/sampling.py).
 
 Every --eval-every steps (and at the last step) each run is scored on the same fixed validation
 subset (--eval-samples sentences, word-level entity F1). The clock counts training only: it is

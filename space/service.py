@@ -135,13 +135,14 @@ class Service:
             raise RequestError(f"{_shown(model)} is not a model id: it contains control characters.")
         if len(model) > _MAX_PATH:
             raise RequestError(f"the model id has {len(model):,} characters; a Hub id is at most 96 (owner/name).")
-        if self._is_local_path(model):
-            if not cfg.allow_local_paths:
-                raise RequestError(
-                    f"{_shown(model)} is a local path, and typed local paths are disabled here; list it in NER_MODELS "
-                    "or set NER_ALLOW_LOCAL_PATHS=1."
-                )
+        if cfg.allow_local_paths and self._is_local_path(model):
             return model, False, model
+        if not cfg.allow_local_paths and not _REPO_ID.match(model):
+            # Decided from the string alone: probing the disk would tell visitors which paths exist.
+            raise RequestError(
+                f"{_shown(model)} is not a Hub model id ('owner/name'), and typed local paths are disabled here; "
+                "list a folder in NER_MODELS or set NER_ALLOW_LOCAL_PATHS=1."
+            )
         if not _REPO_ID.match(model) or ".." in model or "--" in model:
             raise RequestError(
                 f"{_shown(model)} is not a Hub model id: expected 'owner/name' (letters, digits, '-', '_', '.'; "

@@ -191,8 +191,13 @@ def test_unknown_strategy_and_model_are_clear_errors(service, tmp_path):
     with pytest.raises(RequestError, match="strategy must be one name"):
         service.predict("John", ["simple"])
     typing = Service(SpaceConfig(default_model=service.config.default_model, allow_custom_model=True, device="cpu"))
-    with pytest.raises(RequestError, match="is a local path, and typed local paths are disabled"):
-        typing.compare("John", None, str(tmp_path))
+    # existing and missing server paths get the same answer: the disk is never probed for a visitor
+    answers = []
+    for path in (str(tmp_path), str(tmp_path / "missing"), "/etc", "/etc/no-such-dir", "~/.cache", "../x/y"):
+        with pytest.raises(RequestError, match="typed local paths are disabled") as err:
+            typing.compare("John", None, path)
+        answers.append(str(err.value).partition(" is not a Hub model id")[2])
+    assert len(set(answers)) == 1, answers
     with pytest.raises(RequestError, match="model must be a string"):
         service.compare("John", None, 42)
     strict = Service(SpaceConfig(default_model=service.config.default_model, allow_custom_model=False))

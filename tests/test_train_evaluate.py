@@ -193,6 +193,31 @@ def test_training_from_a_half_precision_checkpoint_uses_float32_weights(trained,
     assert {p.dtype for p in again.parameters()} == {torch.float32}
 
 
+def test_retraining_drops_what_described_the_old_weights(trained, tiny_bert, tmp_path, caplog):
+    """An --overwrite run must not leave the old model's results, card or ONNX files beside the new weights
+    (`nerkit card`/`push` would publish them as the new model's)."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    assert main(["evaluate", "--model", str(run), "--dataset", str(TINY_CONLL), "--split", "test"]) == 0
+    (run / "onnx").mkdir()
+    (run / "onnx" / "model_quantized.onnx").write_bytes(b"old weights")
+    (run / "README.md").write_text("old card")
+    (run / "eval_results.onnx-int8.json").write_text("{}")
+    (run / "notes.txt").write_text("the user's own file")
+    old = {p.name for p in run.iterdir()}
+    assert {"eval_results.json", "predictions_test.conll"} <= old
+    # a run that fails before training touches nothing
+    assert main(train_args(tiny_bert, run, "--overwrite", "--train-split", "nope")) == 2
+    assert {p.name for p in run.iterdir()} == old
+    assert main(train_args(tiny_bert, run, "--overwrite", "--epochs", "1")) == 0
+    left = {p.name for p in run.iterdir()}
+    assert not {"eval_results.json", "eval_results.onnx-int8.json", "predictions_test.conll", "README.md", "onnx"} & left
+    assert {"notes.txt", "config.json", "model.safetensors", runfolder.LABELS} <= left
+    assert "described the previous weights" in caplog.text
+
+
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(tiny_bert, tmp_path):
     """DDP on CPU (gloo): both ranks train, only rank 0 writes the folder."""

@@ -162,10 +162,23 @@ def mixed_precision(precision: str, device: str) -> dict:
     return {precision: True} if precision != "fp32" else {}
 
 
+def _holds_model(out: Path) -> bool:
+    return (out / runfolder.LABELS).exists() or (out / "config.json").exists()
+
+
+def _remove_stale(out: Path, stale: list[Path]) -> None:
+    """Once the new weights are written: drop what described the old ones (results, card, ONNX files)."""
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    if stale:
+        logger.warning("removed %s from %s: they described the previous weights. Run `nerkit evaluate` (and `nerkit "
+                       "export`, `nerkit card`) again for the new ones.", ", ".join(p.name for p in stale), out)
+
+
 def check_output_dir(config: TrainConfig) -> Path:
     """Refuse to silently overwrite a finished run."""
     out = Path(config.output_dir)
-    finished = (out / runfolder.LABELS).exists() or (out / "config.json").exists()
+    finished = _holds_model(out)
     if finished and not (config.overwrite or config.resume_from_checkpoint):
         raise UserError(
             f"{out} already holds a trained model. Pass --overwrite to replace it, "
@@ -211,6 +224,7 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
 
     started = time.time()
     out = check_output_dir(config)
+    stale = runfolder.derived_from_weights(out) if _holds_model(out) else []
     _check_splits(config, data)
     labels = list(data.labels)
     set_seed(config.seed)
@@ -251,6 +265,7 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     result = _summary(trainer, out, runtime, tokens_seen / runtime if runtime else 0.0, train_stats.truncated_words)
     if trainer.is_world_process_zero():
         _write_outputs(config, data, trainer, tokenizer, result, started, max_length, train_stats, eval_stats)
+        _remove_stale(out, stale)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
     return result

@@ -12,7 +12,7 @@ from toolkit.runfolder.names import (
 )
 from toolkit.runfolder.analysis import Confusion, ErrorAnalysis, ErrorCounts, SchemaScores
 from toolkit.runfolder.eval_results import EvalResults
-from toolkit.runfolder.names import ONNX_DIR, ONNX_FP32, ONNX_INT8, for_backend
+from toolkit.runfolder.names import ONNX_DIR, ONNX_FP32, ONNX_INT8, derived_from_weights, for_backend
 from toolkit.runfolder.results import (
     ConfidenceIntervals,
     ModeReport,
@@ -29,4 +29,4 @@ __all__ = [
     "StrategyScores", "read_json_object",
     "Confusion", "ErrorAnalysis", "ErrorCounts", "SchemaScores",
 ]
-__all__ += ["ONNX_DIR", "ONNX_FP32", "ONNX_INT8", "for_backend"]
+__all__ += ["ONNX_DIR", "ONNX_FP32", "ONNX_INT8", "derived_from_weights", "for_backend"]

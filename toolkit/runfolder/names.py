@@ -17,6 +17,18 @@ CHECKPOINTS = "checkpoints"  # Trainer checkpoints; never pushed
 from space.backends import ONNX_DIR, ONNX_FP32, ONNX_INT8  # noqa: E402
 
 
+# What describes one set of weights: evaluations (any backend), predictions, error lists, the card and
+# its charts, the ONNX export. A retrained folder drops them, or they would vouch for the new weights.
+DERIVED_FROM_WEIGHTS = ("eval_results*.json", "predictions_*.conll", "errors_*.txt", CARD, F1_CHART, CONFUSION_CHART, ONNX_DIR)
+
+
+def derived_from_weights(folder) -> list:
+    """The paths in `folder` that describe the weights it holds (see DERIVED_FROM_WEIGHTS), sorted."""
+    from pathlib import Path
+
+    return sorted({p for pattern in DERIVED_FROM_WEIGHTS for p in Path(folder).glob(pattern)})
+
+
 def for_backend(name: str, backend: str | None) -> str:
     """`eval_results.json` -> `eval_results.onnx-int8.json` (same for predictions/errors) when an evaluation
     ran on a non-torch backend (`nerkit evaluate --backend`), so it never overwrites the torch results."""
