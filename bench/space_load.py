@@ -142,12 +142,20 @@ def wait_during_loads(server: Server, model: str, copies: int = 3) -> tuple[floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer calls")
+    parser.add_argument("--batching-only", action="store_true", help="only the batched-vs-unbatched table")
+    parser.add_argument("--wait-ms", type=int, default=5, help="NER_BATCH_WAIT_MS of the batched server (default 5)")
     args = parser.parse_args()
     model = os.environ.get("NER_MODEL") or str(ROOT / "model")
     sequential = 100 if args.quick else 500
     per_clients = 64 if args.quick else 256
-    print(f"model {Path(model).name if Path(model).exists() else model}; quick={args.quick}")
+    print(f"model {Path(model).name if Path(model).exists() else model}; quick={args.quick}; "
+          f"backend {os.environ.get('NER_BACKEND', 'auto')}; batch wait {args.wait_ms} ms")
+    if not args.batching_only:
+        server_checks(model, sequential)
+    batching_table(model, per_clients, args.wait_ms)
 
+
+def server_checks(model: str, sequential: int) -> None:
     server = Server(model, NER_ALLOW_ANY_MODEL="1", NER_ALLOW_LOCAL_PATHS="1")
     try:
         r = load_run(server, 64, 64)
@@ -166,9 +174,11 @@ def main() -> None:
     finally:
         server.close()
 
+
+def batching_table(model: str, per_clients: int, wait_ms: int) -> None:
     rows = {}
     for label, batch in (("unbatched", "1"), ("batched", "16")):
-        server = Server(model, NER_BATCH_SIZE=batch, NER_BATCH_WAIT_MS="5")
+        server = Server(model, NER_BATCH_SIZE=batch, NER_BATCH_WAIT_MS=str(wait_ms))
         try:
             for clients in (1, 8, 32, 64):
                 rows[(label, clients)] = load_run(server, clients, max(clients * 2, per_clients // 4 if clients > 1 else 32))

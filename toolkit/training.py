@@ -169,7 +169,10 @@ def _holds_model(out: Path) -> bool:
 def _remove_stale(out: Path, stale: list[Path]) -> None:
     """Once the new weights are written: drop what described the old ones (results, card, ONNX files)."""
     for path in stale:
-        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     if stale:
         logger.warning("removed %s from %s: they described the previous weights. Run `nerkit evaluate` (and `nerkit "
                        "export`, `nerkit card`) again for the new ones.", ", ".join(p.name for p in stale), out)
