@@ -16,8 +16,9 @@ Then ONNX Runtime's transformer optimizer fuses Attention, SkipLayerNormalizatio
 tables stay Gathers that int8 quantization shrinks. On the bundled MiniLM at 512 tokens, one thread:
 int8 0.66x -> 0.52x of torch's forward time, fp32 1.09x -> 0.94x.
 
-Both files are built in a temporary folder and checked on sample texts first; the fp32 file must match torch's logits within `FP32_TOLERANCE`, otherwise
-nothing is written (an old onnx/ folder stays as it was).
+Both files are built in a temporary folder and checked on sample texts first; the fp32 file must
+match torch's logits within `FP32_TOLERANCE`, otherwise nothing is written (an old onnx/ folder
+stays as it was).
 """
 
 from __future__ import annotations
