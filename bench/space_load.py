@@ -3,7 +3,8 @@
 Reports: 64 concurrent /compare calls (calls/s, p50/p95, errors); server RSS before/after N
 sequential calls and after 50 oversized bodies; how long a /predict on the loaded default model
 waits while other models load; and micro-batching on vs off (NER_BATCH_SIZE=16 vs 1) at
-1/8/32/64 clients. Model: NER_MODEL, else the bundled ./model.
+1/8/32/64 clients: calls/s, p95, and the server process's CPU time per call (the clients share the
+machine, so calls/s also pays for them; CPU per call is what a Space with remote visitors pays). Model: NER_MODEL, else the bundled ./model.
 
     python bench/space_load.py            # full
     python bench/space_load.py --quick    # fewer calls (a couple of minutes on 2 CPU cores)
@@ -65,6 +66,11 @@ class Server:
         self.client = Client(self.url, verbose=False)
         self.client.predict(text="warm up", strategy="simple", api_name="/predict")
 
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used (user + system, all its threads)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -94,13 +100,13 @@ def load_run(server: Server, clients: int, calls: int, api: str = "/compare") ->
         kwargs = {"text": text_for(i), "api_name": api}
         return timed(server.client.predict, **kwargs)
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), server.cpu_s()
     with ThreadPoolExecutor(clients) as pool:
         results = list(pool.map(one, range(calls)))
     wall = time.perf_counter() - began
     times = sorted(t for t, _ in results)
     return {"calls_s": calls / wall, "p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))],
-            "errors": sum(1 for _, e in results if e is not None)}
+            "errors": sum(1 for _, e in results if e is not None), "cpu_ms": (server.cpu_s() - cpu) * 1000 / calls}
 
 
 def oversized(server: Server, n: int, size: int = 5_000_000) -> tuple[int, float, float]:
@@ -184,11 +190,15 @@ def batching_table(model: str, per_clients: int, wait_ms: int) -> None:
                 rows[(label, clients)] = load_run(server, clients, max(clients * 2, per_clients // 4 if clients > 1 else 32))
         finally:
             server.close()
-    print("clients | unbatched calls/s  p95 s | batched calls/s  p95 s | throughput ratio")
+    print("clients | unbatched calls/s  p95 s  server CPU ms/call | batched calls/s  p95 s  server CPU ms/call | "
+          "throughput ratio | server CPU per call ratio")
     for clients in (1, 8, 32, 64):
         u, b = rows[("unbatched", clients)], rows[("batched", clients)]
-        print(f"{clients:7d} | {u['calls_s']:17.1f} {u['p95']:6.2f} | {b['calls_s']:15.1f} {b['p95']:6.2f} | "
-              f"{b['calls_s'] / u['calls_s']:.2f}x  (errors {u['errors']}/{b['errors']})")
+        print(f"{clients:7d} | {u['calls_s']:17.1f} {u['p95']:6.2f} {u['cpu_ms']:19.1f} | {b['calls_s']:15.1f} {b['p95']:6.2f} "
+              f"{b['cpu_ms']:19.1f} | {b['calls_s'] / u['calls_s']:15.2f}x | {b['cpu_ms'] / u['cpu_ms']:24.2f}x"
+              f"  (errors {u['errors']}/{b['errors']})")
+    print("The clients run on the same machine (gradio_client threads in this process), so calls/s also pays for them;\n"
+          "server CPU ms per call is what a Space with remote visitors pays for each request.")
 
 
 if __name__ == "__main__":
