@@ -4,10 +4,12 @@ Reports: 64 concurrent /compare calls (calls/s, p50/p95, errors); server RSS bef
 sequential calls and after 50 oversized bodies; how long a /predict on the loaded default model
 waits while other models load; and micro-batching on vs off (NER_BATCH_SIZE=16 vs 1) at
 1/8/32/64 clients: calls/s, p95, and the server process's CPU time per call (the clients share the
-machine, so calls/s also pays for them; CPU per call is what a Space with remote visitors pays). Model: NER_MODEL, else the bundled ./model.
+machine, so calls/s also pays for them; CPU per call is what a Space with remote visitors pays).
+Model: NER_MODEL, else the bundled ./model; backend: NER_BACKEND (auto: ONNX int8 on CPU).
 
     python bench/space_load.py            # full
     python bench/space_load.py --quick    # fewer calls (a couple of minutes on 2 CPU cores)
+    NER_BACKEND=torch python bench/space_load.py --quick --batching-only --wait-ms 15
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def wait_during_loads(server: Server, model: str, copies: int = 3) -> tuple[floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer calls")
     parser.add_argument("--batching-only", action="store_true", help="only the batched-vs-unbatched table")
     parser.add_argument("--wait-ms", type=int, default=5, help="NER_BATCH_WAIT_MS of the batched server (default 5)")
