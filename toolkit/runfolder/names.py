@@ -1,5 +1,9 @@
 """File names inside a run's output folder: the contract between train, evaluate, card and publish."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 LABELS = "labels.json"  # {"labels": [...], "label_column": "ner_tags", "scheme": "IOB2", "source_scheme": "IOB1"}
 DATA_INFO = "data_info.json"  # dataset source, fingerprint, split sizes, entity counts, length stats
 TRAINING_ARGS = "training_args.json"  # {"config": TrainConfig as dict, "trainer": HF TrainingArguments as dict}
@@ -22,10 +26,8 @@ from space.backends import ONNX_DIR, ONNX_FP32, ONNX_INT8  # noqa: E402
 DERIVED_FROM_WEIGHTS = ("eval_results*.json", "predictions_*.conll", "errors_*.txt", CARD, F1_CHART, CONFUSION_CHART, ONNX_DIR)
 
 
-def derived_from_weights(folder) -> list:
+def derived_from_weights(folder: str | Path) -> list[Path]:
     """The paths in `folder` that describe the weights it holds (see DERIVED_FROM_WEIGHTS), sorted."""
-    from pathlib import Path
-
     return sorted({p for pattern in DERIVED_FROM_WEIGHTS for p in Path(folder).glob(pattern)})
 
 
