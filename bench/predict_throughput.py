@@ -107,7 +107,7 @@ def main() -> int:
     import torch
     import transformers
 
-    from space.strategies import validate_strategies
+    from nercore.strategies import validate_strategies
 
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()

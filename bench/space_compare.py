@@ -4,9 +4,9 @@ In one run, on the same model object and the same texts (short, ~120 tokens, ~1 
 measures the median wall time of
   forward   the raw model forward on the already-tokenised windows (the floor),
   simple    one `pipeline(..., aggregation_strategy="simple", stride=...)` call,
-  five      one pipeline call per registered strategy (space.strategies.STRATEGIES),
-  space     `space.engine.predict_all(pipe, text)`: every strategy from one forward pass,
-  onnx      `predict_all` with the model run by ONNX Runtime fp32 (space.backends; onnx/model.onnx),
+  five      one pipeline call per registered strategy (nercore.strategies.STRATEGIES),
+  space     `nercore.engine.predict_all(pipe, text)`: every strategy from one forward pass,
+  onnx      `predict_all` with the model run by ONNX Runtime fp32 (nercore.backends; onnx/model.onnx),
   onnx-int8 the same on the int8 file (onnx/model_quantized.onnx),
 and prints the ratios. Goals: space / simple <= 1.0; onnx / simple <= 0.9; onnx-int8 / simple <= 0.6.
 A local model folder without onnx/ files is exported into a temporary copy first (`nerkit export`);
@@ -108,11 +108,11 @@ def _run(args: argparse.Namespace, tmp: Path) -> int:
     import torch
     from transformers import pipeline
 
-    from space.device import select_device
-    from space.engine import default_stride, predict_all
+    from nercore.device import select_device
+    from nercore.engine import default_stride, predict_all
     from space.model import get_pipeline
-    from space.strategies import PIPELINE_STRATEGY_NAMES, STRATEGIES
-    from space.windows import encode, forward_windows
+    from nercore.strategies import PIPELINE_STRATEGY_NAMES, STRATEGIES
+    from nercore.windows import encode, forward_windows
 
     model_id, origin = (args.model, "--model") if args.model else default_model(tmp)
     device = select_device(os.environ.get("NER_DEVICE", "auto"))
@@ -194,7 +194,7 @@ def onnx_pipelines(pipe, model_id: str, tmp: Path) -> dict:
 
     from transformers import pipeline
 
-    from space.backends import ONNX_FP32, ONNX_INT8, attach_backend, onnxruntime_available
+    from nercore.backends import ONNX_FP32, ONNX_INT8, attach_backend, onnxruntime_available
 
     if not onnxruntime_available():
         print("onnxruntime is not installed: no ONNX rows (pip install -e '.[onnx]')")

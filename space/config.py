@@ -37,7 +37,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
-from space.backends import BACKEND_CHOICES
+from nercore.backends import BACKEND_CHOICES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_FILE = Path(__file__).resolve().parent / "models.txt"

@@ -1,4 +1,4 @@
-"""Load token-classification pipelines once per model per process, on the device `space.device` chose.
+"""Load token-classification pipelines once per model per process, on the device `nercore.device` chose.
 
 Why so strict: a Space that accepts a typed model id must never run remote code
 (`trust_remote_code` is always False) and must say clearly when a model is not a token classifier,
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from space.backends import attach_backend, check_backend
-from space.device import DeviceChoice, default_device
+from nercore.backends import attach_backend, check_backend
+from nercore.device import DeviceChoice, default_device
 from space.loading import (
     CheckpointRefused,
     hub_cache_folder,
@@ -27,7 +27,7 @@ from space.loading import (
     local_tensor_table,
     remove_download,
 )
-from space.windows import position_limit
+from nercore.windows import position_limit
 
 log = logging.getLogger(__name__)
 

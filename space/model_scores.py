@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 log = logging.getLogger(__name__)
 
-EVAL_RESULTS = "eval_results.json"  # the run folder's name for it (toolkit.runfolder.names)
+EVAL_RESULTS = "eval_results.json"  # the run folder's name for it (nercore.runfolder.names)
 
 
 @dataclass(frozen=True)

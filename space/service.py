@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from space import strategies as registry
+from nercore import strategies as registry
 from space.batching import Batcher
 from space.config import SpaceConfig
-from space.device import DeviceError, default_device, gpu_wrap, is_zero_gpu
-from space.engine import InputTooLongError, predict_detailed, predict_detailed_batch, word_boundary_method
+from nercore.device import DeviceError, default_device, gpu_wrap, is_zero_gpu
+from nercore.engine import InputTooLongError, predict_detailed, predict_detailed_batch, word_boundary_method
 from space.model import LoadPolicy, ModelLoadError, get_pipeline, loaded_pipeline, plain_line, set_cache_size
-from space.spans import disagreements
+from nercore.spans import disagreements
 
 log = logging.getLogger(__name__)
 

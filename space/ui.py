@@ -16,7 +16,7 @@ from typing import Any
 
 import gradio as gr
 
-from space import strategies as registry
+from nercore import strategies as registry
 from space import ui_render as render
 from space.config import SpaceConfig
 from space.limits import protect

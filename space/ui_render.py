@@ -13,7 +13,7 @@ import html
 import unicodedata
 from typing import Iterable, Mapping, Sequence
 
-from space.tags import entity_types, pipeline_type
+from nercore.tags import entity_types, pipeline_type
 
 # Distinct light colours for the first types (sorted by name); more are generated.
 _BASE_COLORS = ("#f6b3b3", "#a9cdf7", "#aeeabc", "#f7e19c", "#d6b8f2", "#9fe3e0", "#f7c59f", "#c9d89a",

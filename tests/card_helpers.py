@@ -7,7 +7,7 @@ from typing import Any
 
 from toolkit.card import CardContext
 from toolkit.card.facts import BaseModel, dataset_identity
-from toolkit.runfolder import EvalResults
+from nercore.runfolder import EvalResults
 
 
 def scores(p: float, r: float, f: float, support: int | None = None) -> dict:

@@ -4,7 +4,7 @@ import pytest
 
 from tiny_models import CONLL_LABELS
 from toolkit.alignment import IGNORE_INDEX, align_batch, continuation_map, is_byte_level, load_tokenizer
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 L = {label: i for i, label in enumerate(CONLL_LABELS)}
 

@@ -1,8 +1,8 @@
 """The layout rules of docs/architecture.md, checked by reading the source (no imports executed).
 
-- `space/` never imports `toolkit`;
-- `toolkit` imports only Space modules whose own imports stay free of gradio and of the Space's
-  app modules (model cache, config, service, ui);
+- an allow-list: each top-level package names the project packages it may import
+  (`nercore` only itself; `toolkit` and `space` themselves and `nercore`, never each other);
+- the core and the toolkit never reach gradio;
 - no stage imports a later stage (lazy imports inside functions count too);
 - no command module imports another command module;
 - no module over 450 lines, no function over 80.
@@ -19,15 +19,34 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 80
+PACKAGES = ("nercore", "toolkit", "space")
+
+# What each package may import from the project: the core stands alone, both halves stand on it.
+ALLOWED = {
+    "nercore": {"nercore"},
+    "toolkit": {"nercore", "toolkit"},
+    "space": {"nercore", "space"},
+}
+# Outside packages a package must never reach (the Space's UI framework stays in the Space).
+FORBIDDEN_OUTSIDE = {"nercore": {"gradio", "gradio_client"}, "toolkit": {"gradio", "gradio_client"}, "space": set()}
 
 # Stage order, earliest first. A module may import modules of its own stage or an earlier one.
 # Entries are module-name prefixes; the longest matching prefix decides a module's stage.
+CORE_STAGES = [
+    ("nercore", "nercore.errors", "nercore.tags", "nercore.device", "nercore.context", "nercore.lengths",
+     "nercore.ids", "nercore.windows", "nercore.backends"),
+    ("nercore.grouping", "nercore.spans", "nercore.words"),
+    ("nercore.strategies",),
+    ("nercore.engine",),
+    ("nercore.runfolder",),
+]
 TOOLKIT_STAGES = [
-    ("toolkit", "toolkit.errors", "toolkit.runtime", "toolkit.ids", "toolkit.scores", "toolkit.runfolder"),
+    ("toolkit", "toolkit.runtime", "toolkit.ids", "toolkit.scores"),
     ("toolkit.data",),
     ("toolkit.labels",),
     ("toolkit.alignment", "toolkit.metrics"),
-    ("toolkit.train", "toolkit.training", "toolkit.sampling"),
+    ("toolkit.collate", "toolkit.sampling", "toolkit.run_records"),
+    ("toolkit.train", "toolkit.training"),
     ("toolkit.evaluate",),
     ("toolkit.export", "toolkit.predict"),
     ("toolkit.card",),
@@ -36,10 +55,7 @@ TOOLKIT_STAGES = [
     ("toolkit.cli",),
 ]
 SPACE_STAGES = [
-    ("space", "space.tags", "space.device", "space.windows", "space.backends", "space.config"),
-    ("space.grouping", "space.spans", "space.words"),
-    ("space.strategies",),
-    ("space.engine",),
+    ("space", "space.config"),
     ("space.loading",),
     ("space.model", "space.model_scores"),
     ("space.batching",),
@@ -48,10 +64,7 @@ SPACE_STAGES = [
     ("space.ui", "space.ui_render", "space.ui_examples"),
     ("space.app",),
 ]
-STAGES = {"toolkit": TOOLKIT_STAGES, "space": SPACE_STAGES}
-# The Space's app modules: the toolkit must not reach them (model cache, settings, gradio).
-SPACE_APP_MODULES = ("space.config", "space.model", "space.service", "space.ui")
-FORBIDDEN_FOR_TOOLKIT = ("gradio", "gradio_client", *SPACE_APP_MODULES)
+STAGES = {"nercore": CORE_STAGES, "toolkit": TOOLKIT_STAGES, "space": SPACE_STAGES}
 
 
 def _modules(package: str) -> dict[str, Path]:
@@ -64,7 +77,7 @@ def _modules(package: str) -> dict[str, Path]:
     return found
 
 
-MODULES = {**_modules("toolkit"), **_modules("space")}
+MODULES = {name: path for package in PACKAGES for name, path in _modules(package).items()}
 
 
 @lru_cache(maxsize=None)
@@ -91,7 +104,7 @@ def imports_of(module: str) -> set[str]:
 
 
 def _project(names: set[str]) -> set[str]:
-    return {name for name in names if name.split(".")[0] in ("toolkit", "space")}
+    return {name for name in names if name.split(".")[0] in PACKAGES}
 
 
 def _matches(name: str, prefix: str) -> bool:
@@ -119,25 +132,28 @@ def closure(module: str) -> set[str]:
         for name in imports_of(current):
             if name in MODULES:
                 todo.append(name)
-            elif name.split(".")[0] not in ("toolkit", "space"):
+            elif name.split(".")[0] not in PACKAGES:
                 outside.add(name.split(".")[0])
     return seen | outside
 
 
-def test_space_never_imports_the_toolkit():
-    offenders = {m: sorted(n for n in _project(imports_of(m)) if _matches(n, "toolkit"))
-                 for m in MODULES if _matches(m, "space")}
-    assert not {m: n for m, n in offenders.items() if n}
-
-
-def test_toolkit_reaches_only_gradio_free_space_modules():
+def test_each_package_imports_only_what_it_is_allowed():
     problems = []
-    for module in (m for m in MODULES if _matches(m, "toolkit")):
-        for name in sorted(n for n in imports_of(module) if _matches(n, "space") or n.split(".")[0] == "gradio"):
-            reached = closure(name) if name in MODULES else {name}
-            bad = sorted(r for r in reached if any(_matches(r, f) for f in FORBIDDEN_FOR_TOOLKIT))
-            if bad:
-                problems.append(f"{module} imports {name}, which reaches {bad}")
+    for module in MODULES:
+        package = module.split(".")[0]
+        for name in sorted(_project(imports_of(module))):
+            if name.split(".")[0] not in ALLOWED[package]:
+                problems.append(f"{module} imports {name}; {package} may import only {sorted(ALLOWED[package])}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_core_and_the_toolkit_never_reach_gradio():
+    problems = []
+    for module in MODULES:
+        forbidden = FORBIDDEN_OUTSIDE[module.split(".")[0]]
+        bad = sorted(forbidden & closure(module))
+        if bad:
+            problems.append(f"{module} reaches {bad}")
     assert not problems, "\n".join(problems)
 
 
@@ -147,7 +163,7 @@ def test_every_module_has_a_stage():
         m for m in MODULES
         if "." in m and not any(_matches(m, p) for stage in STAGES[m.split(".")[0]] for p in stage if "." in p)
     )
-    assert not unplaced, f"add these modules to TOOLKIT_STAGES/SPACE_STAGES: {unplaced}"
+    assert not unplaced, f"add these modules to CORE_STAGES/TOOLKIT_STAGES/SPACE_STAGES: {unplaced}"
 
 
 def test_no_stage_imports_a_later_stage():
@@ -189,7 +205,8 @@ def test_the_checks_catch_planted_violations(monkeypatch, tmp_path):
     fake = {
         "space.bad": "import toolkit.data\n",
         "toolkit.data.bad": "def f():\n    from toolkit.card import render_card\n",
-        "space.engine.bad": "from space.service import Service\n",
+        "nercore.engine.bad": "from space.service import Service\n",
+        "nercore.tags_bad": "import gradio\n",
         "toolkit.evaluate.bad": "from space.model import get_pipeline\n",
         "toolkit.commands.one": "from toolkit.commands import two\n",
         "toolkit.commands.two": "",
@@ -202,8 +219,8 @@ def test_the_checks_catch_planted_violations(monkeypatch, tmp_path):
     monkeypatch.setitem(globals(), "MODULES", {**MODULES, **paths})
     _tree.cache_clear()
     for check in (
-        test_space_never_imports_the_toolkit,
-        test_toolkit_reaches_only_gradio_free_space_modules,
+        test_each_package_imports_only_what_it_is_allowed,
+        test_the_core_and_the_toolkit_never_reach_gradio,
         test_no_stage_imports_a_later_stage,
         test_no_command_imports_another_command,
     ):

@@ -48,7 +48,7 @@ def test_card_numbers_are_the_evaluation_numbers():
     assert overall["f1"] == results["overall"]["f1"]
     per_type = {e.metric_config: e.metric_value for e in evals if e.metric_type == "f1" and e.metric_config}
     assert per_type == {t: v["f1"] for t, v in results["modes"]["default"]["per_type"].items()}
-    from space.strategies import STRATEGY_NAMES
+    from nercore.strategies import STRATEGY_NAMES
 
     assert set(results["strategies"]["results"]) == set(STRATEGY_NAMES)
     assert results["confidence_intervals"]["resamples"] == 1000
@@ -76,7 +76,7 @@ def test_run_command_serves_the_bundled_model():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    from space.strategies import STRATEGY_NAMES
+    from nercore.strategies import STRATEGY_NAMES
 
     assert report["model"].startswith("bundled: ") and str(REPO_ROOT) not in report["model"], "a display name, no server path"
     assert set(report["entities"]) == set(STRATEGY_NAMES)

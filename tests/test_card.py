@@ -20,7 +20,7 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 
 from toolkit.card import build_card, render_card
 from toolkit.cli import main
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 DATA = Path(__file__).resolve().parent / "data"
 FIXTURE = DATA / "run_fixture"

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from card_helpers import TAG_RESULTS, make_context
-from space.strategies import recommendable
+from nercore.strategies import recommendable
 from toolkit.card import template_text
 from toolkit.card import fmt
 from toolkit.card.facts import base_model, dataset_identity, recommended_strategy, widget_examples

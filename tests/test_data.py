@@ -10,7 +10,7 @@ import datasets
 import pytest
 
 from toolkit.data import load_label_list, load_raw_splits
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 FORMATS = Path(__file__).resolve().parent / "data" / "formats"
 CONLL_NER = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]

@@ -16,8 +16,8 @@ from toolkit.card.sections.errors import error_analysis, summary_sentences
 from toolkit.evaluate.analysis import SpanError, analyse, pair_spans
 from toolkit.evaluate.analysis_report import error_file, format_error_analysis
 from toolkit.metrics import score
-from toolkit.runfolder import EvalResults, ErrorAnalysis
-from toolkit.runfolder.analysis import SCHEMAS
+from nercore.runfolder import EvalResults, ErrorAnalysis
+from nercore.runfolder.analysis import SCHEMAS
 
 # One sentence per kind of error, plus a correct entity and a sentence right but for an I- tag.
 WORDS = [
@@ -82,7 +82,7 @@ def test_schemas_are_nervaluates_own_reading_of_the_tags():
     gold = _random_tags(rng, 60)
     pred = [[rng.choice([t, t, "O", "B-LOC", "I-ORG"]) for t in sentence] for sentence in gold]
     block, _ = analyse(gold, pred)
-    # nervaluate's own list loader parses the tags itself: our spans (space.tags.entity_spans) must agree.
+    # nervaluate's own list loader parses the tags itself: our spans (nercore.tags.entity_spans) must agree.
     direct = Evaluator(gold, pred, tags=["LOC", "ORG", "PER"], loader="list").evaluate()
     for name in SCHEMAS:
         theirs = direct["overall"][name]
@@ -117,7 +117,7 @@ def strict_support(gold, kind) -> int:
 
 
 def _where():
-    from toolkit.runfolder.checks import Where
+    from nercore.runfolder.checks import Where
 
     return Where("eval_results.json")
 

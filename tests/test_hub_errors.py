@@ -8,7 +8,7 @@ import pytest
 
 from hub_fixtures import fake_token
 from toolkit.hub.errors import HubCall, hub_errors, is_transient, translate
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 
 class HTTPError(Exception):

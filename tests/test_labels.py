@@ -9,9 +9,9 @@ from pathlib import Path
 import datasets
 import pytest
 
-from space.tags import detect_scheme, entity_spans, entity_types, infer_label_list, is_entity_labels, to_iob2
+from nercore.tags import detect_scheme, entity_spans, entity_types, infer_label_list, is_entity_labels, to_iob2
 from toolkit.data import RawData, RawSplit, load_raw_splits
-from toolkit.errors import UserError
+from nercore.errors import UserError
 from toolkit.labels import CONLL2003_LABELS, describe, prepare_labels
 
 FORMATS = Path(__file__).resolve().parent / "data" / "formats"

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from toolkit.card import build_card
 from toolkit.card.context import build_context
 from toolkit.card.sections.backends import backends
-from toolkit.runfolder import EVAL_RESULTS, EvalResults, for_backend
+from nercore.runfolder import EVAL_RESULTS, EvalResults, for_backend
 
 RUN_FIXTURE = Path(__file__).resolve().parent / "data" / "run_fixture"
 FIXTURE = RUN_FIXTURE / EVAL_RESULTS

@@ -2,7 +2,7 @@
 
 The same 23 texts and two tokenizer families as tests/test_space_contract.py: for every strategy the
 ONNX-backed `predict_all` gives the same entities (labels, words, offsets) as the torch pipeline, with
-scores within 1e-4. Plus the rules of `space.backends.attach_backend` (which backend "auto" picks, the
+scores within 1e-4. Plus the rules of `nercore.backends.attach_backend` (which backend "auto" picks, the
 fallbacks) and `nerkit evaluate --backend`'s model loading.
 """
 
@@ -15,15 +15,15 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from space.backends import ONNX_FP32, ONNX_INT8, BackendError, attach_backend, session_options  # noqa: E402
-from space.engine import predict_all, predict_all_batch  # noqa: E402
-import space.strategies  # noqa: E402
-from space.strategies import STRATEGY_NAMES  # noqa: E402
+from nercore.backends import ONNX_FP32, ONNX_INT8, BackendError, attach_backend, session_options  # noqa: E402
+from nercore.engine import predict_all, predict_all_batch  # noqa: E402
+import nercore.strategies  # noqa: E402
+from nercore.strategies import STRATEGY_NAMES  # noqa: E402
 from test_space_contract import TEXTS, _call, _long_texts, _pipeline  # noqa: E402
 
 SCORE_TOLERANCE = 1e-4
 # strategies transformers' pipeline knows (nerkit's own `word` view is compared with the torch engine only)
-PIPELINE_NAMES = getattr(space.strategies, "PIPELINE_STRATEGY_NAMES", STRATEGY_NAMES)
+PIPELINE_NAMES = getattr(nercore.strategies, "PIPELINE_STRATEGY_NAMES", STRATEGY_NAMES)
 
 
 def _exported(source, folder, quantize=True):
@@ -54,7 +54,7 @@ def _same(got, expected, where):
 
 def test_onnx_backend_gives_the_pipeline_entities_for_every_strategy(backends):
     name, folder, torch_pipe, onnx_pipe = backends
-    from space.engine import default_stride
+    from nercore.engine import default_stride
 
     stride = default_stride(torch_pipe.tokenizer)
     references = {}
@@ -165,7 +165,7 @@ def test_evaluate_loads_the_onnx_files_and_predicts_the_same_words(bert_with_onn
 
 
 def test_evaluate_backend_errors_are_user_errors(tiny_bert):
-    from toolkit.errors import UserError
+    from nercore.errors import UserError
     from toolkit.evaluate.predict import load_model
 
     with pytest.raises(UserError, match="nerkit export"):

@@ -11,9 +11,9 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from space.backends import ONNX_FP32, ONNX_INT8  # noqa: E402
+from nercore.backends import ONNX_FP32, ONNX_INT8  # noqa: E402
 from toolkit import export as export_module  # noqa: E402
-from toolkit.errors import UserError  # noqa: E402
+from nercore.errors import UserError  # noqa: E402
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def records(path: Path) -> list[dict]:
 def engine_output(model: Path, texts: list[str], strategies=None) -> list[dict]:
     from transformers import AutoTokenizer
 
-    from space.engine import predict_all_batch
+    from nercore.engine import predict_all_batch
     from toolkit.evaluate.predict import load_model
     from toolkit.evaluate.strategies import build_pipeline
 
@@ -56,7 +56,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_text_input_all_strategies_equal_the_engine(tiny_bert, tmp_path):
-    from space.strategies import validate_strategies
+    from nercore.strategies import validate_strategies
 
     source = write(tmp_path / "in.txt", "\n".join(TEXTS) + "\n")
     out = tmp_path / "out.jsonl"

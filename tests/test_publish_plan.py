@@ -18,11 +18,11 @@ from hub_fixtures import NEVER_PUSHED, PUSHED, fake_token, fresh_run, run_folder
 from toolkit.hub.errors import scrub
 from toolkit.hub.model_folder import plan_model_folder
 from toolkit.hub.plan import format_plan, predict_lfs, write_tree
-from space.strategies import PIPELINE_STRATEGY_NAMES
+from nercore.strategies import PIPELINE_STRATEGY_NAMES
 from toolkit.hub.space_bundle import GENERATED_APP, plan_space, with_default_model
 from toolkit.ids import check_repo_id
 from toolkit.runtime import process_rank
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 
 def test_plan_keeps_the_model_and_reports_and_leaves_out_leftovers(run_folder):

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from conftest import REPO_ROOT
-from space.strategies import STRATEGY_NAMES
+from nercore.strategies import STRATEGY_NAMES
 
 MARKER = "<!-- readme-test: walkthrough -->"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import runfolder
-from toolkit.errors import UserError
-from toolkit.runfolder import EvalResults, Scores
+from nercore import runfolder
+from nercore.errors import UserError
+from nercore.runfolder import EvalResults, Scores
 from toolkit.runtime import json_text
 
 FIXTURE = Path(__file__).parent / "data" / "run_fixture" / runfolder.EVAL_RESULTS

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from space.config import SpaceConfig
-from space.device import DeviceChoice
-from space.engine import predict_all
+from nercore.device import DeviceChoice
+from nercore.engine import predict_all
 from space.model import get_pipeline
 from space.service import EMPTY_TEXT_MESSAGE, NO_MODEL_MESSAGE
-from space.spans import none_to_spans
-from space.strategies import STRATEGY_NAMES
+from nercore.spans import none_to_spans
+from nercore.strategies import STRATEGY_NAMES
 
 from test_space_helpers import (  # noqa: F401 (fixture)
     RIGGED_EXPECTED,

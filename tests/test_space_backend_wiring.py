@@ -48,7 +48,7 @@ def exported(tiny_bert, tmp_path_factory):
     """(folder with onnx/model.onnx + onnx/model_quantized.onnx, folder with only onnx/model.onnx)."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    from space.backends import ONNX_INT8
+    from nercore.backends import ONNX_INT8
     from toolkit.export import export_onnx
 
     both = tmp_path_factory.mktemp("wiring") / "both"
@@ -91,7 +91,7 @@ def test_torch_and_onnx_fp32_give_the_same_spans(exported, fresh_cache):
 
 
 def test_one_cached_pipeline_per_backend_asked_for(exported, fresh_cache):
-    from space.device import default_device
+    from nercore.device import default_device
 
     cpu = default_device("cpu", False)
     onnx = get_pipeline(str(exported[0]), cpu, policy=LoadPolicy(backend="auto"))
@@ -119,7 +119,7 @@ def test_an_onnx_backend_keeps_no_torch_weights(exported, fresh_cache):
 
 def test_an_onnx_choice_the_model_cannot_meet_falls_back_to_torch(tiny_bert, fresh_cache, caplog):
     pytest.importorskip("onnxruntime")
-    with caplog.at_level(logging.WARNING, logger="space.backends"):
+    with caplog.at_level(logging.WARNING, logger="nercore.backends"):
         _service, answer = _compare(tiny_bert, "onnx-int8")  # tiny_bert has no onnx/ folder
     assert answer["info"]["backend"] == "torch" and answer["info"]["labels"] == CONLL_LABELS
     assert "using torch" in caplog.text

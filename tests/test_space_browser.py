@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from space import strategies as registry
+from nercore import strategies as registry
 from space.config import SpaceConfig
 
 from test_space_helpers import RIGGED_EXPECTED, RIGGED_TEXT, rigged_bert, running_app  # noqa: F401 (fixture)

@@ -8,8 +8,8 @@ texts longer than the model's 128-token limit. "none" on long texts cannot be co
 pipeline (it refuses `stride` with "none" and truncates); it is checked against the first window
 and against the full tokenisation instead.
 
-If a transformers upgrade changes the internals space/engine.py (with space/windows.py and
-space/grouping.py) reuses, these tests fail.
+If a transformers upgrade changes the internals nercore/engine.py (with nercore/windows.py and
+nercore/grouping.py) reuses, these tests fail.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import warnings
 
 import pytest
 
-from space.engine import (
+from nercore.engine import (
     InputTooLongError,
     InternalsChangedError,
     UnknownStrategyError,
@@ -31,7 +31,7 @@ from space.engine import (
     predict_detailed,
     window_capacity,
 )
-from space.strategies import PIPELINE_STRATEGY_NAMES, STRATEGY_NAMES, get_strategy
+from nercore.strategies import PIPELINE_STRATEGY_NAMES, STRATEGY_NAMES, get_strategy
 
 LONG_SENTENCE = "Peter Blackburn of Reuters reported from London, Paris and New York City on Monday. "
 TEXTS = [
@@ -242,8 +242,8 @@ def test_fast_aggregation_equals_pipeline_aggregate_on_random_scores(model_fixtu
     import numpy as np
     from transformers.pipelines.token_classification import AggregationStrategy
 
-    from space.engine import aggregate_windows
-    from space.grouping import WindowScores
+    from nercore.engine import aggregate_windows
+    from nercore.grouping import WindowScores
 
     pipe = _pipeline(request.getfixturevalue(model_fixture))
     text = "Peter Blackburn of Reuters met Widodo in Zürich 🎉, New York-based U.S. officials said."

@@ -1,4 +1,4 @@
-"""space.device: device selection (with a stand-in torch, since CI has no GPU) and ZeroGPU wrapping."""
+"""nercore.device: device selection (with a stand-in torch, since CI has no GPU) and ZeroGPU wrapping."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from space.device import DeviceError, gpu_wrap, select_device
+from nercore.device import DeviceError, gpu_wrap, select_device
 
 
 def fake_torch(cuda=False, mps=None, name="NVIDIA Test GPU", threads=3):

@@ -13,7 +13,7 @@ import pytest
 from space import model as space_model
 from space.batching import Batcher
 from space.config import DEFAULT_MODELS_FILE, SpaceConfig, _split_models, read_models_file
-from space.device import DeviceChoice
+from nercore.device import DeviceChoice
 from space.model import LoadPolicy, ModelLoadError, clear_cache, get_pipeline, load_counts
 from space.service import RequestError, Service
 

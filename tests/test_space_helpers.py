@@ -98,7 +98,7 @@ def test_rigged_model_predicts_what_it_was_built_to(rigged_bert):
 
     from transformers import pipeline
 
-    from space.strategies import PIPELINE_STRATEGY_NAMES
+    from nercore.strategies import PIPELINE_STRATEGY_NAMES
 
     for strategy, expected in RIGGED_EXPECTED.items():
         if strategy not in PIPELINE_STRATEGY_NAMES:  # nerkit's own view: transformers has no such strategy

@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from space import strategies as registry
+from nercore import strategies as registry
 from space.config import SpaceConfig
 
 from test_space_helpers import RIGGED_EXPECTED, RIGGED_TEXT, rigged_bert, running_app, spans_of  # noqa: F401

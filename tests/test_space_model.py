@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from space import model as space_model
-from space.device import DeviceChoice
-from space.engine import position_limit
+from nercore.device import DeviceChoice
+from nercore.engine import position_limit
 from space.model import ModelLoadError, clear_cache, get_pipeline, load_counts, set_cache_size
 
 from test_space_helpers import rigged_bert  # noqa: F401 (fixture)

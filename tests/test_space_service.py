@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from space.strategies import STRATEGY_NAMES
+from nercore.strategies import STRATEGY_NAMES
 from space.config import ConfigError, SpaceConfig, find_default_model
 from space.model import ModelLoadError, load_counts
 from space.service import EMPTY_TEXT_MESSAGE, NO_MODEL_MESSAGE, RequestError, Service

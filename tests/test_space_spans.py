@@ -1,11 +1,11 @@
-"""space.spans: the "none" → spans rule and the disagreement regions, on hand-built inputs."""
+"""nercore.spans: the "none" → spans rule and the disagreement regions, on hand-built inputs."""
 
 from __future__ import annotations
 
 import warnings
 
-from space.spans import as_spans, disagreements, none_to_spans
-from space.tags import pipeline_group, pipeline_tag, pipeline_type
+from nercore.spans import as_spans, disagreements, none_to_spans
+from nercore.tags import pipeline_group, pipeline_tag, pipeline_type
 
 from test_space_helpers import RIGGED_TEXT, rigged_bert, spans_of  # noqa: F401 (fixture)
 
@@ -109,7 +109,7 @@ def test_unsorted_input_is_sorted_by_index():
 def test_none_decoding_matches_simple_on_the_rigged_model(rigged_bert):
     from transformers import pipeline
 
-    from space.engine import predict_all
+    from nercore.engine import predict_all
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -1,4 +1,4 @@
-"""space.strategies: the registry table, name validation, and a sixth strategy reaching every reader."""
+"""nercore.strategies: the registry table, name validation, and a sixth strategy reaching every reader."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import warnings
 
 import pytest
 
-from space import strategies as registry
-from space.strategies import (
+from nercore import strategies as registry
+from nercore.strategies import (
     PIPELINE_STRATEGY_NAMES,
     STRATEGIES,
     STRATEGY_NAMES,
@@ -85,7 +85,7 @@ def test_a_sixth_strategy_reaches_engine_service_and_ui_from_the_table_alone(six
     from transformers import pipeline
 
     from space.config import SpaceConfig
-    from space.engine import predict_all
+    from nercore.engine import predict_all
     from space.service import Service
     from space.ui import build_demo
 

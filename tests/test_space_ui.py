@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 import pytest
 
-from space import strategies as registry
+from nercore import strategies as registry
 from space.config import SpaceConfig
 from space.ui_examples import EXAMPLE_LABELS, EXAMPLES
 

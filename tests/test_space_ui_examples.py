@@ -35,8 +35,8 @@ def test_every_example_makes_the_strategies_disagree_on_the_bundled_model():
         pytest.skip("no bundled model in ./model")
     from transformers import pipeline
 
-    from space.engine import predict_detailed
-    from space.spans import disagreements
+    from nercore.engine import predict_detailed
+    from nercore.spans import disagreements
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-from space import strategies as registry
+from nercore import strategies as registry
 from space.ui_render import (
     agreement_message, color_of, disagreement_html, entity_table_html, error_html, legend_html, legend_types,
     palette, row_head_html, row_title, status_html, text_html, text_direction,

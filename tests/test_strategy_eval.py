@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from tiny_models import CONLL_LABELS, build_rigged_bert
-from toolkit import runfolder
+from nercore import runfolder
 from toolkit.cli import main
 from toolkit.evaluate.labelmap import map_model_labels
 from toolkit.evaluate.strategies import (
@@ -210,7 +210,7 @@ def test_scores_by_hand_with_duplicates_and_unknown_types():
 
 
 def test_strategy_names_are_checked():
-    from toolkit.errors import UserError
+    from nercore.errors import UserError
 
     assert check_strategies(None) == ("none", "simple", "first", "average", "max", "word")
     assert check_strategies("all") == check_strategies(None)
@@ -235,7 +235,7 @@ def test_rigged_probabilities():
 
 
 def test_rigged_pieces_are_labelled_as_designed(rigged_model):
-    from space.engine import predict_all
+    from nercore.engine import predict_all
 
     model, tokenizer = rigged_model
     pipe = build_pipeline(model, tokenizer)
@@ -247,7 +247,7 @@ def test_rigged_pieces_are_labelled_as_designed(rigged_model):
 
 
 def test_each_strategy_scores_as_computed_by_hand(rigged_model):
-    from space.engine import predict_all
+    from nercore.engine import predict_all
 
     model, tokenizer = rigged_model
     pipe = build_pipeline(model, tokenizer)
@@ -270,7 +270,7 @@ def test_each_strategy_scores_as_computed_by_hand(rigged_model):
 
 
 def test_sentences_are_summed_and_one_forward_pass_serves_all_strategies(rigged_model, monkeypatch):
-    import space.engine as engine
+    import nercore.engine as engine
 
     model, tokenizer = rigged_model
     pipe = build_pipeline(model, tokenizer)
@@ -304,7 +304,7 @@ def test_types_the_dataset_lacks_are_false_positives_and_dropped_types_vanish(ri
 def test_byte_level_offsets_never_put_whitespace_into_spans(tiny_roberta):
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from space.engine import predict_all_batch
+    from nercore.engine import predict_all_batch
     from toolkit.data import load_raw_splits
 
     split = load_raw_splits(str(TINY_CONLL)).splits["test"]

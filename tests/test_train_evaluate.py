@@ -11,7 +11,7 @@ import pytest
 
 from conftest import REPO_ROOT, TESTS_DIR
 from tiny_models import build_tiny_model
-from toolkit import runfolder
+from nercore import runfolder
 from toolkit.cli import main
 
 TINY_CONLL = TESTS_DIR / "data" / "tiny_conll"
@@ -238,7 +238,7 @@ def test_torchrun_two_cpu_processes(tiny_bert, tmp_path):
 def test_results_are_written_as_one_set(tmp_path, monkeypatch):
     """If any result file cannot be produced, none is written and no *.tmp is left behind."""
     from toolkit.evaluate import report
-    from toolkit.runfolder import EvalResults, Overall
+    from nercore.runfolder import EvalResults, Overall
 
     results = EvalResults(split="test", task="tags", overall=Overall(1.0, 1.0, 1.0, 1.0), num_sentences=1)
 

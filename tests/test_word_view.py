@@ -1,4 +1,4 @@
-"""The `word` view (space/words.py): the same words for WordPiece, byte-level BPE and Metaspace tokenizers.
+"""The `word` view (nercore/words.py): the same words for WordPiece, byte-level BPE and Metaspace tokenizers.
 
 Three tiny offline tokenizers (built with the `tokenizers` library) each get a rigged BERT whose
 predictions are set by hand per token string, so every expected span is known exactly.
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from space import strategies as registry
-from space.engine import predict_all, predict_detailed
-from space.strategies import PIPELINE_STRATEGY_NAMES
-from space.words import split_words
+from nercore import strategies as registry
+from nercore.engine import predict_all, predict_detailed
+from nercore.strategies import PIPELINE_STRATEGY_NAMES
+from nercore.words import split_words
 from tiny_models import CONLL_LABELS, build_wordpiece_tokenizer, rig_weights
 
 from test_space_contract import TEXTS

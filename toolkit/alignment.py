@@ -16,8 +16,10 @@ import json
 import logging
 from dataclasses import dataclass
 
-from space.tags import continuation_label
-from toolkit.errors import UserError
+from nercore.context import Specials, build_windows
+from nercore.tags import continuation_label
+from nercore.errors import UserError
+from toolkit.labels import DOCUMENT_COLUMN
 
 logger = logging.getLogger("toolkit")
 
@@ -33,6 +35,16 @@ class AlignmentStats:
     words: int = 0
     truncated_words: int = 0
     truncated_sentences: int = 0
+
+    def count(self, n_words: int, word_ids: list[int | None]) -> None:
+        """One sentence whose kept sub-tokens map to `word_ids`: words past the last one were cut."""
+        present = [w for w in word_ids if w is not None]
+        cut = n_words - 1 - (max(present) if present else -1)
+        self.sentences += 1
+        self.words += n_words
+        if cut > 0:
+            self.truncated_words += cut
+            self.truncated_sentences += 1
 
     def add(self, other: "AlignmentStats") -> None:
         self.sentences += other.sentences
@@ -113,31 +125,9 @@ def align_batch(
     for row, words in enumerate(tokens):
         word_ids = encoding.word_ids(row)
         all_word_ids.append(word_ids)
-        present = [w for w in word_ids if w is not None]
-        last_word = max(present) if present else -1
-        cut = len(words) - 1 - last_word
-        stats.sentences += 1
-        stats.words += len(words)
-        if cut > 0:
-            stats.truncated_words += cut
-            stats.truncated_sentences += 1
-        if tags is None:
-            continue
-        sentence_tags = tags[row]
-        labels = []
-        previous = None
-        for word_id in word_ids:
-            if word_id is None:
-                labels.append(IGNORE_INDEX)
-            elif word_id != previous:
-                labels.append(sentence_tags[word_id])
-            elif strategy == "all":
-                tag = sentence_tags[word_id]
-                labels.append((continuation or {}).get(tag, tag))
-            else:
-                labels.append(IGNORE_INDEX)
-            previous = word_id
-        all_labels.append(labels)
+        stats.count(len(words), word_ids)
+        if tags is not None:
+            all_labels.append(word_labels(word_ids, tags[row], strategy, continuation))
     result = {key: value for key, value in encoding.items()}
     if tags is not None:
         result["labels"] = all_labels
@@ -146,10 +136,92 @@ def align_batch(
     return result, stats
 
 
-def tokenize_dataset(dataset, tokenizer, labels: list[str], *, strategy: str, max_length: int | None, desc: str):
-    """Map a `tokens`/`tags` Dataset to model inputs; returns (dataset, AlignmentStats)."""
+def word_labels(word_ids: list[int | None], sentence_tags: list[int], strategy: str, continuation: dict | None) -> list[int]:
+    """Sub-token labels: a word's tag on its first piece; the others IGNORE_INDEX, or (strategy "all") I-X."""
+    labels = []
+    previous = None
+    for word_id in word_ids:
+        if word_id is None:
+            labels.append(IGNORE_INDEX)
+        elif word_id != previous:
+            labels.append(sentence_tags[word_id])
+        elif strategy == "all":
+            tag = sentence_tags[word_id]
+            labels.append((continuation or {}).get(tag, tag))
+        else:
+            labels.append(IGNORE_INDEX)
+        previous = word_id
+    return labels
+
+
+def encode_with_context(
+    tokenizer,
+    tokens: list[list[str]],
+    documents: list | None,
+    *,
+    context_tokens: int,
+    max_length: int,
+    tags: list[list[int]] | None = None,
+    strategy: str = "first",
+    continuation: dict[int, int] | None = None,
+) -> tuple[dict, AlignmentStats]:
+    """Like `align_batch`, with each sentence inside up to `context_tokens` sub-tokens of its document per side.
+
+    Context positions are labelled IGNORE_INDEX; `word_ids` are None there, so nothing downstream
+    reads a prediction for a context sub-token. Also returns `sentence_start`/`sentence_length`
+    per row (where the sentence sits), which context dropout needs.
+    """
+    check_fast(tokenizer, getattr(tokenizer, "name_or_path", "tokenizer"))
+    specials = Specials.of(tokenizer)
+    plain = tokenizer(tokens, is_split_into_words=True, add_special_tokens=False)
+    windows = build_windows(
+        plain["input_ids"], documents, tokens=context_tokens, max_length=max_length, specials=specials
+    )
+    stats = AlignmentStats()
+    result: dict[str, list] = {"input_ids": [], "attention_mask": [], "word_ids": [], "sentence_start": [],
+                               "sentence_length": []}
+    with_types = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
+    if with_types:
+        result["token_type_ids"] = []
+    if tags is not None:
+        result["labels"] = []
+    for row, window in enumerate(windows):
+        own = plain.word_ids(row)[: window.length]
+        stats.count(len(tokens[row]), own)
+        after = len(window.input_ids) - window.start - window.length
+        word_ids = [None] * window.start + own + [None] * after
+        result["input_ids"].append(window.input_ids)
+        result["attention_mask"].append([1] * len(window.input_ids))
+        result["word_ids"].append(word_ids)
+        result["sentence_start"].append(window.start)
+        result["sentence_length"].append(window.length)
+        if with_types:
+            result["token_type_ids"].append([0] * len(window.input_ids))
+        if tags is not None:
+            result["labels"].append(word_labels(word_ids, tags[row], strategy, continuation))
+    return result, stats
+
+
+def tokenize_dataset(
+    dataset,
+    tokenizer,
+    labels: list[str],
+    *,
+    strategy: str,
+    max_length: int | None,
+    desc: str,
+    context_tokens: int = 0,
+    keep_positions: bool = False,
+):
+    """Map a `tokens`/`tags` Dataset to model inputs; returns (dataset, AlignmentStats).
+
+    With `context_tokens` and a `document` column, each sentence is encoded inside its document
+    (`encode_with_context`); `keep_positions` keeps the sentence's place for context dropout.
+    """
     continuation = continuation_map(labels)
     stats = AlignmentStats()
+    if context_tokens and DOCUMENT_COLUMN in dataset.column_names:
+        return _tokenize_in_context(dataset, tokenizer, continuation, strategy, max_length, context_tokens, keep_positions)
 
     def _map(batch):
         encoded, batch_stats = align_batch(
@@ -181,3 +253,18 @@ def tokenize_dataset(dataset, tokenizer, labels: list[str], *, strategy: str, ma
             max_length,
         )
     return mapped, stats
+
+
+def _tokenize_in_context(dataset, tokenizer, continuation, strategy, max_length, context_tokens, keep_positions):
+    import datasets
+
+    columns = dataset.select_columns(["tokens", "tags", DOCUMENT_COLUMN]).to_dict()
+    encoded, stats = encode_with_context(
+        tokenizer, columns["tokens"], columns[DOCUMENT_COLUMN], context_tokens=context_tokens,
+        max_length=max_length or 512, tags=columns["tags"], strategy=strategy, continuation=continuation,
+    )
+    del encoded["word_ids"]
+    if not keep_positions:
+        del encoded["sentence_start"], encoded["sentence_length"]
+    encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+    return datasets.Dataset.from_dict(encoded), stats

@@ -10,7 +10,7 @@ import importlib
 import sys
 
 from toolkit import __version__
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 # Subcommand modules, in pipeline order. Each exposes `register(subparsers)`, which adds a
 # parser whose `func(args) -> int | None` runs the command.

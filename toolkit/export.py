@@ -1,7 +1,7 @@
 """`nerkit export`: a run folder's model as ONNX (fp32 + int8), checked against torch before anything is written.
 
 Writes the layout transformers.js and the Hub expect, which the Space's ONNX Runtime backend
-(`space.backends`) loads: `onnx/model.onnx` (fp32, dynamic batch and sequence axes) and
+(`nercore.backends`) loads: `onnx/model.onnx` (fp32, dynamic batch and sequence axes) and
 `onnx/model_quantized.onnx` (int8 dynamic quantization of the MatMul/Gemm weights and of the
 embedding tables (Gather): the embeddings are a third of a small encoder's bytes).
 
@@ -29,8 +29,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from space.backends import BackendError, INSTALL_HINT, ONNX_FP32, ONNX_INT8, load_onnx_model
-from toolkit.errors import UserError
+from nercore.backends import BackendError, INSTALL_HINT, ONNX_FP32, ONNX_INT8, load_onnx_model
+from nercore.errors import UserError
 from toolkit.evaluate.predict import load_model
 from toolkit.runtime import write_files_atomically
 

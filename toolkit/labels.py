@@ -18,15 +18,17 @@ from pathlib import Path
 
 import datasets
 
-from space.tags import (
+from nercore.tags import (
     detect_scheme, entity_spans, entity_types, infer_label_list, is_entity_labels, split_tag, to_iob2,
 )
 from toolkit.data import LabelSource, RawData, load_label_list
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 logger = logging.getLogger(__name__)
 
 # Hugging Face `conll2003` ner_tags ClassLabel order; CoNLL-2003 files with this label set get it too.
+DOCUMENT_COLUMN = "document"  # each sentence's document index, where the source marks documents
+
 CONLL2003_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 
 
@@ -69,20 +71,8 @@ def prepare_labels(raw: RawData, labels: LabelSource | None = None) -> NerData:
     _check_known(raw, converted, label_list, origin)
 
     ids = {label: index for index, label in enumerate(label_list)}
-    features = datasets.Features(
-        {
-            "tokens": datasets.Sequence(datasets.Value("string")),
-            "tags": datasets.Sequence(datasets.ClassLabel(names=label_list)),
-        }
-    )
     splits = datasets.DatasetDict(
-        {
-            name: datasets.Dataset.from_dict(
-                {"tokens": raw.splits[name].tokens, "tags": [[ids[tag] for tag in tags] for tags in sentences]},
-                features=features,
-            )
-            for name, sentences in converted.items()
-        }
+        {name: _split_dataset(raw.splits[name], sentences, ids, label_list) for name, sentences in converted.items()}
     )
     return NerData(
         splits=splits,
@@ -92,6 +82,19 @@ def prepare_labels(raw: RawData, labels: LabelSource | None = None) -> NerData:
         source_scheme=source_scheme,
         source=raw.source,
     )
+
+
+def _split_dataset(split, sentences: list[list[str]], ids: dict[str, int], label_list: list[str]):
+    """tokens + tag ids; a `document` column (int) only where the source marks documents."""
+    columns = {"tokens": split.tokens, "tags": [[ids[tag] for tag in tags] for tags in sentences]}
+    features = {
+        "tokens": datasets.Sequence(datasets.Value("string")),
+        "tags": datasets.Sequence(datasets.ClassLabel(names=label_list)),
+    }
+    if split.documents is not None:
+        columns[DOCUMENT_COLUMN] = list(split.documents)
+        features[DOCUMENT_COLUMN] = datasets.Value("int64")
+    return datasets.Dataset.from_dict(columns, features=datasets.Features(features))
 
 
 def _check_all_prefixed(raw: RawData) -> None:
@@ -166,6 +169,8 @@ def describe(data: NerData) -> dict:
         ]
         lengths = [len(tags) for tags in sentences]
         info: dict = {"sentences": len(sentences), "tokens": sum(lengths)}
+        if DOCUMENT_COLUMN in dataset.column_names:
+            info["documents"] = len(set(dataset[DOCUMENT_COLUMN]))
         if entities:
             counts = Counter(span[0] for tags in sentences for span in entity_spans(tags))
             info["entities"] = {entity_type: counts[entity_type] for entity_type in entity_types(data.labels)}

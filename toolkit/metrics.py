@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 
-from space.tags import count_invalid
+from nercore.tags import count_invalid
 from toolkit.scores import prf
 
 AVERAGES = ("micro avg", "macro avg", "weighted avg")

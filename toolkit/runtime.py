@@ -1,6 +1,6 @@
 """Process-level facts every stage needs: which rank this process is, and how to write files atomically.
 
-Device choice lives in `space.device` (the Space needs it too and never imports the toolkit).
+Device choice lives in `nercore.device` (the Space needs it too and never imports the toolkit).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 
 def process_rank(environ: Mapping[str, str] | None = None) -> int:

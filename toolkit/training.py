@@ -1,6 +1,6 @@
 """Fine-tune an encoder for token classification with the Hugging Face `Trainer`.
 
-The run writes everything later stages need into one folder (see `toolkit.runfolder`), so the
+The run writes everything later stages need into one folder (see `nercore.runfolder`), so the
 card and the publisher never need the original data or the network. Under `torchrun`, every
 rank trains and only rank 0 writes the final files.
 """
@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import shutil
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from space.device import select_device
-from space.tags import is_entity_labels
-from toolkit import __version__, runfolder
+from nercore.context import ContextSetting, Specials, record_context
+from nercore.device import select_device
+from nercore.tags import is_entity_labels
+from nercore import runfolder
 from toolkit.alignment import LABEL_STRATEGIES, load_tokenizer, tokenize_dataset
-from toolkit.errors import UserError
-from toolkit.labels import NerData, describe
+from nercore.errors import UserError
+from toolkit.collate import ContextDropoutCollator
+from toolkit.labels import DOCUMENT_COLUMN, NerData
 from toolkit.metrics import quick_scores
-from toolkit.runtime import json_text, write_atomically
+from toolkit.run_records import RunOutputs, write_run_folder
 from toolkit.sampling import grouped_trainer
 
 logger = logging.getLogger("toolkit")
@@ -65,6 +65,9 @@ class TrainConfig:
     save_dtype: str = "float32"  # dtype of the saved weights; float16 halves the folder's size
     logging_steps: int = 50
     gradient_accumulation_steps: int = 1
+    context_tokens: int = 0  # sub-tokens of the sentence's document per side (0: lone sentences); nercore.context
+    context_dropout: float = 0.0  # chance a training sentence is served without its context, per step
+    eval_steps: int | None = None  # evaluate and checkpoint every N steps instead of every epoch
     command: str | None = None  # the command line that started the run, for the card
 
     def __post_init__(self) -> None:
@@ -95,6 +98,9 @@ class TrainConfig:
             self.early_stopping_patience is None or self.early_stopping_patience >= 1,
             f"early-stopping patience must be >= 1 epoch, got {self.early_stopping_patience}",
         )
+        need(0 <= self.context_tokens <= 4096, f"context tokens must be in 0..4096, got {self.context_tokens}")
+        need(0 <= self.context_dropout < 1, f"context dropout must be in [0, 1), got {self.context_dropout}")
+        need(self.eval_steps is None or self.eval_steps >= 1, f"eval steps must be >= 1, got {self.eval_steps}")
         for name in ("max_train_samples", "max_eval_samples"):
             value = getattr(self, name)
             need(value is None or value >= 1, f"{name.replace('_', ' ')} must be >= 1, got {value}")
@@ -109,44 +115,6 @@ class TrainResult:
     tokens_per_s: float
     truncated_words: int
     log: list[dict] = field(default_factory=list)
-
-
-def hardware_info() -> dict:
-    import torch
-
-    device = select_device(half_precision=False).kind
-    if device == "cuda":
-        name = torch.cuda.get_device_name(0)
-    elif device == "mps":
-        name = "Apple MPS"
-    else:
-        name = platform.processor() or platform.machine()
-    return {
-        "device": device,
-        "name": name,
-        "cpu_count": os.cpu_count(),
-        "num_processes": int(os.environ.get("WORLD_SIZE", "1")),
-    }
-
-
-def framework_versions() -> dict:
-    import datasets
-    import huggingface_hub
-    import seqeval
-    import tokenizers
-    import torch
-    import transformers
-
-    return {
-        "python": platform.python_version(),
-        "nerkit": __version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "datasets": datasets.__version__,
-        "tokenizers": tokenizers.__version__,
-        "huggingface_hub": huggingface_hub.__version__,
-        "seqeval": getattr(seqeval, "__version__", "1.2.2"),
-    }
 
 
 def mixed_precision(precision: str, device: str) -> dict:
@@ -194,10 +162,6 @@ def _select(dataset, limit: int | None):
     return dataset.select(range(min(limit, len(dataset)))) if limit else dataset
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    write_atomically(path, json_text(payload, default=str))
-
-
 def epoch_log(log_history: list[dict]) -> list[dict]:
     """One row per evaluation: epoch, step, train loss since the previous eval, eval metrics."""
     rows: list[dict] = []
@@ -237,23 +201,30 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     model = _load_base_model(config, labels)
     train_raw = _select(data.splits[config.train_split], config.max_train_samples)
     eval_raw = _select(data.splits[config.eval_split], config.max_eval_samples)
+    context = training_context(config, train_raw)
+    record_context(model.config, context)
     train_ds, train_stats = tokenize_dataset(
-        train_raw, tokenizer, labels, strategy=config.label_strategy, max_length=max_length, desc=f"tokenize {config.train_split}"
+        train_raw, tokenizer, labels, strategy=config.label_strategy, max_length=max_length,
+        desc=f"tokenize {config.train_split}", context_tokens=context.tokens, keep_positions=context.dropout > 0,
     )
     eval_ds, eval_stats = tokenize_dataset(
-        eval_raw, tokenizer, labels, strategy="first", max_length=max_length, desc=f"tokenize {config.eval_split}"
+        eval_raw, tokenizer, labels, strategy="first", max_length=max_length, desc=f"tokenize {config.eval_split}",
+        context_tokens=context.tokens,
     )
     device = select_device(half_precision=False).kind
+    collator = DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None)
+    if context.enabled:
+        collator = ContextDropoutCollator(collator, Specials.of(tokenizer), context.dropout)
     callbacks = list(callbacks)
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     preprocess_logits, compute_metrics = _metric_functions(labels)
     trainer = grouped_trainer(Trainer)(
         model=model,
-        args=_training_arguments(config, out, device),
+        args=_training_arguments(config, out, device, keep_columns=context.enabled),
         train_dataset=train_ds,
         eval_dataset=eval_ds,
-        data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None),
+        data_collator=collator,
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
         preprocess_logits_for_metrics=preprocess_logits,
@@ -267,11 +238,23 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     tokens_seen = sum(train_ds["length"]) * float(trainer.state.epoch or config.epochs)
     result = _summary(trainer, out, runtime, tokens_seen / runtime if runtime else 0.0, train_stats.truncated_words)
     if trainer.is_world_process_zero():
-        _write_outputs(config, data, trainer, tokenizer, result, started, max_length, train_stats, eval_stats)
+        write_run_folder(RunOutputs(config, data, trainer, tokenizer, result, started, max_length, train_stats,
+                                    eval_stats, context))
         _remove_stale(out, stale)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
     return result
+
+
+def training_context(config: TrainConfig, train_raw) -> ContextSetting:
+    """The context setting this run trains with: none when asked for none or the data has no documents."""
+    if not config.context_tokens:
+        return ContextSetting()
+    if DOCUMENT_COLUMN not in train_raw.column_names:
+        logger.warning("context: the %r split marks no documents, so sentences train alone (no context).",
+                       config.train_split)
+        return ContextSetting()
+    return ContextSetting(tokens=config.context_tokens, dropout=config.context_dropout)
 
 
 def _check_splits(config: TrainConfig, data: NerData) -> None:
@@ -327,9 +310,11 @@ def _metric_functions(labels: list[str]):
     return preprocess_logits, compute_metrics
 
 
-def _training_arguments(config: TrainConfig, out: Path, device: str):
+def _training_arguments(config: TrainConfig, out: Path, device: str, *, keep_columns: bool = False):
     from transformers import TrainingArguments
 
+    every = {"eval_strategy": "steps", "eval_steps": config.eval_steps, "save_strategy": "steps",
+             "save_steps": config.eval_steps} if config.eval_steps else {"eval_strategy": "epoch", "save_strategy": "epoch"}
     return TrainingArguments(
         output_dir=str(out / runfolder.CHECKPOINTS),
         learning_rate=config.learning_rate,
@@ -340,9 +325,9 @@ def _training_arguments(config: TrainConfig, out: Path, device: str):
         weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio,
         seed=config.seed,
-        eval_strategy="epoch",
-        save_strategy="epoch",
+        **every,
         save_total_limit=2,
+        remove_unused_columns=not keep_columns,  # context rows keep the sentence's place for dropout
         load_best_model_at_end=True,
         metric_for_best_model="f1",
         greater_is_better=True,
@@ -379,68 +364,3 @@ def _summary(trainer, out: Path, runtime: float, tokens_per_s: float, truncated_
     )
 
 
-def _write_outputs(config, data, trainer, tokenizer, result, started, max_length, train_stats, eval_stats) -> None:
-    import torch
-
-    out = result.output_dir
-    if config.save_dtype == "float32":
-        trainer.save_model(str(out))
-    else:
-        # The best model, cast for storage only; loaders upcast it (toolkit.evaluate, the Space).
-        trainer.model.to(getattr(torch, config.save_dtype)).save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    _write_json(
-        out / runfolder.LABELS,
-        {
-            "labels": list(data.labels),
-            "label_column": data.label_column,
-            "scheme": data.scheme,
-            "source_scheme": data.source_scheme,
-        },
-    )
-    _write_json(out / runfolder.DATA_INFO, describe(data))
-    config_dict = asdict(config)
-    config_dict["max_length"] = max_length
-    _write_json(out / runfolder.TRAINING_ARGS, {"config": config_dict, "trainer": trainer.args.to_dict()})
-    _write_json(
-        out / runfolder.TRAINING_LOG,
-        {
-            "epochs": result.log,
-            "best_epoch": result.best_epoch,
-            "best_metric": "eval_f1",
-            "best_value": result.best_metrics.get("eval_f1"),
-            "train_runtime_s": result.train_runtime_s,
-            "train_tokens_per_s": result.tokens_per_s,
-            "truncated_words": {"train": train_stats.truncated_words, "eval": eval_stats.truncated_words},
-        },
-    )
-    _write_json(
-        out / runfolder.RUN_INFO,
-        {
-            "command": config.command or " ".join(["nerkit", *sys.argv[1:]]),
-            "seed": config.seed,
-            "base_model": config.model,
-            "base_model_revision": config.revision or _base_revision(config.model),
-            "hardware": hardware_info(),
-            "wall_time_s": time.time() - started,
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "versions": framework_versions(),
-        },
-    )
-    if not config.keep_checkpoints:
-        shutil.rmtree(out / runfolder.CHECKPOINTS, ignore_errors=True)
-
-
-def _base_revision(model: str) -> str | None:
-    """The commit of a Hub base model when it came from the local HF cache; None for folders."""
-    if Path(model).exists():
-        return None
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        path = try_to_load_from_cache(model, "config.json")
-    except Exception:  # noqa: BLE001 - provenance is best effort
-        return None
-    if isinstance(path, str) and "/snapshots/" in path:
-        return path.split("/snapshots/")[1].split("/")[0]
-    return None

@@ -1,7 +1,7 @@
 """`CardContext`: everything the card says, read and decided once from the run folder.
 
 `build_context` reads the folder's files (eval_results.json through the typed
-`toolkit.runfolder.EvalResults`), checks the user's arguments, and decides the facts several
+`nercore.runfolder.EvalResults`), checks the user's arguments, and decides the facts several
 sections share (dataset, base model, recommended strategy, widget examples, chart) exactly once.
 Sections are then plain functions of the context, in any order; optional data they miss is
 recorded with `ctx.warn`.
@@ -19,11 +19,13 @@ from toolkit import ids
 from toolkit.card import facts
 from toolkit.card.chart import confusion_heatmap, f1_chart
 from toolkit.card.facts import BaseModel, DatasetIdentity
-from toolkit.errors import UserError
-from toolkit.runfolder import (
+from nercore.errors import UserError
+from nercore.runfolder import (
     DATA_INFO, EVAL_RESULTS, LABELS, PREDICTIONS, RUN_INFO, TRAINING_ARGS, TRAINING_LOG, ConfidenceIntervals, EvalResults, Scores,
     for_backend, read_json_object,
 )
+from nercore.backends import ONNX_BACKENDS
+from nercore.runfolder.records import TRAINING_RECORDS, Record
 
 logger = logging.getLogger("toolkit")
 
@@ -137,8 +139,8 @@ def build_context(output_dir: str | Path, options: CardOptions = CardOptions()) 
     override = ids.check_model_id(options.base_model) if options.base_model is not None else None
     path = Path(output_dir)
     results = read_eval_results(path)
-    files = {name: read_json_object(path / name, required=False) for name in (
-        LABELS, DATA_INFO, TRAINING_ARGS, TRAINING_LOG, RUN_INFO, "config.json", "tokenizer_config.json")}
+    files: dict[str, dict | None] = {record.FILE: _as_json(record.read(path)) for record in TRAINING_RECORDS}
+    files.update({name: read_json_object(path / name, required=False) for name in ("config.json", "tokenizer_config.json")})
     warnings: list[str] = []
     warn = partial(_record, warnings)
     recorded = (files[DATA_INFO] or {}).get("source") or {}
@@ -171,6 +173,11 @@ def build_context(output_dir: str | Path, options: CardOptions = CardOptions()) 
     return replace(ctx, chart_png=f1_chart(ctx), confusion_png=confusion_heatmap(ctx))
 
 
+def _as_json(record: Record | None) -> dict | None:
+    """A record checked by its typed reader, handed to the sections as the plain mapping they format."""
+    return None if record is None else record.to_json()
+
+
 def _record(warnings: list[str], message: str) -> None:
     warnings.append(message)
     logger.warning("card: %s", message)
@@ -192,14 +199,11 @@ def read_eval_results(path: Path) -> EvalResults:
     return EvalResults.from_json(eval_file)
 
 
-BACKENDS = ("onnx", "onnx-int8")  # `nerkit evaluate --backend ...` results the card shows beside torch
-
-
 def read_backend_results(path: Path) -> dict[str, EvalResults]:
     """The ONNX evaluations (`eval_results.<backend>.json`) present in the folder, by backend."""
     return {
         backend: EvalResults.from_json(path / for_backend(EVAL_RESULTS, backend))
-        for backend in BACKENDS
+        for backend in ONNX_BACKENDS
         if (path / for_backend(EVAL_RESULTS, backend)).is_file()
     }
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from space.strategies import recommendable
-from space.tags import split_tag
+from nercore.strategies import recommendable
+from nercore.tags import split_tag
 from toolkit.card.fmt import count, detokenize, is_local_path, pct, short_path
 from toolkit.card.known_datasets import KnownDataset, find_known
 from toolkit.data import is_file_format
-from toolkit.runfolder import PREDICTIONS, RUN_INFO
+from nercore.runfolder import PREDICTIONS, RUN_INFO
 
 Warn = Callable[[str], None]
 WIDGET_EXAMPLES = 3

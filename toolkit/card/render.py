@@ -11,8 +11,8 @@ from huggingface_hub import ModelCard
 from toolkit.card.context import CardOptions, build_context
 from toolkit.card.metadata import card_data
 from toolkit.card.sections import render_sections
-from toolkit.errors import UserError
-from toolkit.runfolder import CARD, CONFUSION_CHART, F1_CHART
+from nercore.errors import UserError
+from nercore.runfolder import CARD, CONFUSION_CHART, F1_CHART
 from toolkit.runtime import write_files_atomically
 
 TEMPLATE_NAME = "token_classification.md"

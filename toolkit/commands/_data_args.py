@@ -71,7 +71,7 @@ def data_files(args: argparse.Namespace) -> dict[str, str] | None:
 def load_data(args: argparse.Namespace):
     """Load and prepare the dataset the flags describe (raises UserError on bad input)."""
     from toolkit.data import load_label_list, load_raw_splits
-    from toolkit.errors import UserError
+    from nercore.errors import UserError
     from toolkit.labels import prepare_labels
 
     labels = load_label_list(args.labels) if args.labels else None

@@ -31,6 +31,14 @@ def add_train_arguments(parser: argparse.ArgumentParser, *, revision_flag: str =
                     help="shuffle batches at random instead of grouping sentences of similar length (slower: more padding)")
     hp.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS", help="stop after N epochs without a better F1")
     hp.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="auto: bf16/fp16 on CUDA, fp32 elsewhere")
+    ctx = parser.add_argument_group("document context (docs/cli.md#document-context)")
+    ctx.add_argument("--context-tokens", type=int, default=0, metavar="N",
+                     help="encode each sentence with up to N sub-tokens of its document per side (needs documents "
+                          "in the data, e.g. CoNLL -DOCSTART-; recorded in config.json; default: 0, lone sentences)")
+    ctx.add_argument("--context-dropout", type=float, default=0.0, metavar="P",
+                     help="chance a training sentence is served without its context (default: 0)")
+    hp.add_argument("--eval-steps", type=int, default=None, metavar="N",
+                    help="evaluate and checkpoint every N steps instead of every epoch (long epochs, resumable runs)")
     hp.add_argument("--train-split", default="train")
     hp.add_argument("--eval-split", default="validation", help="split evaluated each epoch to pick the best model")
     hp.add_argument("--max-train-samples", type=int, default=None, help="train on the first N sentences only")
@@ -72,5 +80,8 @@ def config_from_args(args: argparse.Namespace, command: str = "train"):
         overwrite=args.overwrite,
         keep_checkpoints=args.keep_checkpoints,
         save_dtype=args.save_dtype,
+        context_tokens=args.context_tokens,
+        context_dropout=args.context_dropout,
+        eval_steps=args.eval_steps,
         command=shlex.join(["nerkit", *sys.argv[1:]]) if sys.argv[1:2] == [command] else None,
     )

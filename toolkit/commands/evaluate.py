@@ -38,7 +38,7 @@ DESCRIPTION = (
 
 
 def register(subparsers) -> None:
-    from space.strategies import STRATEGY_NAMES
+    from nercore.strategies import STRATEGY_NAMES
 
     parser = add_command(subparsers, "evaluate", help="evaluate a model per entity type (seqeval)",
                          description=DESCRIPTION, epilog=DATA_HELP + "\n" + EXAMPLES, func=run_evaluate)

@@ -41,7 +41,7 @@ output: one JSON object per input record, in input order:
 
 
 def register(subparsers) -> None:
-    from space.strategies import STRATEGY_NAMES
+    from nercore.strategies import STRATEGY_NAMES
     from toolkit.predict import BACKENDS, DEFAULT_STRATEGY, FORMATS
 
     parser = add_command(

@@ -17,7 +17,7 @@ from toolkit.data.hf_datasets import load_disk, load_hub
 from toolkit.data.label_list import LabelSource, load_label_list
 from toolkit.data.raw import SPLIT_ALIASES, RawData, RawSplit, ReadOptions
 from toolkit.data.registry import EXTENSIONS, FILE_KINDS, FORMATS, READERS, Reader, is_file_format
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 __all__ = [
     "EXTENSIONS", "FILE_KINDS", "FORMATS", "READERS", "SPLIT_ALIASES", "LabelSource", "RawData", "RawSplit",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from toolkit.data.raw import RawSplit, ReadOptions
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 
 def finish_split(split: str, raw: RawSplit, options: ReadOptions, label_names: list[str] | None) -> RawSplit:

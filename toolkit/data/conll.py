@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from toolkit.data.raw import RawSplit, ReadOptions
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 # Tag columns of the 4-column CoNLL-2003 files (token POS chunk NER), by HF column name.
 CONLL2003_COLUMNS = {"pos_tags": 1, "chunk_tags": 2}
@@ -21,7 +21,9 @@ def read(text: str, file: str, options: ReadOptions) -> RawSplit:
     """Whitespace- or tab-separated columns, one token per line, blank lines between sentences."""
     split = RawSplit(tokens=[], tags=[], file=file, lines=[], line_per_token=True)
     delimiter, n_columns, first_line, column = options.delimiter, 0, 0, 0
-    for block in _conll_blocks(text):
+    documents: list[int] = []
+    for document, block in _conll_blocks(text):
+        documents.append(document)
         tokens, tags = [], []
         for number, line in block:
             if not n_columns and delimiter is None and "\t" in line:
@@ -47,21 +49,33 @@ def read(text: str, file: str, options: ReadOptions) -> RawSplit:
         split.tokens.append(tokens)
         split.tags.append(tags)
         split.lines.append(block[0][0])
+    if "-DOCSTART-" in text:  # documents are marked; a file without the marker has none
+        split.documents = documents
     return split
 
 
-def _conll_blocks(text: str) -> Iterator[list[tuple[int, str]]]:
-    """Sentences as runs of non-blank (line number, line); a -DOCSTART- line also ends one and is dropped."""
+def _conll_blocks(text: str) -> Iterator[tuple[int, list[tuple[int, str]]]]:
+    """(document index, sentence) where a sentence is a run of non-blank (line number, line).
+
+    A -DOCSTART- line ends a sentence, is dropped, and starts the next document; a file without
+    one is a single document 0 (the caller then records no documents).
+    """
     block: list[tuple[int, str]] = []
+    document, seen_sentence = 0, False
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.strip()
-        if line and line.split(None, 1)[0] != "-DOCSTART-":
+        docstart = bool(line) and line.split(None, 1)[0] == "-DOCSTART-"
+        if line and not docstart:
             block.append((number, line))
-        elif block:
-            yield block
-            block = []
+            continue
+        if block:
+            yield document, block
+            block, seen_sentence = [], True
+        if docstart and seen_sentence:
+            document += 1
+            seen_sentence = False
     if block:
-        yield block
+        yield document, block
 
 
 def _columns(line: str, delimiter: str | None) -> list[str]:

@@ -9,7 +9,7 @@ import json
 import re
 
 from toolkit.data.raw import RawSplit, ReadOptions, check_columns
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 _INT = re.compile(r"-?\d+")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from toolkit.data.checks import finish_split
 from toolkit.data.raw import SPLIT_ALIASES, RawData, ReadOptions, decode, read_bytes
 from toolkit.data.registry import EXTENSIONS, FORMATS, kinds_text, reader_for, reader_named
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 
 def explicit_files(dataset: str, data_files: dict[str, str]) -> tuple[dict[str, Path], str | None, str]:

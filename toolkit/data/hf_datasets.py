@@ -9,7 +9,7 @@ from pathlib import Path
 
 from toolkit.data.checks import finish_split
 from toolkit.data.raw import RawData, RawSplit, ReadOptions, check_columns
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 
 def load_disk(path: Path, options: ReadOptions) -> RawData:

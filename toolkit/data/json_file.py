@@ -6,7 +6,7 @@ import json
 from typing import Callable
 
 from toolkit.data.raw import RawSplit, ReadOptions, check_columns
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 
 def json_rows(text: str, file: str, locate: Callable[[int], str] | None = None) -> list[tuple[int | None, object]]:

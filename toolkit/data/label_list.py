@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from toolkit.data.raw import decode, read_bytes
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 LabelSource = Sequence[str] | str | os.PathLike
 

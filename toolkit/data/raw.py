@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 # File stems that name a split; "valid"/"dev" are common spellings of "validation".
 SPLIT_ALIASES = {
@@ -30,6 +30,7 @@ class RawSplit:
     file: str | None = None  # file name (never a full path)
     lines: list[int] | None = None  # 1-based line of each sentence (of its first token for CoNLL)
     line_per_token: bool = False  # CoNLL: token j of sentence i sits on line lines[i] + j
+    documents: list[int] | None = None  # document index of each sentence (consecutive runs); None: no documents
 
     def where(self, sentence: int, token: int | None = None) -> str:
         """'train.txt line 12 (sentence index 3)' or 'sentence index 3' when no file is known."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from toolkit.data import conll, csv_file, json_file
 from toolkit.data.raw import RawSplit, ReadOptions
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 
 @dataclass(frozen=True)

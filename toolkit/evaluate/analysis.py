@@ -1,6 +1,6 @@
 """Error analysis of entity predictions: nervaluate's MUC-style schemas, a type confusion matrix, error kinds.
 
-Spans are `space.tags.entity_spans` of the IOB2 tags (end exclusive). Within a sentence, gold and
+Spans are `nercore.tags.entity_spans` of the IOB2 tags (end exclusive). Within a sentence, gold and
 predicted spans that overlap are paired one to one, best pairs first: same span and same type,
 then same span, then the larger overlap. A pair is correct, a `boundary` error (same type,
 different span), a `type` error (same span, different type) or `both`; a gold span left unpaired
@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from space.tags import entity_spans
-from toolkit.runfolder.analysis import ERROR_KINDS, SCHEMA_COUNTS, SCHEMAS
+from nercore.tags import entity_spans
+from nercore.runfolder.analysis import ERROR_KINDS, SCHEMA_COUNTS, SCHEMAS
 
 logger = logging.getLogger("toolkit")
 

@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from toolkit.evaluate.analysis import Span, SpanError
-from toolkit.runfolder import ErrorAnalysis
-from toolkit.runfolder.analysis import ERROR_KIND_HELP, ERROR_KINDS, SCHEMAS
+from nercore.runfolder import ErrorAnalysis
+from nercore.runfolder.analysis import ERROR_KIND_HELP, ERROR_KINDS, SCHEMAS
 
 MAX_HARD_SENTENCES = 25
 MAX_EXAMPLES_PER_KIND = 10

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from toolkit.metrics import tag_row
-from toolkit.runfolder import ConfidenceIntervals
+from nercore.runfolder import ConfidenceIntervals
 from toolkit.scores import prf_arrays, ratio
 
 METHOD = "percentile bootstrap over sentences"

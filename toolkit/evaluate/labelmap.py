@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from space.tags import entity_type, entity_types, is_entity_labels, split_tag, to_iob2
-from toolkit.errors import UserError
+from nercore.tags import entity_type, entity_types, is_entity_labels, split_tag, to_iob2
+from nercore.errors import UserError
 
 logger = logging.getLogger("toolkit")
 

@@ -6,9 +6,9 @@ predicted `O` later), so the reported F1 covers every gold entity.
 
 from __future__ import annotations
 
-from space.device import select_device
+from nercore.device import select_device
 from toolkit.alignment import AlignmentStats, align_batch, check_fast
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 
 def load_model(name_or_path: str, *, revision: str | None = None, device: str | None = None, backend: str = "torch"):
@@ -42,7 +42,7 @@ def load_model(name_or_path: str, *, revision: str | None = None, device: str | 
 
 
 def _check_backend(backend: str) -> str:
-    from space.backends import BackendError, check_backend
+    from nercore.backends import BackendError, check_backend
 
     try:
         return check_backend(backend, allow_auto=False)
@@ -51,7 +51,7 @@ def _check_backend(backend: str) -> str:
 
 
 def _load_onnx(name_or_path: str, config, backend: str, revision: str | None):
-    from space.backends import BackendError, load_onnx_model, resolve_backend
+    from nercore.backends import BackendError, load_onnx_model, resolve_backend
 
     try:
         _, path = resolve_backend(name_or_path, backend, strict=True, revision=revision)
@@ -78,7 +78,7 @@ def predict_words(
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]), reverse=True)
     predictions: list[list[int]] = [[] for _ in sentences]
     stats = AlignmentStats()
-    device = model.device  # torch models and space.backends.OrtModel both say where inputs go
+    device = model.device  # torch models and nercore.backends.OrtModel both say where inputs go
     batches = range(0, len(order), batch_size)
     for start in tqdm(batches, desc="predict", unit="batch", disable=not progress):
         index = order[start : start + batch_size]

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit import runfolder
+from nercore import runfolder
 from toolkit.evaluate.analysis import SpanError
 from toolkit.evaluate.analysis_report import error_file, format_error_analysis
 from toolkit.evaluate.bootstrap import METHOD
-from toolkit.runfolder import ConfidenceIntervals, EvalResults, ModeReport, Scores, StrategyResults
+from nercore.runfolder import ConfidenceIntervals, EvalResults, ModeReport, Scores, StrategyResults
 from toolkit.runtime import json_text, write_files_atomically
 
 MAX_ERROR_EXAMPLES = 25

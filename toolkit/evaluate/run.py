@@ -1,7 +1,7 @@
 """One evaluation, start to finish: predict, score, optionally bootstrap and run the strategies, write.
 
 Works for models trained here or anywhere else: the model's label names are mapped onto the
-dataset's (`labelmap`), and the run writes `eval_results.json` (typed by `toolkit.runfolder`,
+dataset's (`labelmap`), and the run writes `eval_results.json` (typed by `nercore.runfolder`,
 schema in docs/eval-results.md), a CoNLL predictions file and a short list of error examples.
 Words beyond the model's maximum length are scored as predicted `O`, so the reported F1 covers
 every gold entity. This module is the last stage of the package: it imports the others.
@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from space.tags import is_entity_labels
+from nercore.tags import is_entity_labels
 from toolkit.alignment import load_tokenizer
-from toolkit.errors import UserError
+from nercore.errors import UserError
 from toolkit.evaluate.analysis import analyse
 from toolkit.evaluate.bootstrap import confidence_intervals, mismatches
 from toolkit.evaluate.labelmap import LabelMapping, decode, map_model_labels, parse_label_map
@@ -23,9 +23,9 @@ from toolkit.evaluate.report import format_table, write_results
 from toolkit.evaluate.strategies import check_strategies, evaluate_model_strategies
 from toolkit.labels import NerData
 from toolkit.metrics import score
-from toolkit import runfolder
-from toolkit.runfolder import EvalResults
-from toolkit.runfolder.eval_results import SCHEMA_VERSION
+from nercore import runfolder
+from nercore.runfolder import EvalResults
+from nercore.runfolder.eval_results import SCHEMA_VERSION
 
 logger = logging.getLogger("toolkit")
 

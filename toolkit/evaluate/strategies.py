@@ -3,8 +3,8 @@
 Why: seqeval scores word-level tags on pre-split words, but a user calls
 `pipeline("token-classification", aggregation_strategy=...)` on raw text and gets character
 spans back. This stage measures what that user gets, for every strategy, so the card can say
-which strategy to use. It runs the Space's own engine (`space.engine.predict_all_batch`): one
-forward pass per sentence gives every strategy of the registry (`space.strategies`).
+which strategy to use. It runs the Space's own engine (`nercore.engine.predict_all_batch`): one
+forward pass per sentence gives every strategy of the registry (`nercore.strategies`).
 
 How a sentence is scored
 ------------------------
@@ -19,7 +19,7 @@ How a sentence is scored
    word is cut off) and every requested strategy. The pipeline is built from the evaluated model
    and the tokenizer as `AutoTokenizer.from_pretrained` loads it, i.e. as a user's pipeline would.
 3. **"none" into spans.** "none" returns one label per sub-token; it is decoded with
-   `space.spans.none_to_spans(entities, text)`, exactly as the Space shows it. The rule:
+   `nercore.spans.none_to_spans(entities, text)`, exactly as the Space shows it. The rule:
    tokens are taken in order; a token *joins* the current span when it directly follows the span's
    last token (no "O" token between) and either (a) no whitespace separates the two in the text
    (a sub-token of the same word: it joins whatever its own B-/I- prefix or type, and the span keeps
@@ -46,8 +46,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
-from space.tags import entity_type, pipeline_type
-from toolkit.errors import UserError
+from nercore.tags import entity_type, pipeline_type
+from nercore.errors import UserError
 from toolkit.scores import prf
 
 Span = tuple  # (type, start, end): character offsets into the detokenized sentence
@@ -125,9 +125,9 @@ def predicted_spans(
     """One strategy's pipeline output for `text` -> `(type, start, end)` spans, as scored.
 
     Grouped output (`entity_group`) is used as it is; "none" output (`entity`) is decoded with
-    `space.spans.none_to_spans`. Then types are mapped and edges stripped of whitespace.
+    `nercore.spans.none_to_spans`. Then types are mapped and edges stripped of whitespace.
     """
-    from space.spans import none_to_spans
+    from nercore.spans import none_to_spans
 
     if entities and "entity_group" not in entities[0]:
         entities = none_to_spans(entities, text)
@@ -175,7 +175,7 @@ def score_spans(gold: Sequence[Sequence[Span]], pred: Sequence[Sequence[Span]]) 
 
 def check_strategies(strategies: str | Iterable[str] | None) -> tuple[str, ...]:
     """Canonical strategy names in registry order; "all" or None means every registered strategy."""
-    from space.strategies import UnknownStrategyError, validate_strategies
+    from nercore.strategies import UnknownStrategyError, validate_strategies
 
     try:
         return validate_strategies(strategies)
@@ -187,12 +187,12 @@ def build_pipeline(model: Any, tokenizer: Any, *, max_length: int | None = None)
     """A token-classification pipeline on the already loaded model (same device, same weights).
 
     The window length is the tokenizer's limit capped by the model's position embeddings
-    (`space.engine.position_limit`, as the Space does) and by `max_length` when given.
+    (`nercore.engine.position_limit`, as the Space does) and by `max_length` when given.
     """
     import torch
     from transformers import pipeline
 
-    from space.engine import position_limit
+    from nercore.engine import position_limit
 
     limit = position_limit(model.config)
     current = getattr(tokenizer, "model_max_length", None)
@@ -223,7 +223,7 @@ def evaluate_strategies(
     """
     from tqdm.auto import tqdm
 
-    from space.engine import predict_all_batch
+    from nercore.engine import predict_all_batch
 
     names = check_strategies(strategies)
     if len(sentences) != len(tags):

@@ -17,8 +17,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit import runfolder
-from toolkit.errors import UserError
+from nercore import runfolder
+from nercore.errors import UserError
 
 SNIPPET_MODEL = re.compile(r'pipeline\("token-classification", model="(?P<model>[^"]+)"')
 FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*(\n|$)", re.S)

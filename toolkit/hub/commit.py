@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from toolkit import __version__
-from toolkit.errors import UserError
+from nercore.errors import UserError
 from toolkit.hub.errors import HubCall, describe, is_transient, status, storage_failure, translate
 from toolkit.hub.plan import PlannedFile, PushPlan, check_secrets
 from toolkit.hub.session import HubSession

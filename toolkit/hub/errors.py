@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 LOGIN_HELP = (
     "Log in once with `hf auth login` (paste a token with write access from "

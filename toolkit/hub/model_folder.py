@@ -11,8 +11,8 @@ import logging
 import re
 from pathlib import Path, PurePosixPath
 
-from toolkit import runfolder
-from toolkit.errors import UserError
+from nercore import runfolder
+from nercore.errors import UserError
 from toolkit.hub.card_target import FRONT_MATTER, card_for_repo
 from toolkit.hub.plan import (
     LFS_TEXT_THRESHOLD,

@@ -18,8 +18,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from toolkit import runfolder
-from toolkit.errors import UserError
+from nercore import runfolder
+from nercore.errors import UserError
 from toolkit.hub.errors import TOKEN_PATTERN
 
 # The LFS patterns of the default `.gitattributes` the Hub puts in every new model/Space repo.

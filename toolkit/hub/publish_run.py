@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.errors import UserError
+from nercore.errors import UserError
 from toolkit.hub.model_folder import plan_model_folder
 from toolkit.hub.plan import check_dry_run_dir
 from toolkit.hub.push import HubOptions, push_plan
@@ -87,7 +87,7 @@ def evaluate_and_card(output_dir: Path, data, split: str, config, repo_id: str, 
     from toolkit.card import render_card
     from toolkit.card.facts import below_floor
     from toolkit.evaluate import evaluate_model
-    from toolkit.runfolder import EvalResults
+    from nercore.runfolder import EvalResults
 
     results = evaluate_model(str(output_dir), data, split, output_dir=output_dir, batch_size=config.eval_batch_size,
                              max_length=config.max_length, max_samples=max_sentences, progress=False,

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from toolkit import __version__
-from toolkit.errors import UserError
+from nercore.errors import UserError
 from toolkit.hub.errors import LOGIN_HELP, HubCall, hub_errors, message, scrub
 from toolkit.hub.plan import current_token
 from toolkit.ids import check_repo_id

@@ -14,9 +14,10 @@ import logging
 import sys
 from pathlib import Path
 
-from space.strategies import PIPELINE_STRATEGY_NAMES, STRATEGY_NAMES
-from toolkit import __version__, runfolder
-from toolkit.errors import UserError
+from nercore.strategies import PIPELINE_STRATEGY_NAMES, STRATEGY_NAMES
+from nercore import runfolder
+from toolkit import __version__
+from nercore.errors import UserError
 from toolkit.hub.plan import PushPlan, planned
 from toolkit.ids import check_repo_id
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from toolkit.data import conll
 from toolkit.data.json_file import json_rows
 from toolkit.data.raw import ReadOptions, decode, read_bytes
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 FORMATS = ("auto", "text", "jsonl", "conll", "dataset")
 _CONLL_EXTENSIONS = (".conll", ".iob", ".tsv")
@@ -30,6 +30,7 @@ class Doc:
     index: int
     text: str
     id: Any = None
+    document: Any = None  # the document it belongs to (CoNLL -DOCSTART-, a JSONL document field); None: alone
 
 
 @dataclass(frozen=True)
@@ -133,21 +134,24 @@ def read_conll(text: str, file: str) -> list[Doc]:
     first = next(conll._conll_blocks(text), None)  # noqa: SLF001 - the data stage's one sentence splitter
     if first is None:
         return []
-    if len(first[0][1].split()) > 1 or "\t" in first[0][1]:
+    _document, block = first
+    if len(block[0][1].split()) > 1 or "\t" in block[0][1]:
         options = ReadOptions(label_column="ner_tags", tokens_column="tokens", tag_column=-1, delimiter=None,
                               label_names=None)
         split = conll.read(text, file, options)
-        return [Doc(i, " ".join(tokens)) for i, tokens in enumerate(split.tokens)]
+        documents = split.documents or [None] * len(split.tokens)
+        return [Doc(i, " ".join(tokens), document=documents[i]) for i, tokens in enumerate(split.tokens)]
     docs = []
-    for block in conll._conll_blocks(text):  # noqa: SLF001
+    marked = "-DOCSTART-" in text
+    for document, block in conll._conll_blocks(text):  # noqa: SLF001
         for number, line in block:
             if len(line.split()) != 1:
                 raise UserError(
-                    f"{file}:{number}: expected one token per line (as on line {first[0][0]}, the first token "
+                    f"{file}:{number}: expected one token per line (as on line {first[1][0][0]}, the first token "
                     f"line) but found {line!r}. Token-only CoNLL files hold one token per line and a blank line "
                     "between sentences; for plain text use --format text."
                 )
-        docs.append(Doc(len(docs), " ".join(line for _number, line in block)))
+        docs.append(Doc(len(docs), " ".join(line for _number, line in block), document=document if marked else None))
     return docs
 
 

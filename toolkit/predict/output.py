@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from toolkit.errors import UserError
+from nercore.errors import UserError
 from toolkit.predict.inputs import Doc
 
 

@@ -1,7 +1,7 @@
 """`nerkit predict`: a model over a whole corpus, every chosen strategy from one forward pass per text.
 
 Order of work: read and check the whole input (a bad line stops here, before any file is
-written), load the model, then run the Space's engine (`space.engine.predict_all_batch`: padded,
+written), load the model, then run the Space's engine (`nercore.engine.predict_all_batch`: padded,
 length-sorted batches, long texts in overlapping windows) chunk by chunk, appending records to a
 `.partial` file that becomes the output when complete.
 
@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from toolkit.errors import UserError
+from nercore.backends import BACKENDS
+from nercore.errors import UserError
 from toolkit.predict.inputs import Doc, InputSpec, read_docs
 from toolkit.predict.output import ShardFiles, make_record, merge_shards, record_line, verified_records
 from toolkit.runtime import process_rank
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_STRATEGY = "first"
 
 
@@ -152,7 +152,7 @@ def _predict_into(pipe: Any, docs: Sequence[Doc], names: Sequence[str], path: Pa
     """Predict `docs` chunk by chunk, appending their records to `path` and flushing after each chunk."""
     from tqdm.auto import tqdm
 
-    from space.engine import predict_all_batch
+    from nercore.engine import predict_all_batch
 
     chunk = max(64, 16 * config.batch_size)  # the engine sorts by length within a chunk; resume keeps whole chunks
     desc = "predict" if rank == 0 else f"predict (rank {rank})"
@@ -168,7 +168,7 @@ def _predict_into(pipe: Any, docs: Sequence[Doc], names: Sequence[str], path: Pa
 
 
 def _device(preference: str, rank: int, world: int) -> str:
-    from space.device import DeviceError, select_device
+    from nercore.device import DeviceError, select_device
 
     try:
         kind = select_device(preference, half_precision=False).kind
@@ -198,7 +198,7 @@ def load_pipeline(config: PredictConfig, names: Sequence[str], rank: int = 0, wo
     """The model's token-classification pipeline, checked by one tiny engine call (fast tokenizer, stride)."""
     from transformers import AutoTokenizer
 
-    from space.engine import predict_all_batch
+    from nercore.engine import predict_all_batch
     from toolkit.alignment import check_fast
     from toolkit.evaluate.strategies import build_pipeline
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from toolkit.card.context import CardContext
 from toolkit.card.fmt import count, md_table
-from toolkit.runfolder import ONNX_FP32, ONNX_INT8, EvalResults
+from nercore.runfolder import ONNX_FP32, ONNX_INT8, EvalResults
 
 BACKEND_NAMES = {
     "onnx": f"ONNX Runtime fp32 (`{ONNX_FP32}`)",

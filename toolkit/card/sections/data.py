@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from toolkit.card.context import CardContext
 from toolkit.card.fmt import count, md_table, number
 from toolkit.card.sections.results import dataset_link
-from toolkit.runfolder import DATA_INFO
+from nercore.runfolder import DATA_INFO
 
 USUAL_SPLITS = ("train", "validation", "test")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from toolkit.card.context import CardContext
 from toolkit.card.fmt import count, md_table, pct
-from toolkit.runfolder import CONFUSION_CHART, ErrorAnalysis, ErrorCounts
-from toolkit.runfolder.analysis import ERROR_KINDS, SCHEMAS
+from nercore.runfolder import CONFUSION_CHART, ErrorAnalysis, ErrorCounts
+from nercore.runfolder.analysis import ERROR_KINDS, SCHEMAS
 
 KIND_NAMES = {
     "boundary": "boundary errors",

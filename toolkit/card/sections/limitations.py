@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from space.tags import entity_types
+from nercore.tags import entity_types
 from toolkit.card.context import CardContext
 from toolkit.card.fmt import bullets, count, join_names, pct, short_path
 

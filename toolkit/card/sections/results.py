@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from space.strategies import STRATEGY_NAMES, get_strategy
+from nercore.strategies import STRATEGY_NAMES, get_strategy
 from toolkit.card.context import CardContext
 from toolkit.card.facts import below_floor
 from toolkit.card.fmt import count, is_score, join_names, md_table, pct
-from toolkit.runfolder import F1_CHART
+from nercore.runfolder import F1_CHART
 
 
 def title(ctx: CardContext) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from toolkit.card.context import CardContext
 from toolkit.card.fmt import bullets, count, duration, is_local_path, is_score, loss, md_table, pct, setting
-from toolkit.runfolder import RUN_INFO, TRAINING_ARGS, TRAINING_LOG
+from nercore.runfolder import RUN_INFO, TRAINING_ARGS, TRAINING_LOG
 
 VERSION_NAMES = {
     "python": "Python",

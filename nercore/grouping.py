@@ -1,6 +1,6 @@
 """One window's token scores, and the pipeline's grouping rules on them, computed once for every strategy.
 
-`WindowScores` is what each `space.strategies` entry aggregates. It equals
+`WindowScores` is what each `nercore.strategies` entry aggregates. It equals
 `pipe.aggregate(pre_entities, s)` followed by postprocess's ignore_labels filter (tests pin that on
 random scores), but five strategies cost little more than one: token argmaxes are computed once
 and vectorised, word groups are shared by the word strategies, and word strings are only decoded
@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from space.tags import pipeline_group
+from nercore.tags import pipeline_group
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -1,9 +1,9 @@
 """One forward pass per text → the output of every registered aggregation strategy.
 
-Only this module and its helpers (`space.windows`, `space.grouping`) touch
+Only this module and its helpers (`nercore.windows`, `nercore.grouping`) touch
 `TokenClassificationPipeline` internals: its `_sanitize_parameters` + `preprocess` (windows),
 the softmax of `postprocess`, `gather_pre_entities` (once per window), `get_tag` and
-`aggregate_overlapping_entities`. The strategies themselves come from `space.strategies`; the
+`aggregate_overlapping_entities`. The strategies themselves come from `nercore.strategies`; the
 engine calls each chosen row's `aggregate` on the same scores, because five pipeline calls cost
 more than the forward pass on small models. Every strategy's output equals
 `pipeline(..., aggregation_strategy=s, stride=stride)(text)`: tests/test_space_contract.py pins
@@ -27,9 +27,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from space.grouping import WindowScores, merge_token_windows, merge_windows, softmax
-from space.strategies import Strategy, UnknownStrategyError, get_strategy, validate_strategies
-from space.windows import (
+from nercore.grouping import WindowScores, merge_token_windows, merge_windows, softmax
+from nercore.strategies import Strategy, UnknownStrategyError, get_strategy, validate_strategies
+from nercore.windows import (
     Encoded,
     InternalsChangedError,
     content,
@@ -67,7 +67,7 @@ def check_internals(pipe: Any) -> None:
     if missing:
         raise InternalsChangedError(
             f"{type(pipe).__name__} has no {', '.join(missing)} (transformers changed its token-classification "
-            "pipeline); update space/engine.py and run tests/test_space_contract.py."
+            "pipeline); update nercore/engine.py and run tests/test_space_contract.py."
         )
     tokenizer = getattr(pipe, "tokenizer", None)
     if tokenizer is None or not getattr(tokenizer, "is_fast", False):

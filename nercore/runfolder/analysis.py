@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from toolkit.runfolder.checks import COUNT, SCORE, Where, is_count, is_object, is_score, is_table, optional
+from nercore.runfolder.checks import COUNT, SCORE, Where, is_count, is_object, is_score, is_table, optional
 
 SCHEMAS = ("strict", "exact", "partial", "ent_type")  # nervaluate's names, in the order shown
 SCHEMA_COUNTS = ("correct", "incorrect", "partial", "missed", "spurious", "possible", "actual")

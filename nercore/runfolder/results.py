@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.runfolder.checks import (
+from nercore.runfolder.checks import (
     COUNT, INTERVAL, MISSING, SCORE, Where, is_count, is_interval, is_object, is_score, is_table, is_text,
     optional, put,
 )
@@ -20,7 +20,7 @@ TASKS = ("entities", "tags")
 
 
 def _strategy_names() -> tuple[str, ...]:
-    from space.strategies import STRATEGY_NAMES
+    from nercore.strategies import STRATEGY_NAMES
 
     return STRATEGY_NAMES
 

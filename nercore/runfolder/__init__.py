@@ -5,15 +5,15 @@ publisher can rebuild everything from the folder alone (no network, no original 
 each file holds is described in docs/eval-results.md.
 """
 
-from toolkit.runfolder.checks import read_json_object
-from toolkit.runfolder.names import (
+from nercore.runfolder.checks import read_json_object
+from nercore.runfolder.names import (
     CARD, CHECKPOINTS, CONFUSION_CHART, DATA_INFO, ERRORS, EVAL_RESULTS, F1_CHART, LABELS, PREDICTIONS, RUN_INFO, TRAINING_ARGS,
     TRAINING_LOG,
 )
-from toolkit.runfolder.analysis import Confusion, ErrorAnalysis, ErrorCounts, SchemaScores
-from toolkit.runfolder.eval_results import EvalResults
-from toolkit.runfolder.names import ONNX_DIR, ONNX_FP32, ONNX_INT8, derived_from_weights, for_backend
-from toolkit.runfolder.results import (
+from nercore.runfolder.analysis import Confusion, ErrorAnalysis, ErrorCounts, SchemaScores
+from nercore.runfolder.eval_results import EvalResults
+from nercore.runfolder.names import ONNX_DIR, ONNX_FP32, ONNX_INT8, derived_from_weights, for_backend
+from nercore.runfolder.results import (
     ConfidenceIntervals,
     ModeReport,
     Overall,

@@ -31,7 +31,7 @@ The rule, step by step
    `max` is best on the bundled model (the rigged models, one labelled piece a word, cannot tell
    the rules apart), and a word split into many uncertain pieces cannot out-vote its one confident
    piece; on WordPiece it equals the pipeline's `max` wherever the pipeline's words are right.
-4. **Entities**: consecutive words join by the pipeline's B-/I- rule (`space.grouping.group_runs`:
+4. **Entities**: consecutive words join by the pipeline's B-/I- rule (`nercore.grouping.group_runs`:
    same type and not `B-`); a word without any piece ends the entity. A word labelled with an
    ignored label (`O`) is no entity.
 5. **Edges**: a punctuation word at either edge of an entity that has no piece of its own (only a
@@ -55,8 +55,8 @@ from typing import Sequence
 
 import numpy as np
 
-from space.grouping import group_runs
-from space.tags import pipeline_group, pipeline_tag
+from nercore.grouping import group_runs
+from nercore.tags import pipeline_group, pipeline_tag
 
 RULES = ("first", "max", "average")
 RULE = "max"

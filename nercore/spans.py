@@ -1,6 +1,6 @@
 """Pure functions on entity lists: decode token-level ("none") output into spans, find where strategies disagree.
 
-No model, no torch, no transformers: input is what `space.engine.predict_all` returns.
+No model, no torch, no transformers: input is what `nercore.engine.predict_all` returns.
 
 Decoding "none" into spans (`none_to_spans`), the exact rule
 ---------------------------------------------------------------
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from space.tags import pipeline_tag
+from nercore.tags import pipeline_tag
 
 SpanKey = tuple  # (type, start, end)
 

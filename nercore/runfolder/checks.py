@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any, Callable
 
-from toolkit.errors import UserError
+from nercore.errors import UserError
 
 MISSING = object()  # a field that is not there (distinct from JSON null)
 
@@ -40,12 +40,14 @@ def read_json_object(path: Path, *, required: bool = True) -> dict | None:
 class Where:
     """The file being read and the path of the field inside it, for error messages."""
 
-    def __init__(self, file: str | Path, prefix: str = ""):
+    def __init__(self, file: str | Path, prefix: str = "", fix: str = "Re-run `nerkit evaluate` to rewrite the file "
+                 "(docs/eval-results.md gives its schema)."):
         self.file = file
         self.prefix = prefix
+        self.fix = fix
 
     def at(self, key: str) -> Where:
-        return Where(self.file, f"{self.prefix}{key}.")
+        return Where(self.file, f"{self.prefix}{key}.", self.fix)
 
     def enter(self, block: Any, key: str) -> Where:
         """The place inside `block` (field `key`), which must be a JSON object."""
@@ -55,10 +57,7 @@ class Where:
 
     def fail(self, key: str, expected: str, found: Any) -> UserError:
         shown = json.dumps(found)[:80] if found is not MISSING else "nothing"
-        return UserError(
-            f"{self.file}: field {self.prefix}{key}: expected {expected}, found {shown}. Re-run `nerkit evaluate` "
-            "to rewrite the file (docs/eval-results.md gives its schema)."
-        )
+        return UserError(f"{self.file}: field {self.prefix}{key}: expected {expected}, found {shown}. {self.fix}")
 
     def get(self, data: Any, key: str, expected: str, check: Callable[[Any], bool], *, optional: bool = False) -> Any:
         """`data[key]` validated by `check`; MISSING for an absent `optional` field."""

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.errors import UserError
-from toolkit.runfolder.analysis import ErrorAnalysis
-from toolkit.runfolder.checks import MISSING, Where, is_count, is_object, is_score, is_table, is_text, optional, put, read_json_object
-from toolkit.runfolder.names import EVAL_RESULTS
-from toolkit.runfolder.results import (
+from nercore.errors import UserError
+from nercore.runfolder.analysis import ErrorAnalysis
+from nercore.runfolder.checks import MISSING, Where, is_count, is_object, is_score, is_table, is_text, optional, put, read_json_object
+from nercore.runfolder.names import EVAL_RESULTS
+from nercore.runfolder.results import (
     TASKS, ConfidenceIntervals, ModeReport, Overall, Scores, StrategyResults, _score_table, _table_json,
 )
 

@@ -2,7 +2,7 @@
 
 Why: on a free 2-vCPU Space the forward pass is ~85% of a request, and ONNX Runtime runs it in
 about 0.8x (fp32) or 0.55x (int8 dynamic quantization) of torch's time. The pipeline and
-`space.windows.forward_windows` only need `model(**inputs).logits` plus `.config`/`.device`/`.dtype`,
+`nercore.windows.forward_windows` only need `model(**inputs).logits` plus `.config`/`.device`/`.dtype`,
 so `OrtModel` offers exactly that and every strategy, window and score downstream stays the same code.
 
 The ONNX files follow the layout transformers.js and the Hub expect (`nerkit export` writes them):
@@ -27,6 +27,7 @@ ONNX_INT8 = "onnx/model_quantized.onnx"
 BACKENDS = ("torch", "onnx", "onnx-int8")
 BACKEND_CHOICES = ("auto", *BACKENDS)
 ONNX_FILES = {"onnx": ONNX_FP32, "onnx-int8": ONNX_INT8}
+ONNX_BACKENDS = tuple(ONNX_FILES)  # the non-torch backends, e.g. the `eval_results.<backend>.json` files
 AUTO_ORDER = ("onnx-int8", "onnx")  # "auto" on CPU: the fastest ONNX file present, else torch
 INSTALL_HINT = 'pip install "onnxruntime>=1.17"  (or: pip install -e ".[onnx]")'
 

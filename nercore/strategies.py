@@ -1,11 +1,11 @@
 """The aggregation strategies: one ordered table that the engine, the Space, the card and the CLI all read.
 
-Each `Strategy.aggregate` turns one window's token scores (a `space.grouping.WindowScores`) into
+Each `Strategy.aggregate` turns one window's token scores (a `nercore.grouping.WindowScores`) into
 that window's entities exactly as transformers' `pipeline(..., aggregation_strategy=name)` would;
 the engine runs the model once and calls every chosen entry's `aggregate` on the same scores.
 Adding a strategy means adding a row to `STRATEGIES` (and its tests), nothing else.
 
-The last row, `word`, is nerkit's own tokenizer-independent word view (`space.words`), not one of
+The last row, `word`, is nerkit's own tokenizer-independent word view (`nercore.words`), not one of
 transformers' `aggregation_strategy` values: its `pipeline` field is False, so readers can label it
 and keep it out of what needs a pipeline name (`PIPELINE_STRATEGY_NAMES`, `recommendable`).
 """
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 
-from space.words import RULE_HELP, word_entities
+from nercore.words import RULE_HELP, word_entities
 
 if TYPE_CHECKING:  # only for the annotation: the window object comes from the engine
-    from space.grouping import WindowScores
+    from nercore.grouping import WindowScores
 
 
 class UnknownStrategyError(ValueError):

@@ -24,7 +24,7 @@ _NOT_FOR_MODEL = ("special_tokens_mask", "offset_mapping", "sentence", "is_last"
 
 
 class InternalsChangedError(RuntimeError):
-    """transformers no longer behaves the way the engine relies on; update space/windows.py or space/engine.py."""
+    """transformers no longer behaves the way the engine relies on; update nercore/windows.py or nercore/engine.py."""
 
 
 def position_limit(config: Any) -> int | None:
@@ -87,7 +87,7 @@ def encode(pipe: Any, text: str, stride: int) -> Encoded:
     with _tokenizer_lock(pipe):
         chunks = list(pipe.preprocess(text, **preprocess_params))
     if not chunks:
-        raise InternalsChangedError("pipeline.preprocess yielded no window; update space/windows.py.")
+        raise InternalsChangedError("pipeline.preprocess yielded no window; update nercore/windows.py.")
     return Encoded(text=text, chunks=chunks)
 
 
@@ -157,6 +157,6 @@ def window_step(encoded: Encoded, stride: int) -> int:
         if step <= 0 or overlap <= 0 or previous[step:] != current[:overlap]:
             raise InternalsChangedError(
                 "the tokenizer's overflowing windows are no longer consecutive slices overlapping by `stride` "
-                f"tokens (window {i}); update space/windows.py."
+                f"tokens (window {i}); update nercore/windows.py."
             )
     return step

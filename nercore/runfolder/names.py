@@ -9,7 +9,7 @@ DATA_INFO = "data_info.json"  # dataset source, fingerprint, split sizes, entity
 TRAINING_ARGS = "training_args.json"  # {"config": TrainConfig as dict, "trainer": HF TrainingArguments as dict}
 TRAINING_LOG = "training_log.json"  # per-epoch eval metrics, best epoch
 RUN_INFO = "run_info.json"  # command line, seed, hardware, wall time, framework versions, base model
-EVAL_RESULTS = "eval_results.json"  # toolkit.runfolder.EvalResults; schema in docs/eval-results.md
+EVAL_RESULTS = "eval_results.json"  # nercore.runfolder.EvalResults; schema in docs/eval-results.md
 PREDICTIONS = "predictions_{split}.conll"  # token gold predicted, blank line between sentences
 ERRORS = "errors_{split}.txt"  # a short list of misclassified sentences
 CARD = "README.md"
@@ -17,8 +17,8 @@ F1_CHART = "per_entity_f1.png"
 CONFUSION_CHART = "confusion_matrix.png"  # entity-type confusion heatmap beside the card
 CHECKPOINTS = "checkpoints"  # Trainer checkpoints; never pushed
 
-# ONNX files written by `nerkit export`; their home is space.backends (the Space is deployed without the toolkit).
-from space.backends import ONNX_DIR, ONNX_FP32, ONNX_INT8  # noqa: E402
+# ONNX files written by `nerkit export`; their home is nercore.backends (the Space is deployed without the toolkit).
+from nercore.backends import ONNX_DIR, ONNX_FP32, ONNX_INT8  # noqa: E402
 
 
 # What describes one set of weights: evaluations (any backend), predictions, error lists, the card and
