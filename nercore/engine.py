@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from nercore.lengths import position_limit
 from nercore.grouping import WindowScores, merge_token_windows, merge_windows, softmax
 from nercore.strategies import Strategy, UnknownStrategyError, get_strategy, validate_strategies
 from nercore.windows import (
@@ -36,7 +37,6 @@ from nercore.windows import (
     default_stride,
     encode,
     forward_windows,
-    position_limit,
     window_capacity,
     window_step,
 )
@@ -100,8 +100,8 @@ def check_text(text: Any, max_chars: int | None) -> str:
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     if max_chars is not None and len(text) > max_chars:
         raise InputTooLongError(
-            f"the text has {len(text):,} characters; the limit is {max_chars:,}. "
-            "Split it into parts, or raise the limit (max_chars / NER_MAX_CHARS)."
+            f"The text has {len(text):,} characters; the limit is {max_chars:,} (NER_MAX_CHARS in the Space). "
+            "Split it into parts and send them one by one."
         )
     return text
 

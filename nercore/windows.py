@@ -2,7 +2,7 @@
 
 Windows are cut by the pipeline's own `_sanitize_parameters` + `preprocess` (the tokenizer's
 stride overflow), so a window is exactly what `pipeline(..., stride=s)` would feed the model.
-Gradio-free and cache-free: the model loader uses `position_limit` to set the window length.
+Gradio-free and cache-free: the window length is the tokenizer's, set by `nercore.lengths.fit_tokenizer`.
 """
 
 from __future__ import annotations
@@ -15,27 +15,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-# Families whose position ids start after the padding index (max_position_embeddings = 514 → 512 usable).
-_OFFSET_POSITION_MODELS = {
-    "roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "longformer", "data2vec-text",
-    "roberta-prelayernorm", "xmod", "ibert", "luke", "mpnet", "esm",
-}
 _NOT_FOR_MODEL = ("special_tokens_mask", "offset_mapping", "sentence", "is_last", "word_ids", "word_to_chars_map")
 
 
 class InternalsChangedError(RuntimeError):
     """transformers no longer behaves the way the engine relies on; update nercore/windows.py or nercore/engine.py."""
-
-
-def position_limit(config: Any) -> int | None:
-    """Longest input the model's position embeddings allow, or None when the config does not say."""
-    max_pos = getattr(config, "max_position_embeddings", None)
-    if not isinstance(max_pos, int) or max_pos <= 0:
-        return None
-    if getattr(config, "model_type", None) in _OFFSET_POSITION_MODELS:
-        pad = getattr(config, "pad_token_id", None)
-        max_pos -= (pad if isinstance(pad, int) else 1) + 1
-    return max_pos
 
 
 def window_capacity(tokenizer: Any) -> int:

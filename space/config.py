@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Mapping
 
 from nercore.backends import BACKEND_CHOICES
+from nercore.engine import DEFAULT_MAX_CHARS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_FILE = Path(__file__).resolve().parent / "models.txt"
-DEFAULT_MAX_CHARS = 20_000
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

@@ -27,12 +27,10 @@ from space.loading import (
     local_tensor_table,
     remove_download,
 )
-from nercore.windows import position_limit
+from nercore.lengths import fit_tokenizer
 
 log = logging.getLogger(__name__)
 
-_UNSET_MAX_LENGTH = 100_000  # tokenizers without a real limit report ~1e30
-_FALLBACK_MAX_LENGTH = 512
 
 
 class ModelLoadError(Exception):
@@ -248,16 +246,6 @@ def _check_checkpoint(model_id: str, local: Path | None, config, policy: LoadPol
         raise ModelLoadError(str(exc)) from None
 
 
-def _fit_max_length(tokenizer, config, name: str) -> None:
-    limit = position_limit(config)
-    current = getattr(tokenizer, "model_max_length", None)
-    if limit and (not isinstance(current, int) or current > limit):
-        tokenizer.model_max_length = limit
-    elif not isinstance(current, int) or current > _UNSET_MAX_LENGTH:
-        log.warning("%s: tokenizer has no max length and config none either; using %d", name, _FALLBACK_MAX_LENGTH)
-        tokenizer.model_max_length = _FALLBACK_MAX_LENGTH
-
-
 def _load_tokenizer(source: str, name: str):
     from transformers import AutoTokenizer
 
@@ -300,7 +288,7 @@ def _load(model_id: str, source: str, local: Path | None, device: DeviceChoice, 
     config = _read_config(source, name)
     _check_checkpoint(model_id, local, config, policy, name)
     tokenizer = _load_tokenizer(source, name)
-    _fit_max_length(tokenizer, config, name)
+    fit_tokenizer(tokenizer, config)
     dtype = torch.float16 if device.dtype == "float16" else torch.float32
     options = {"use_safetensors": True} if policy.max_params is not None else {}
     try:

@@ -17,7 +17,7 @@ from nercore import strategies as registry
 from space.batching import Batcher
 from space.config import SpaceConfig
 from nercore.device import DeviceError, default_device, gpu_wrap, is_zero_gpu
-from nercore.engine import InputTooLongError, predict_detailed, predict_detailed_batch, word_boundary_method
+from nercore.engine import InputTooLongError, check_text, predict_detailed, predict_detailed_batch, word_boundary_method
 from space.model import LoadPolicy, ModelLoadError, get_pipeline, loaded_pipeline, plain_line, set_cache_size
 from nercore.spans import disagreements
 
@@ -162,11 +162,10 @@ class Service:
             return ""
         if not isinstance(text, str):
             raise RequestError(f"text must be a string, got {type(text).__name__}.")
-        if len(text) > self.config.max_chars:
-            raise RequestError(
-                f"The text has {len(text):,} characters; this Space accepts at most {self.config.max_chars:,} "
-                "(NER_MAX_CHARS). Split it into parts and send them one by one."
-            )
+        try:
+            check_text(text, self.config.max_chars)  # the engine's one length rule
+        except InputTooLongError as exc:
+            raise RequestError(str(exc)) from None
         bad = _SURROGATE.search(text)
         if bad:
             raise RequestError(

@@ -120,7 +120,7 @@ def test_bad_requests_get_clear_error_responses(client, tmp_path):
     message = _app_error(client, text="John", model=str(tmp_path), api_name="/compare")
     assert "unknown model" in message and str(tmp_path) not in message  # typed models are an owner opt-in
     message = _app_error(client, text="x" * 5_001, api_name="/compare")
-    assert "5,001 characters; this Space accepts at most 5,000" in message
+    assert "5,001 characters; the limit is 5,000" in message
     # the app is still fine afterwards
     assert spans_of(RIGGED_TEXT, client.predict(text=RIGGED_TEXT, strategy="first", api_name="/predict"))
 

@@ -9,7 +9,7 @@ import pytest
 
 from space import model as space_model
 from nercore.device import DeviceChoice
-from nercore.engine import position_limit
+from nercore.lengths import position_limit
 from space.model import ModelLoadError, clear_cache, get_pipeline, load_counts, set_cache_size
 
 from test_space_helpers import rigged_bert  # noqa: F401 (fixture)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from nercore.context import ContextSetting, Specials, record_context
 from nercore.device import select_device
+from nercore.lengths import model_max_length
 from nercore.tags import is_entity_labels
 from nercore import runfolder
 from toolkit.alignment import LABEL_STRATEGIES, load_tokenizer, tokenize_dataset
@@ -197,8 +198,8 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     set_seed(config.seed)
 
     tokenizer = load_tokenizer(config.model, revision=config.revision)
-    max_length = config.max_length or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
     model = _load_base_model(config, labels)
+    max_length = model_max_length(tokenizer, config.max_length, model.config)
     train_raw = _select(data.splits[config.train_split], config.max_train_samples)
     eval_raw = _select(data.splits[config.eval_split], config.max_eval_samples)
     context = training_context(config, train_raw)

@@ -7,7 +7,8 @@ predicted `O` later), so the reported F1 covers every gold entity.
 from __future__ import annotations
 
 from nercore.device import select_device
-from toolkit.alignment import AlignmentStats, align_batch, check_fast
+from nercore.lengths import model_max_length
+from toolkit.alignment import AlignmentStats, align_batch, check_fast, encode_with_context
 from nercore.errors import UserError
 
 
@@ -68,37 +69,46 @@ def predict_words(
     batch_size: int = 64,
     max_length: int | None = None,
     progress: bool = True,
+    documents: list | None = None,
+    context_tokens: int = 0,
 ) -> tuple[list[list[int]], AlignmentStats]:
-    """Model label ids per word (first sub-token); words the model never saw get -1."""
-    import torch
+    """Model label ids per word (first sub-token); words the model never saw get -1.
+
+    With `context_tokens` and `documents` (each sentence's document, in order), every sentence is
+    read inside up to that many sub-tokens of its document per side (nercore.context); only its
+    own words are predicted.
+    """
     from tqdm.auto import tqdm
 
     check_fast(tokenizer, getattr(tokenizer, "name_or_path", "tokenizer"))
-    max_length = max_length or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]), reverse=True)
+    max_length = model_max_length(tokenizer, max_length, getattr(model, "config", None))
+    if context_tokens and documents is not None:
+        encoding, stats = encode_with_context(tokenizer, sentences, documents, context_tokens=context_tokens,
+                                              max_length=max_length)
+    else:
+        encoding, stats = align_batch(tokenizer, sentences, None, max_length=max_length, with_word_ids=True)
+    order = sorted(range(len(sentences)), key=lambda i: len(encoding["input_ids"][i]), reverse=True)
     predictions: list[list[int]] = [[] for _ in sentences]
-    stats = AlignmentStats()
-    device = model.device  # torch models and nercore.backends.OrtModel both say where inputs go
-    batches = range(0, len(order), batch_size)
-    for start in tqdm(batches, desc="predict", unit="batch", disable=not progress):
+    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoding]
+    for start in tqdm(range(0, len(order), batch_size), desc="predict", unit="batch", disable=not progress):
         index = order[start : start + batch_size]
-        batch = [sentences[i] for i in index]
-        encoding, batch_stats = align_batch(tokenizer, batch, None, max_length=max_length, with_word_ids=True)
-        stats.add(batch_stats)
-        padded = tokenizer.pad(
-            {k: encoding[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoding},
-            return_tensors="pt",
-        )
-        with torch.inference_mode():
-            logits = model(**{k: v.to(device) for k, v in padded.items()}).logits
-        best = logits.argmax(-1).cpu().tolist()
+        best = _argmax(model, tokenizer, {k: [encoding[k][i] for i in index] for k in keys})
         for row, sentence_index in enumerate(index):
-            word_ids = encoding["word_ids"][row]
-            words = [-1] * len(batch[row])
+            words = [-1] * len(sentences[sentence_index])
             previous = None
-            for position, word_id in enumerate(word_ids):
+            for position, word_id in enumerate(encoding["word_ids"][sentence_index]):
                 if word_id is not None and word_id != previous:
                     words[word_id] = best[row][position]
                 previous = word_id
             predictions[sentence_index] = words
     return predictions, stats
+
+
+def _argmax(model, tokenizer, batch: dict) -> list[list[int]]:
+    import torch
+
+    padded = tokenizer.pad(batch, return_tensors="pt")
+    device = model.device  # torch models and nercore.backends.OrtModel both say where inputs go
+    with torch.inference_mode():
+        logits = model(**{k: v.to(device) for k, v in padded.items()}).logits
+    return logits.argmax(-1).cpu().tolist()

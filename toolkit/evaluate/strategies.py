@@ -187,19 +187,14 @@ def build_pipeline(model: Any, tokenizer: Any, *, max_length: int | None = None)
     """A token-classification pipeline on the already loaded model (same device, same weights).
 
     The window length is the tokenizer's limit capped by the model's position embeddings
-    (`nercore.engine.position_limit`, as the Space does) and by `max_length` when given.
+    and by `max_length` when given (`nercore.lengths`, as the Space does).
     """
     import torch
     from transformers import pipeline
 
-    from nercore.engine import position_limit
+    from nercore.lengths import fit_tokenizer
 
-    limit = position_limit(model.config)
-    current = getattr(tokenizer, "model_max_length", None)
-    caps = [n for n in (limit, max_length) if n]
-    if not isinstance(current, int) or current > 100_000:
-        current = min(caps) if caps else 512
-    tokenizer.model_max_length = min([current, *caps])
+    fit_tokenizer(tokenizer, model.config, max_length)
     return pipeline("token-classification", model=model, tokenizer=tokenizer, device=torch.device(model.device))
 
 
