@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 CONFIG_KEY = "document_context"
+# Context read around each sentence when evaluating a model that records none (trained on lone
+# sentences): the figure shows what a pasted paragraph does to such a model.
+PROBE_TOKENS = 24
 
 
 @dataclass(frozen=True)

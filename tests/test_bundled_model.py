@@ -63,8 +63,8 @@ def test_fresh_test_split_evaluation_matches_the_card(conll2003_dir, tmp_path):
     data = prepare_labels(load_raw_splits(str(conll2003_dir)))
     fresh = evaluate_model(str(MODEL), data, "test", output_dir=tmp_path, progress=False)
     carded = json.loads((MODEL / "eval_results.json").read_text())
-    assert fresh["num_sentences"] == 3453
-    assert abs(fresh["overall"]["f1"] - carded["overall"]["f1"]) <= 0.005, (fresh["overall"], carded["overall"])
+    assert fresh.num_sentences == 3453
+    assert abs(fresh.overall.f1 - carded["overall"]["f1"]) <= 0.005, (fresh.overall, carded["overall"])
 
 
 @pytest.mark.slow

@@ -164,3 +164,38 @@ def rig_weights(model, tokenizer, table: dict[str, dict[str, float]]) -> None:
         model.classifier.bias.zero_()
         for i in range(len(CONLL_LABELS)):
             model.classifier.weight[i, i] = 1.0
+
+
+CONTEXT_CUE, CONTEXT_TARGET = "president", "smith"
+
+
+def build_context_rigged_bert(directory: Path, strength: float = 5.0) -> Path:
+    """A tiny BERT that tags "smith" B-PER only when "president" is in the same input, else O.
+
+    Layer 0's attention is made uniform (query and key zero) and carries a "cue" dimension, set only
+    on "president", into the B-PER logit of every token; "smith" alone sits just below the O/B-PER
+    tie (O 1.0, B-PER 0.9), every other token far from it. So the right answer for "smith" depends
+    on a word in the *previous* sentence: right with document context, wrong without.
+    """
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    directory = build_tiny_model(Path(directory), kind="bert")
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    model = AutoModelForTokenClassification.from_pretrained(directory)
+    rig_weights(model, tokenizer, {CONTEXT_TARGET: {"O": 1.0, "B-PER": 0.9}})
+    cue_dim, b_per = len(CONLL_LABELS), CONLL_LABELS.index("B-PER")
+    with torch.no_grad():
+        emb = model.bert.embeddings.word_embeddings.weight
+        cue = tokenizer.convert_tokens_to_ids(CONTEXT_CUE)
+        emb[cue].zero_()
+        emb[cue, 0] = 1.0
+        emb[cue, cue_dim] = 1.0
+        attention = model.bert.encoder.layer[0].attention
+        for linear in (attention.self.query, attention.self.key, attention.self.value):
+            linear.weight.zero_()
+            linear.bias.zero_()
+        attention.self.value.weight[b_per, cue_dim] = strength
+        attention.output.dense.weight.copy_(torch.eye(attention.output.dense.weight.shape[0]))
+    model.save_pretrained(directory)
+    return directory

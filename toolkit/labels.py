@@ -92,9 +92,20 @@ def _split_dataset(split, sentences: list[list[str]], ids: dict[str, int], label
         "tags": datasets.Sequence(datasets.ClassLabel(names=label_list)),
     }
     if split.documents is not None:
-        columns[DOCUMENT_COLUMN] = list(split.documents)
+        columns[DOCUMENT_COLUMN] = document_numbers(split.documents)
         features[DOCUMENT_COLUMN] = datasets.Value("int64")
     return datasets.Dataset.from_dict(columns, features=datasets.Features(features))
+
+
+def document_numbers(ids: list) -> list[int]:
+    """Document ids (strings, integers) as consecutive-run numbers; a missing id (None) stands alone."""
+    numbers, previous, current = [], object(), -1
+    for value in ids:
+        if value is None or value != previous:
+            current += 1
+        numbers.append(current)
+        previous = value if value is not None else object()
+    return numbers
 
 
 def _check_all_prefixed(raw: RawData) -> None:

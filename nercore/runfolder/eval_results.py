@@ -23,7 +23,40 @@ _KNOWN = {
     "strategies",
     "error_analysis",
     "backend",
+    "document_context",
 }
+CONTEXT_SETTINGS = ("with", "without")
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """The evaluation's two readings of each sentence: inside its document (`with`) and alone (`without`).
+
+    The top level of eval_results.json holds the `headline` one (the setting the model was trained
+    with); `other` is the same evaluation in the other setting (overall, per type, CIs, error analysis).
+    """
+
+    headline: str  # "with" or "without"
+    tokens_per_side: int  # context sub-tokens per side in the "with" reading
+    trained: dict | None  # the model's config.json `document_context` (None: trained on lone sentences)
+    other: "EvalResults"
+
+    @classmethod
+    def from_json(cls, data: Any, where: Where) -> "DocumentContext":
+        inner = where.enter(data, "document_context")
+        headline = inner.get(data, "headline", '"with" or "without"', lambda v: v in CONTEXT_SETTINGS)
+        tokens = inner.get(data, "tokens_per_side", "a count", is_count)
+        trained = inner.get(data, "trained", "an object or null", lambda v: v is None or isinstance(v, dict))
+        other = inner.get(data, "other", "an evaluation object", is_object)
+        return cls(headline, tokens, trained, EvalResults._parse(other, inner.at("other")))
+
+    @property
+    def with_context(self) -> "EvalResults | None":
+        return self.other if self.headline == "without" else None
+
+    def to_json(self) -> dict:
+        return {"headline": self.headline, "tokens_per_side": self.tokens_per_side, "trained": self.trained,
+                "other": self.other.to_json()}
 
 
 @dataclass(frozen=True)
@@ -53,6 +86,7 @@ class EvalResults:
     strategies: StrategyResults | None = None
     error_analysis: ErrorAnalysis | None = None  # entity tag sets; docs/eval-results.md
     backend: str | None = None  # "onnx" / "onnx-int8" when `nerkit evaluate --backend` did not use torch
+    document_context: DocumentContext | None = None  # data with documents: both readings (docs/eval-results.md)
     extra: dict[str, Any] = field(default_factory=dict)  # fields of newer writers, kept as they are
     schema_version: int = SCHEMA_VERSION
 
@@ -103,6 +137,8 @@ class EvalResults:
             values["error_analysis"] = ErrorAnalysis.from_json(data["error_analysis"], where)
         if "confidence_intervals" in data:
             values["confidence_intervals"] = ConfidenceIntervals.from_json(data["confidence_intervals"], where)
+        if "document_context" in data:
+            values["document_context"] = DocumentContext.from_json(data["document_context"], where)
         return cls(**values)
 
     def to_json(self) -> dict:
@@ -125,6 +161,7 @@ class EvalResults:
         put(payload, "error_analysis", self.error_analysis.to_json() if self.error_analysis else None)
         put(payload, "confidence_intervals", self.confidence_intervals.to_json() if self.confidence_intervals else None)
         put(payload, "strategies", self.strategies.to_json() if self.strategies else None)
+        put(payload, "document_context", self.document_context.to_json() if self.document_context else None)
         payload.update(self.extra)
         return payload
 

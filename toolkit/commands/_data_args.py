@@ -52,6 +52,11 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="for CoNLL column files: 0-based column of the tag (default: last; pos_tags/chunk_tags pick 1/2)",
     )
     group.add_argument(
+        "--document-column", default=None, metavar="NAME",
+        help="JSON/CSV/datasets column holding each sentence's document id, for document context (default: "
+        "document_id, doc_id, document or doc when present; CoNLL files mark documents with -DOCSTART-)",
+    )
+    group.add_argument(
         "--labels",
         default=None,
         help="label list in id order: a text file (one per line), a JSON list, a run's labels.json or a "
@@ -87,6 +92,7 @@ def load_data(args: argparse.Namespace):
         config=args.dataset_config,
         revision=args.dataset_revision,
         labels=labels,
+        document_column=args.document_column,
         **kwargs,
     )
     return prepare_labels(raw, labels=labels)

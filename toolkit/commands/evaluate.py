@@ -38,6 +38,7 @@ DESCRIPTION = (
 
 
 def register(subparsers) -> None:
+    from nercore.backends import BACKENDS
     from nercore.strategies import STRATEGY_NAMES
 
     parser = add_command(subparsers, "evaluate", help="evaluate a model per entity type (seqeval)",
@@ -52,10 +53,18 @@ def register(subparsers) -> None:
     parser.add_argument("--max-samples", type=int, default=None, help="evaluate the first N sentences only")
     parser.add_argument("--label-map", default=None, help="rename model labels or types: MODEL=DATASET,... (=O drops a type)")
     parser.add_argument(
-        "--backend", choices=("torch", "onnx", "onnx-int8"), default="torch",
+        "--backend", choices=BACKENDS, default="torch",
         help="run the model with torch (default) or ONNX Runtime on the files of `nerkit export` (onnx: fp32, "
         "onnx-int8: int8); results go to eval_results.<backend>.json etc., beside torch's, never over them",
     )
+    ctx = parser.add_argument_group("document context (docs/cli.md#document-context)")
+    ctx.add_argument(
+        "--context", choices=("both", "with", "without"), default="both",
+        help="on data with documents (CoNLL -DOCSTART-, a document field): read each sentence inside its "
+        "document, alone, or both (default; the headline is the reading the model was trained for)",
+    )
+    ctx.add_argument("--context-tokens", type=int, default=None, metavar="N",
+                     help="context sub-tokens per side (default: the model's own setting, else 24)")
     extra = parser.add_argument_group("aggregation strategies and confidence intervals")
     extra.add_argument(
         "--strategies", nargs="?", const="all", default=None, metavar="LIST",
@@ -91,6 +100,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         ci_level=args.ci_level,
         command=command_line(args),
+        context=args.context,
+        context_tokens=args.context_tokens,
         **({"backend": args.backend} if args.backend != "torch" else {}),
     ))
     return 0

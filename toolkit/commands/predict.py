@@ -63,6 +63,10 @@ def register(subparsers) -> None:
     fields.add_argument("--tokens-field", default="tokens",
                         help="used when there is no text field: tokens joined with spaces (default: tokens)")
     fields.add_argument("--id-field", default="id", help="field or column copied into each record as id (default: id)")
+    fields.add_argument("--document-field", default=None, metavar="NAME",
+                        help="JSONL field naming each record's document: records of one document are read together, "
+                        "each in its neighbours' context (default: document_id, doc_id, document or doc when present; "
+                        "CoNLL input: -DOCSTART-)")
     fields.add_argument("--split", default=None, help="dataset split (needed when there are several)")
     fields.add_argument("--dataset-config", default=None, help="Hub dataset configuration name")
     fields.add_argument("--dataset-revision", default=None, help="Hub dataset revision")
@@ -81,7 +85,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from toolkit.runtime import is_main_process
 
     spec = InputSpec(args.input, args.format, args.text_field, args.tokens_field, args.id_field, args.split,
-                     args.dataset_config, args.dataset_revision)
+                     args.dataset_config, args.dataset_revision, args.document_field)
     summary = predict_corpus(PredictConfig(
         args.model, spec, args.output, strategies=args.strategies, batch_size=args.batch_size, stride=args.stride,
         max_length=args.max_length, device=args.device, backend=args.backend, revision=args.revision,

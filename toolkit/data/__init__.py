@@ -36,6 +36,7 @@ def load_raw_splits(
     revision: str | None = None,
     delimiter: str | None = None,
     labels: LabelSource | None = None,
+    document_column: str | None = None,
 ) -> RawData:
     """Read every split of `dataset` (see the module docstring for the sources).
 
@@ -53,6 +54,7 @@ def load_raw_splits(
         tag_column=tag_column,
         delimiter=delimiter,
         label_names=load_label_list(labels) if labels is not None else None,
+        document_column=document_column,
     )
     if data_files:
         files, file_format, name = explicit_files(dataset, data_files)

@@ -8,7 +8,7 @@ import io
 import json
 import re
 
-from toolkit.data.raw import RawSplit, ReadOptions, check_columns
+from toolkit.data.raw import RawSplit, ReadOptions, check_columns, document_field
 from nercore.errors import UserError
 
 _INT = re.compile(r"-?\d+")
@@ -25,6 +25,9 @@ def read(text: str, file: str, options: ReadOptions) -> RawSplit:
     check_columns(header, options, file)
     token_index, tag_index = header.index(options.tokens_column), header.index(options.label_column)
     split = RawSplit(tokens=[], tags=[], file=file, lines=[])
+    doc_field = document_field(header, options.document_column, file)
+    doc_index = header.index(doc_field) if doc_field else None
+    documents: list[str | None] = []
     end_line = reader.line_num
     for row in reader:
         line, end_line = end_line + 1, reader.line_num
@@ -38,6 +41,10 @@ def read(text: str, file: str, options: ReadOptions) -> RawSplit:
         split.tokens.append(_csv_list(row[token_index], file, line, options.tokens_column, ints=False))
         split.tags.append(_csv_list(row[tag_index], file, line, options.label_column, ints=True))
         split.lines.append(line)
+        if doc_index is not None:
+            documents.append(row[doc_index].strip() or None)
+    if doc_index is not None:
+        split.documents = documents
     return split
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit.data.checks import finish_split
-from toolkit.data.raw import RawData, RawSplit, ReadOptions, check_columns
+from toolkit.data.raw import RawData, RawSplit, ReadOptions, check_columns, document_field
 from nercore.errors import UserError
 
 
@@ -51,8 +51,11 @@ def _from_datasets(
                 f"all splits must share one ClassLabel."
             )
         label_names = names
-        columns = dataset.select_columns([options.tokens_column, options.label_column]).to_dict()
-        raw = RawSplit(tokens=columns[options.tokens_column], tags=columns[options.label_column])
+        doc_field = document_field(list(dataset.features), options.document_column, f"split {split!r}")
+        wanted = [options.tokens_column, options.label_column, *([doc_field] if doc_field else [])]
+        columns = dataset.select_columns(wanted).to_dict()
+        raw = RawSplit(tokens=columns[options.tokens_column], tags=columns[options.label_column],
+                       documents=columns[doc_field] if doc_field else None)
         raw_splits[split] = finish_split(split, raw, options, names)
     fingerprints = {split: getattr(dataset, "_fingerprint", None) for split, dataset in splits.items()}
     source = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from toolkit.data.raw import RawSplit, ReadOptions, check_columns
+from toolkit.data.raw import RawSplit, ReadOptions, check_columns, check_document_id, document_field
 from nercore.errors import UserError
 
 
@@ -37,6 +37,7 @@ def read(text: str, file: str, options: ReadOptions) -> RawSplit:
     """A JSON list of objects, or JSON Lines (one object per line)."""
     rows = json_rows(text, file)
     split = RawSplit(tokens=[], tags=[], file=file, lines=[] if rows and rows[0][0] else None)
+    documents, doc_field = [], None
     for index, (number, row) in enumerate(rows):
         where = f"{file} line {number}" if number else f"{file} (record index {index})"
         if not isinstance(row, dict):
@@ -46,6 +47,7 @@ def read(text: str, file: str, options: ReadOptions) -> RawSplit:
             )
         if index == 0:
             check_columns(list(row), options, file)
+            doc_field = document_field(list(row), options.document_column, file)
         for column in (options.tokens_column, options.label_column):
             if column not in row:
                 raise UserError(f"{where}: no {column!r} key (this row has: {', '.join(row)}).")
@@ -56,4 +58,8 @@ def read(text: str, file: str, options: ReadOptions) -> RawSplit:
         split.tags.append(tags.split() if isinstance(tags, str) else tags)
         if split.lines is not None:
             split.lines.append(number)
+        if doc_field is not None:
+            documents.append(check_document_id(row.get(doc_field), where, doc_field))
+    if doc_field is not None:
+        split.documents = documents
     return split

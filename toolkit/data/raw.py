@@ -51,6 +51,10 @@ class RawData:
     source: dict  # provenance, JSON-safe, no absolute paths (see data_info.json in docs/eval-results.md)
 
 
+# Field/column names taken as a sentence's document id when no --document-column is given.
+DOCUMENT_FIELDS = ("document_id", "doc_id", "document", "doc")
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     label_column: str
@@ -58,6 +62,23 @@ class ReadOptions:
     tag_column: int
     delimiter: str | None
     label_names: list[str] | None
+    document_column: str | None = None  # None: the first of DOCUMENT_FIELDS present, if any
+
+
+def document_field(columns: list[str], named: str | None, file: str, flag: str = "--document-column") -> str | None:
+    """The column holding each sentence's document id: `named` (which must exist), else a common name."""
+    if named is not None:
+        if named not in columns:
+            raise UserError(f"{file}: no column {named!r} for {flag}; available columns: {', '.join(map(str, columns))}.")
+        return named
+    return next((name for name in DOCUMENT_FIELDS if name in columns), None)
+
+
+def check_document_id(value, where: str, column: str):
+    """A document id is a string or an integer (JSON null: the sentence stands alone)."""
+    if value is None or isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise UserError(f"{where}: document id {value!r:.60} in {column!r} must be a string or an integer.")
 
 
 def read_bytes(path: Path) -> bytes:

@@ -93,7 +93,27 @@ def _extra_tables(results: EvalResults) -> list[str]:
         lines += ["", format_strategies(results.strategies)]
     if results.error_analysis:
         lines += ["", format_error_analysis(results.error_analysis, results.split)]
+    if results.document_context:
+        lines += ["", format_context(results)]
     return lines
+
+
+def format_context(results: EvalResults) -> str:
+    """Both readings side by side: each sentence alone, and inside its document."""
+    block = results.document_context
+    readings = {block.headline: results, ("without" if block.headline == "with" else "with"): block.other}
+    trained = block.trained
+    how = (f"trained with {trained['tokens_per_side']} context sub-tokens per side" if trained
+           else "trained on lone sentences")
+    lines = [f"document context ({how}; the headline above is the {block.headline!r} reading):",
+             f"{'reading':<44} {'f1':>8} {'95% CI':>17}"]
+    for setting, label in (("with", f"with {block.tokens_per_side} sub-tokens of its document per side"),
+                           ("without", "each sentence alone")):
+        scored = readings[setting]
+        ci = scored.confidence_intervals.overall.get("f1") if scored.confidence_intervals else None
+        shown = f"{ci[0]:.4f}-{ci[1]:.4f}" if ci else "-"
+        lines.append(f"{label:<44} {scored.overall.f1:>8.4f} {shown:>17}")
+    return "\n".join(lines)
 
 
 def format_intervals(block: ConfidenceIntervals, results: EvalResults) -> str:

@@ -18,6 +18,7 @@ from nercore.errors import UserError
 from toolkit.evaluate.analysis import analyse
 from toolkit.evaluate.bootstrap import confidence_intervals, mismatches
 from toolkit.evaluate.labelmap import LabelMapping, decode, map_model_labels, parse_label_map
+from toolkit.evaluate.context import context_plan
 from toolkit.evaluate.predict import load_model, predict_words
 from toolkit.evaluate.report import format_table, write_results
 from toolkit.evaluate.strategies import check_strategies, evaluate_model_strategies
@@ -53,7 +54,9 @@ def evaluate_model(
     ci_level: float = 0.95,
     command: str | None = None,
     backend: str = "torch",
-) -> dict:
+    context: str = "both",
+    context_tokens: int | None = None,
+) -> EvalResults:
     """Score `model_name` on `data.splits[split]`; writes the results and returns them as eval_results.json's dict.
 
     Optional: `strategies` ("all" or names) adds end-to-end F1 per aggregation strategy
@@ -70,16 +73,16 @@ def evaluate_model(
     sentences = list(dataset["tokens"])
     names = data.splits[split].features["tags"].feature.names
     gold = [[names[i] for i in tags] for tags in dataset["tags"]]
-    predicted_ids, stats = predict_words(model, tokenizer, sentences, batch_size=batch_size, max_length=max_length, progress=progress)
-    if stats.truncated_words:
-        logger.warning(
-            "%d word(s) in %d sentence(s) lie beyond the model's max length; they are scored as predicted O.",
-            stats.truncated_words,
-            stats.truncated_sentences,
-        )
-    pred = decode(predicted_ids, mapping)
     entities = is_entity_labels(list(data.labels))
-    scores = score(gold, pred, entities=entities)
+    plan = context_plan(model, dataset, context, context_tokens)
+    readings = {}
+    for setting, tokens in plan.readings.items():
+        predicted_ids, stats = predict_words(
+            model, tokenizer, sentences, batch_size=batch_size, max_length=max_length, progress=progress,
+            documents=plan.documents, context_tokens=tokens,
+        )
+        readings[setting] = _reading(gold, decode(predicted_ids, mapping), stats, entities, bootstrap, seed, ci_level)
+    part, pred, span_errors, stats = readings[plan.headline]
     payload = {
         "schema_version": SCHEMA_VERSION,
         "model": model_name,
@@ -91,13 +94,8 @@ def evaluate_model(
         "truncated_words": stats.truncated_words,
         **({"command": command} if command else {}),
         **({"backend": backend} if backend != "torch" else {}),
-        **scores,
+        **part,
     }
-    span_errors = None
-    if entities:  # error kinds, confusion matrix, MUC-style schemas (toolkit.evaluate.analysis)
-        payload["error_analysis"], span_errors = analyse(gold, pred)
-    if bootstrap:
-        payload["confidence_intervals"] = _confidence_intervals(gold, pred, scores, bootstrap, seed, ci_level, entities)
     if strategy_names:
         payload["strategies"] = {
             "split": split,
@@ -107,10 +105,18 @@ def evaluate_model(
                 revision=revision, batch_size=batch_size, max_length=max_length, progress=progress,
             ),
         }
+    if len(readings) > 1:
+        other = next(setting for setting in readings if setting != plan.headline)
+        other_part, _, _, other_stats = readings[other]
+        payload["document_context"] = {
+            "headline": plan.headline, "tokens_per_side": plan.readings["with"], "trained": plan.trained,
+            "other": {"schema_version": SCHEMA_VERSION, "split": split, "num_sentences": len(sentences),
+                      "truncated_words": other_stats.truncated_words, **other_part},
+        }
     out = Path(output_dir) if output_dir else default_output_dir(model_name)
     results = EvalResults.from_json(payload, file=out / runfolder.for_backend(runfolder.EVAL_RESULTS, backend))
     write_results(out, split, results, sentences, gold, pred, span_errors)
-    return results.to_json()
+    return results
 
 
 def evaluate_and_report(model_name: str, data: NerData, split: str = "test", *, label_map: str | None = None,
@@ -119,7 +125,24 @@ def evaluate_and_report(model_name: str, data: NerData, split: str = "test", *, 
     return the report to print."""
     results = evaluate_model(model_name, data, split, output_dir=output_dir, label_map=parse_label_map(label_map), **options)
     out = output_dir or default_output_dir(model_name)
-    return f"{format_table(EvalResults.from_json(results))}\nresults written to {out}"
+    return f"{format_table(results)}\nresults written to {out}"
+
+
+def _reading(gold, pred, stats, entities: bool, bootstrap: int, seed: int, ci_level: float):
+    """One reading's scores (+ error analysis, CIs): (payload part, predicted tags, span errors, AlignmentStats)."""
+    if stats.truncated_words:
+        logger.warning(
+            "%d word(s) in %d sentence(s) lie beyond the model's max length; they are scored as predicted O.",
+            stats.truncated_words,
+            stats.truncated_sentences,
+        )
+    part = score(gold, pred, entities=entities)
+    span_errors = None
+    if entities:  # error kinds, confusion matrix, MUC-style schemas (toolkit.evaluate.analysis)
+        part["error_analysis"], span_errors = analyse(gold, pred)
+    if bootstrap:
+        part["confidence_intervals"] = _confidence_intervals(gold, pred, part, bootstrap, seed, ci_level, entities)
+    return part, pred, span_errors, stats
 
 
 def _split(data: NerData, split: str, max_samples: int | None):

@@ -87,12 +87,11 @@ def evaluate_and_card(output_dir: Path, data, split: str, config, repo_id: str, 
     from toolkit.card import render_card
     from toolkit.card.facts import below_floor
     from toolkit.evaluate import evaluate_model
-    from nercore.runfolder import EvalResults
 
     results = evaluate_model(str(output_dir), data, split, output_dir=output_dir, batch_size=config.eval_batch_size,
                              max_length=config.max_length, max_samples=max_sentences, progress=False,
                              strategies="all", bootstrap=bootstrap)
-    below = below_floor(EvalResults.from_json(results))
+    below = below_floor(results)
     if below:
         bar = "!" * 100
         print(f"{bar}\nnerkit publish: WARNING: this model does not work: its {below}. The card says so in its "

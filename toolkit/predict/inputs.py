@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from toolkit.data import conll
 from toolkit.data.json_file import json_rows
-from toolkit.data.raw import ReadOptions, decode, read_bytes
+from toolkit.data.raw import ReadOptions, check_document_id, decode, document_field, read_bytes
 from nercore.errors import UserError
 
 FORMATS = ("auto", "text", "jsonl", "conll", "dataset")
@@ -45,6 +45,7 @@ class InputSpec:
     split: str | None = None
     dataset_config: str | None = None
     dataset_revision: str | None = None
+    document_field: str | None = None  # None: document_id, doc_id, document or doc when present
 
 
 def detect_format(source: str) -> str:
@@ -115,12 +116,15 @@ def _text_of(row: dict, spec: InputSpec, where: str) -> str:
 
 def read_jsonl(text: str, file: str, spec: InputSpec) -> list[Doc]:
     """JSON Lines, one object per line; blank lines are skipped (they hold no record)."""
-    docs = []
+    docs, doc_field = [], None
     for index, (number, row) in enumerate(json_rows(text, file, locate=lambda n: f"{file}:{n}")):
         where = f"{file}:{number}" if number else f"{file} (record {index})"
         if not isinstance(row, dict):
             raise UserError(f'{where}: expected an object like {{"{spec.text_field}": "..."}}, found {row!r:.80}.')
-        docs.append(Doc(len(docs), _text_of(row, spec, where), _plain_id(row.get(spec.id_field))))
+        if index == 0:
+            doc_field = document_field(list(row), spec.document_field, file, "--document-field")
+        document = check_document_id(row.get(doc_field), where, doc_field) if doc_field else None
+        docs.append(Doc(len(docs), _text_of(row, spec, where), _plain_id(row.get(spec.id_field)), document))
     return docs
 
 

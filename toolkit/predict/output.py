@@ -128,18 +128,20 @@ class ShardFiles:
             os.replace(self.partial, self.final)
 
 
-def merge_shards(shards: Sequence[Path], docs: Sequence[Doc], output: Path) -> None:
-    """Interleave the shards' records back into input order (record i sits in shard i % world) as `output`."""
+def merge_shards(shards: Sequence[Path], docs: Sequence[Doc], output: Path, owners: Sequence[int] | None = None) -> None:
+    """Interleave the shards' records back into input order (record i sits in shard `owners[i]`,
+    by default i % world) as `output`."""
     world = len(shards)
+    owners = list(owners) if owners is not None else [doc.index % world for doc in docs]
     target = ShardFiles(output)
     handles = [open(path, "rb") for path in shards]
     try:
         with open(target.partial, "wb") as out:
             for doc in docs:
-                line = handles[doc.index % world].readline()
+                line = handles[owners[doc.index]].readline()
                 record = json.loads(line) if line.endswith(b"\n") else None
                 if not record or record.get("index") != doc.index or record.get("text") != doc.text:
-                    raise RuntimeError(f"{shards[doc.index % world].name}: no complete record {doc.index} to merge")
+                    raise RuntimeError(f"{shards[owners[doc.index]].name}: no complete record {doc.index} to merge")
                 out.write(line)
         os.replace(target.partial, output)
     finally:

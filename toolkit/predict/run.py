@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from nercore.backends import BACKENDS
+from nercore.documents import document_groups, join_sentences, split_entities
 from nercore.errors import UserError
 from toolkit.predict.inputs import Doc, InputSpec, read_docs
 from toolkit.predict.output import ShardFiles, make_record, merge_shards, record_line, verified_records
@@ -119,14 +120,15 @@ def predict_corpus(config: PredictConfig) -> PredictSummary:
     rank, world = process_rank(), world_size()
     if world > 1 and config.resume and output.exists() and verified_records(output, docs, names, repair=False) == len(docs):
         return PredictSummary(output, kind, names, len(docs), 0, time.perf_counter() - began, world, rank)
-    shard = docs[rank::world]
+    owner = shard_owners(docs, world)
+    shard = [doc for doc, rank_of in zip(docs, owner) if rank_of == rank]
     run_id = fingerprint(config, names, docs) if world > 1 else ""
     files = ShardFiles(output, rank, world, run_id)
     done = files.start(shard, names, config.resume)
     todo = shard[done:]
     if todo:
         pipe = load_pipeline(config, names, rank, world)
-        _predict_into(pipe, todo, names, files.partial, config, initial=done, total=len(shard), rank=rank)
+        _predict_into(pipe, shard, names, files.partial, config, done=done, rank=rank)
     files.finish()
     written = len(todo)
     if world > 1:
@@ -134,7 +136,7 @@ def predict_corpus(config: PredictConfig) -> PredictSummary:
             return PredictSummary(files.final, kind, names, len(shard), written, time.perf_counter() - began, world, rank)
         shards = [ShardFiles(output, r, world, run_id).final for r in range(world)]
         _wait_for(shards, config.poll_s)
-        merge_shards(shards, docs, output)
+        merge_shards(shards, docs, output, owner)
         for path in shards:
             path.unlink(missing_ok=True)
         return PredictSummary(output, kind, names, len(docs), None, time.perf_counter() - began, world)
@@ -147,24 +149,45 @@ def _wait_for(paths: Sequence[Path], poll_s: float) -> None:
         time.sleep(poll_s)
 
 
-def _predict_into(pipe: Any, docs: Sequence[Doc], names: Sequence[str], path: Path, config: PredictConfig, *,
-                  initial: int, total: int, rank: int) -> None:
-    """Predict `docs` chunk by chunk, appending their records to `path` and flushing after each chunk."""
+def shard_owners(docs: Sequence[Doc], world: int) -> list[int]:
+    """The rank that predicts each record: whole documents round-robin (a sentence needs its neighbours),
+    records without a document one by one (record i on rank i % world)."""
+    owners = [0] * len(docs)
+    for number, group in enumerate(document_groups([doc.document for doc in docs])):
+        for index in group:
+            owners[index] = number % world
+    return owners
+
+
+def _predict_into(pipe: Any, shard: Sequence[Doc], names: Sequence[str], path: Path, config: PredictConfig, *,
+                  done: int, rank: int) -> None:
+    """Predict `shard[done:]` chunk by chunk, appending their records to `path` and flushing after each chunk.
+
+    A document's sentences are joined and run as one text (nercore.documents), so each sentence is
+    read in its document's context; after a resume, the sentences already written still give context.
+    """
     from tqdm.auto import tqdm
 
     from nercore.engine import predict_all_batch
 
+    groups = [g for g in document_groups([doc.document for doc in shard]) if g[-1] >= done]
     chunk = max(64, 16 * config.batch_size)  # the engine sorts by length within a chunk; resume keeps whole chunks
     desc = "predict" if rank == 0 else f"predict (rank {rank})"
-    with tqdm(total=total, initial=initial, desc=desc, unit="doc", disable=not config.progress, position=rank) as bar, \
+    with tqdm(total=len(shard), initial=done, desc=desc, unit="doc", disable=not config.progress, position=rank) as bar, \
             open(path, "a", encoding="utf-8", newline="\n") as out:
-        for first in range(0, len(docs), chunk):
-            part = docs[first : first + chunk]
-            outputs = predict_all_batch(pipe, [d.text for d in part], names, config.batch_size,
+        for first in range(0, len(groups), chunk):
+            part = groups[first : first + chunk]
+            joined = [join_sentences([shard[i].text for i in group]) for group in part]
+            outputs = predict_all_batch(pipe, [text for text, _ in joined], names, config.batch_size,
                                         stride=config.stride, max_chars=None)
-            out.write("".join(record_line(make_record(d, o)) for d, o in zip(part, outputs)))
+            lines = []
+            for group, (_, starts), found in zip(part, joined, outputs):
+                texts = [shard[i].text for i in group]
+                per_sentence = [found] if len(group) == 1 else split_entities(found, texts, starts)
+                lines += [record_line(make_record(shard[i], o)) for i, o in zip(group, per_sentence) if i >= done]
+            out.write("".join(lines))
             out.flush()
-            bar.update(len(part))
+            bar.update(len(lines))
 
 
 def _device(preference: str, rank: int, world: int) -> str:
