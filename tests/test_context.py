@@ -207,8 +207,10 @@ def test_a_saved_setting_reaches_evaluate_without_flags(context_model, tmp_path)
     config = json.loads((model / "config.json").read_text())
     (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: {"tokens_per_side": 8, "dropout": 0.3}}))
     results = evaluate_model(str(model), _context_data(), "test", output_dir=tmp_path / "out", progress=False,
-                             bootstrap=20)
+                             bootstrap=20, strategies="all")
     assert results.document_context.headline == "with" and results.overall.f1 == 1.0
+    # end to end, each document reaches the engine as one text: every strategy finds "smith" (and only it)
+    assert {name: s.f1 for name, s in results.strategies.results.items()} == dict.fromkeys(results.strategies.results, 1.0)
     assert results.document_context.trained == {"tokens_per_side": 8, "dropout": 0.3}
     assert results.document_context.other.overall.f1 == 0.0
     assert results.confidence_intervals and results.document_context.other.confidence_intervals

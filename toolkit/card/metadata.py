@@ -52,6 +52,10 @@ def eval_results(ctx: CardContext) -> list[EvalResult]:
         dataset_split=ctx.split,
         dataset_revision=ds.revision,
     )
+    block = ctx.results.document_context
+    if block is not None:  # how each sentence was read, so a leaderboard reader cannot mistake the setting
+        common["dataset_args"] = {"document_context": f"{block.tokens_per_side} sub-tokens per side"
+                                  if block.headline == "with" else "none (sentences alone)"}
     overall = ctx.results.overall
     metrics = ("precision", "recall", "f1", "accuracy") if ctx.entities else ("accuracy",)
     out = [EvalResult(metric_type=m, metric_value=getattr(overall, m), metric_name=_metric_label(m), **common) for m in metrics]

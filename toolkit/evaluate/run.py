@@ -101,8 +101,9 @@ def evaluate_model(
             "split": split,
             "num_sentences": len(sentences),
             "results": _strategy_results(
-                model_name, model, sentences, gold, mapping, strategy_names,
-                revision=revision, batch_size=batch_size, max_length=max_length, progress=progress,
+                model_name, model, sentences, gold, mapping, strategy_names, revision=revision,
+                batch_size=batch_size, max_length=max_length, progress=progress,
+                documents=plan.documents if plan.headline == "with" else None,
             ),
         }
     if len(readings) > 1:
@@ -182,12 +183,12 @@ def _confidence_intervals(gold, pred, scores: dict, resamples: int, seed: int, l
 
 
 def _strategy_results(model_name, model, sentences, gold, mapping: LabelMapping, names, *, revision, batch_size,
-                      max_length, progress) -> dict:
+                      max_length, progress, documents=None) -> dict:
     from transformers import AutoTokenizer
 
     # The tokenizer exactly as a user's pipeline loads it (load_tokenizer may add add_prefix_space).
     tokenizer = AutoTokenizer.from_pretrained(model_name, revision=revision)
     return evaluate_model_strategies(
         model, tokenizer, sentences, gold, mapping.names, strategies=names, batch_size=batch_size,
-        max_length=max_length, progress=progress,
+        max_length=max_length, progress=progress, documents=documents,
     )

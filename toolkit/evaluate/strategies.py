@@ -209,15 +209,19 @@ def evaluate_strategies(
     batch_size: int = 32,
     progress: bool = False,
     join: str = "spaces",
+    documents: Sequence | None = None,
 ) -> dict:
     """`{strategy: {precision, recall, f1, support, predicted, correct, per_type}}` over all sentences.
 
     `tags` are the gold IOB2 tags (dataset label names); `types` maps pipeline types to dataset
     types (`type_map`); `ignore_labels` are the model labels that mean "no entity"; `join` how the
-    tokens become text (`detokenize`).
+    tokens become text (`detokenize`). With `documents` (each sentence's document), a document's
+    sentences reach the engine as one text, one line each (`nercore.documents`), as a pasted
+    article reaches the Space, and the spans are matched per sentence.
     """
     from tqdm.auto import tqdm
 
+    from nercore.documents import document_groups, join_sentences, split_entities
     from nercore.engine import predict_all_batch
 
     names = check_strategies(strategies)
@@ -225,14 +229,19 @@ def evaluate_strategies(
         raise ValueError(f"{len(sentences)} sentences but {len(tags)} tag sequences")
     texts = [detokenize(tokens, join)[0] for tokens in sentences]
     gold = [gold_spans(tokens, sentence_tags, join) for tokens, sentence_tags in zip(sentences, tags)]
+    groups = document_groups(documents) if documents is not None else [[i] for i in range(len(texts))]
     pred: dict[str, list[list[Span]]] = {name: [] for name in names}
-    chunks = range(0, len(texts), _CHUNK)
+    chunks = range(0, len(groups), _CHUNK)
     for first in tqdm(chunks, desc="strategies", unit="chunk", disable=not progress or len(chunks) < 2):
-        part = texts[first : first + _CHUNK]
-        outputs = predict_all_batch(pipe, part, names, batch_size, max_chars=None, ignore_labels=tuple(ignore_labels))
-        for text, output in zip(part, outputs):
-            for name in names:
-                pred[name].append(predicted_spans(output[name], text, types))
+        part = groups[first : first + _CHUNK]
+        joined = [join_sentences([texts[i] for i in group]) for group in part]
+        outputs = predict_all_batch(pipe, [text for text, _ in joined], names, batch_size, max_chars=None,
+                                    ignore_labels=tuple(ignore_labels))
+        for group, (_, starts), output in zip(part, joined, outputs):
+            own = [texts[i] for i in group]
+            for text, found in zip(own, [output] if len(group) == 1 else split_entities(output, own, starts)):
+                for name in names:
+                    pred[name].append(predicted_spans(found[name], text, types))
     return {name: score_spans(gold, pred[name]) for name in names}
 
 
@@ -248,6 +257,7 @@ def evaluate_model_strategies(
     max_length: int | None = None,
     progress: bool = False,
     join: str = "spaces",
+    documents: Sequence | None = None,
 ) -> dict:
     """`evaluate_strategies` for a loaded model: builds the pipeline and the type map from its labels."""
     model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
@@ -264,4 +274,5 @@ def evaluate_model_strategies(
         batch_size=batch_size,
         progress=progress,
         join=join,
+        documents=documents,
     )

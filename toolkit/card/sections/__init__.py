@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from toolkit.card.context import CardContext
 from toolkit.card.sections import data, errors, limitations, reproducibility, results, training, usage
-from toolkit.card.sections import backends
+from toolkit.card.sections import backends, context
 
 Section = Callable[[CardContext], "str | None"]
 
@@ -25,6 +25,7 @@ SECTIONS: tuple[tuple[str, Section], ...] = (
     ("chart", results.chart),
     ("modes", results.modes),
     ("strategies", results.strategies),
+    ("document_context", context.document_context),
     ("error_analysis", errors.error_analysis),
     ("backends", backends.backends),
     ("limitations", limitations.limitations),

@@ -6,6 +6,7 @@ from nercore.strategies import STRATEGY_NAMES, get_strategy
 from toolkit.card.context import CardContext
 from toolkit.card.facts import below_floor
 from toolkit.card.fmt import count, is_score, join_names, md_table, pct
+from toolkit.card.sections.context import headline_reading
 from nercore.runfolder import F1_CHART
 
 
@@ -34,6 +35,9 @@ def summary(ctx: CardContext) -> str:
 def _summary(ctx: CardContext) -> str:
     overall = ctx.results.overall
     on = f"the {ctx.dataset.pretty} {ctx.split} split"
+    reading = headline_reading(ctx)
+    if reading:
+        on += f", {reading},"
     trained = f"fine-tuned from {ctx.base.display}" if ctx.base.display else "fine-tuned"
     data = f" on {dataset_link(ctx)}" if ctx.data_info or ctx.dataset.hub_id else ""
     if ctx.entities:
