@@ -17,6 +17,7 @@ from nercore import strategies as registry
 from space.batching import Batcher
 from space.config import SpaceConfig
 from nercore.device import DeviceError, default_device, gpu_wrap, is_zero_gpu
+from nercore.context import model_context
 from nercore.engine import InputTooLongError, check_text, predict_detailed, predict_detailed_batch, word_boundary_method
 from space.model import LoadPolicy, ModelLoadError, get_pipeline, loaded_pipeline, plain_line, set_cache_size
 from nercore.spans import disagreements
@@ -59,7 +60,17 @@ def _result_of(pipe, prediction, names: Sequence[str]) -> dict:
         "max_tokens_per_window": int(pipe.tokenizer.model_max_length),
         "backend": getattr(pipe, "nerkit_backend", "torch"),
         "labels": list(pipe.model.config.id2label.values()),
+        "document_context": _context_of(pipe),
     }
+
+
+def _context_of(pipe) -> dict | None:
+    """The model's recorded document-context training (config.json), None for a sentence-trained model."""
+    try:
+        setting = model_context(pipe.model.config)
+    except ValueError:  # a malformed key in someone's config: the model still runs
+        return None
+    return setting.to_json() if setting.enabled else None
 
 
 def _run(model_id: str, device, pinned: bool, text: str, strategies: tuple, max_chars: int, stride, window_batch: int,
@@ -237,7 +248,7 @@ class Service:
         """The `/compare` payload: entities per strategy, disagreement regions, and run info."""
         r = self.run(text, strategies, model)
         info_keys = ("device", "num_tokens", "windows", "forward_ms", "total_ms", "word_boundaries", "max_tokens_per_window",
-                     "backend", "labels")
+                     "backend", "labels", "document_context")
         return {
             "model": r["model"],
             "entities": r["entities"],

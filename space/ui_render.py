@@ -254,8 +254,11 @@ def status_html(result: Mapping) -> str:
     wb = result["word_boundaries"]
     method = "WordPiece-style prefix (real words)" if wb["method"] == "prefix" else "space heuristic"
     n_dis = len(result["disagreements"])
+    context = result.get("document_context")
+    reads = (f"\nTrained with document context ({int(context['tokens_per_side'])} sub-tokens of the neighbouring "
+             "sentences per side): paste whole paragraphs, not single sentences." if context else "")
     return (
-        f'<div class="ner-status">Model {esc(result["model"])} · device {esc(result["device"])}\n'
+        f'<div class="ner-status">Model {esc(result["model"])} · device {esc(result["device"])}{esc(reads)}\n'
         f"Word boundaries: {esc(method)}<span class=\"wb-desc\"> — {esc(wb['description'])}</span>\n"
         f"One forward pass: {float(result['forward_ms']):.1f} ms for {int(result['num_tokens'])} tokens in "
         f"{int(result['windows'])} window(s) of ≤ {int(result['max_tokens_per_window'])} tokens · all strategies "

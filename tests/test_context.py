@@ -248,3 +248,25 @@ def test_the_rigged_model_needs_the_previous_sentence_in_the_engine(context_mode
         assert [e["start"] for e in together[name]] == [21], name
         assert alone[name] == [], name
     assert CONTEXT_TARGET == "smith"
+
+
+def test_the_space_reads_the_whole_text_and_says_the_model_was_trained_with_context(context_model, tmp_path):
+    import shutil
+
+    from space.config import SpaceConfig
+    from space.service import Service
+    from space.ui_render import status_html
+
+    model = tmp_path / "model"
+    shutil.copytree(context_model, model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: {"tokens_per_side": 24, "dropout": 0.3}}))
+    service = Service(SpaceConfig(default_model=str(model), device="cpu", max_chars=20_000))
+    result = service.compare("the president said .\nsmith visited paris")
+    assert result["info"]["document_context"] == {"tokens_per_side": 24, "dropout": 0.3}
+    assert all([(e["start"], e["end"]) for e in found] == [(21, 26)] for found in result["entities"].values())
+    assert service.compare("smith visited paris")["entities"]["first"] == []
+    assert "Trained with document context (24 sub-tokens" in status_html(service.run("the president said .", None, None))
+    plain = Service(SpaceConfig(default_model=str(context_model), device="cpu", max_chars=20_000))
+    assert plain.compare("smith visited paris")["info"]["document_context"] is None
+    assert "document context" not in status_html(plain.run("smith visited paris", None, None))
