@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -35,7 +36,8 @@ def test_walkthrough_runs_as_written(tmp_path, conll2003_dir):
     project.mkdir()
     (tmp_path / "shared" / "data").mkdir(parents=True)
     (tmp_path / "shared" / "data" / "conll2003").symlink_to(conll2003_dir)
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    # `nerkit` and `python` as the interpreter running the tests has them (the project .venv under `make test`)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", walkthrough()],
         cwd=project, env=env, capture_output=True, text=True, timeout=1500,
