@@ -18,7 +18,8 @@ PIP ?= $(PYTHON) -m pip
 # torch's CPU build (no multi-GB CUDA packages); TORCH_INDEX= (empty) takes torch from your usual
 # indexes, e.g. for a GPU build or a machine with a local wheel.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
-BIN = $(if $(findstring /,$(PYTHON)),$(dir $(PYTHON)))  # where `nerkit` lives when PYTHON is a path
+# Where `nerkit` lives when PYTHON is a path (empty: on the PATH).
+BIN = $(if $(findstring /,$(PYTHON)),$(dir $(PYTHON)))
 CONLL ?= ../shared/data/conll2003
 export NERKIT_CONLL_DIR ?= $(abspath $(CONLL))
 
