@@ -1,31 +1,30 @@
 """Per-strategy end-to-end F1 that a model carries with it, for the Space to show beside each row.
 
 `nerkit evaluate --strategies` writes a `strategies` block into the model's `eval_results.json`
-(docs/eval-results.md): `{"split": .., "num_sentences": .., "results": {name: {"f1": .., ..}}}`.
-This module reads that block from a local model folder, or from a Hub repo with
-`huggingface_hub.hf_hub_download`. Gradio-free and toolkit-free (the Space is deployed alone).
-A model without the file, a file without the block, a bad value or any download failure all
-mean "no scores": this is decoration, never a reason to fail a request.
+(docs/eval-results.md). This module reads it through the core's one typed reader
+(`nercore.runfolder.EvalResults`) from a local model folder, or from a Hub repo with
+`huggingface_hub.hf_hub_download`. A model without the file, a file without the block, a file
+the reader refuses or any download failure all mean "no scores": this is decoration, never a
+reason to fail a request.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-log = logging.getLogger(__name__)
+from nercore.errors import UserError
+from nercore.runfolder import EVAL_RESULTS, EvalResults
 
-EVAL_RESULTS = "eval_results.json"  # the run folder's name for it (nercore.runfolder.names)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class StrategyScores:
-    """End-to-end F1 per strategy name, and on which split / how many sentences it was measured."""
+class StrategyF1:
+    """What the Space shows of the `strategies` block: end-to-end F1 per strategy name, and on which split / how many sentences it was measured."""
 
     f1: Mapping[str, float] = field(default_factory=dict)
     split: str | None = None
@@ -42,37 +41,35 @@ class StrategyScores:
                  f"{self.num_sentences:,} sentences" if self.num_sentences else ""]
         return ", ".join(p for p in parts if p)
 
-
-def scores_from_json(data: Any) -> StrategyScores | None:
-    """The `strategies` block of a parsed eval_results.json, or None when it has none usable."""
-    block = data.get("strategies") if isinstance(data, Mapping) else None
-    results = block.get("results") if isinstance(block, Mapping) else None
-    if not isinstance(results, Mapping):
-        return None
-    f1 = {}
-    for name, scores in results.items():
-        value = scores.get("f1") if isinstance(scores, Mapping) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1:
-            f1[str(name)] = float(value)
-    if not f1:
-        return None
-    split = block.get("split")
-    count = block.get("num_sentences")
-    return StrategyScores(
-        f1=f1,
-        split=split if isinstance(split, str) else None,
-        num_sentences=count if isinstance(count, int) and not isinstance(count, bool) else None,
-    )
+    def to_json(self) -> dict:
+        """What `/compare` returns as `scores`."""
+        return {"f1": dict(self.f1), "best": self.best, "split": self.split, "num_sentences": self.num_sentences}
 
 
-def read_scores(path: str | Path) -> StrategyScores | None:
-    """Scores from an eval_results.json file; None when missing or unreadable."""
+def scores_from_json(data: Any, file: str = EVAL_RESULTS) -> StrategyF1 | None:
+    """The `strategies` block of a parsed eval_results.json, or None when it has none or the file is refused."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return _of(EvalResults.from_json(data if isinstance(data, dict) else {}, file=file))
+    except UserError as exc:
+        log.debug("no strategy scores: %s", exc)
+        return None
+
+
+def read_scores(path: str | Path) -> StrategyF1 | None:
+    """Scores from an eval_results.json file; None when missing, unreadable or refused."""
+    try:
+        return _of(EvalResults.from_json(Path(path)))
+    except (UserError, OSError) as exc:
         log.debug("no strategy scores in %s: %s", path, exc)
         return None
-    return scores_from_json(data)
+
+
+def _of(results: EvalResults) -> StrategyF1 | None:
+    block = results.strategies
+    if block is None or not block.results:
+        return None
+    return StrategyF1(f1={name: s.f1 for name, s in block.results.items()}, split=block.split,
+                      num_sentences=block.num_sentences)
 
 
 def _download(repo_id: str, revision: str | None) -> Path | None:
@@ -85,12 +82,12 @@ def _download(repo_id: str, revision: str | None) -> Path | None:
         return None
 
 
-_cache: dict[tuple[str, str | None], StrategyScores | None] = {}
+_cache: dict[tuple[str, str | None], StrategyF1 | None] = {}
 _lock = threading.Lock()
 _MAX_CACHED = 256  # typed Hub ids are visitor input: keep the cache bounded (oldest entry goes first)
 
 
-def model_scores(model: str | Path, revision: str | None = None) -> StrategyScores | None:
+def model_scores(model: str | Path, revision: str | None = None) -> StrategyF1 | None:
     """Scores for a model given as a local folder or a Hub id; cached per (model, revision)."""
     key = (str(model), revision)
     with _lock:
@@ -114,4 +111,4 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-__all__ = ["EVAL_RESULTS", "StrategyScores", "clear_cache", "model_scores", "read_scores", "scores_from_json"]
+__all__ = ["StrategyF1", "clear_cache", "model_scores", "read_scores", "scores_from_json"]

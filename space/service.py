@@ -19,6 +19,7 @@ from space.config import SpaceConfig
 from nercore.device import DeviceError, default_device, gpu_wrap, is_zero_gpu
 from nercore.context import model_context
 from nercore.engine import InputTooLongError, check_text, predict_detailed, predict_detailed_batch, word_boundary_method
+from space.model_scores import model_scores
 from space.model import LoadPolicy, ModelLoadError, get_pipeline, loaded_pipeline, plain_line, set_cache_size
 from nercore.spans import disagreements
 
@@ -228,6 +229,8 @@ class Service:
         except InputTooLongError as exc:
             raise RequestError(str(exc)) from exc
         result.update(run)
+        scores = model_scores(model_id)  # the model's own eval_results.json, read by the core reader; cached
+        result["scores"] = scores.to_json() if scores else None
         result["disagreements"] = disagreements(
             run["entities"], text, reference=[s.name for s in registry.STRATEGIES if not s.pipeline])
         result["wall_ms"] = round((time.perf_counter() - began) * 1000, 2)
@@ -254,6 +257,7 @@ class Service:
             "entities": r["entities"],
             "disagreements": r["disagreements"],
             "message": r["message"],
+            "scores": r.get("scores"),
             "info": {k: r[k] for k in info_keys if k in r},
         }
 

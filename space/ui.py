@@ -21,7 +21,7 @@ from space import ui_render as render
 from space.config import SpaceConfig
 from space.limits import protect
 from space.model import ModelLoadError
-from space.model_scores import StrategyScores, model_scores
+from space.model_scores import StrategyF1, model_scores
 from space.service import EMPTY_TEXT_MESSAGE, NO_MODEL_MESSAGE, RequestError, Service
 from space.ui_examples import EXAMPLE_LABELS, EXAMPLES
 
@@ -74,7 +74,7 @@ def _inputs(cfg: SpaceConfig, table: tuple):
     return text, model, strategies, run
 
 
-def _results(start_status: str, table: tuple, scores: StrategyScores | None) -> _Page:
+def _results(start_status: str, table: tuple, scores: StrategyF1 | None) -> _Page:
     """Status, legend, the disagreement view, and one stacked full-width row per registered strategy."""
     status = _html(start_status, elem_id="run-info")
     legend = _html(render.legend_html({}), elem_id="legend", head=f"<style>{render.CSS}</style>")
@@ -86,7 +86,7 @@ def _results(start_status: str, table: tuple, scores: StrategyScores | None) -> 
     return page
 
 
-def _rows(page: _Page, table: tuple, scores: StrategyScores | None) -> None:
+def _rows(page: _Page, table: tuple, scores: StrategyF1 | None) -> None:
     for strategy in table:
         name = strategy.name
         with gr.Column(elem_id=f"row-{name}", elem_classes=["ner-row"]) as row:
@@ -97,7 +97,7 @@ def _rows(page: _Page, table: tuple, scores: StrategyScores | None) -> None:
         page.rows[name] = row
 
 
-def _head(strategy, scores: StrategyScores | None) -> str:
+def _head(strategy, scores: StrategyF1 | None) -> str:
     if scores is None or strategy.name not in scores.f1:
         return render.row_head_html(strategy)
     rows = {s.name for s in registry.STRATEGIES}
@@ -106,20 +106,18 @@ def _head(strategy, scores: StrategyScores | None) -> str:
     return render.row_head_html(strategy, scores.f1[strategy.name], best == strategy.name, scores.describe())
 
 
-def _model_facts(service: Service, model_value: Any, result: dict) -> tuple[list, StrategyScores | None]:
+def _model_facts(result: dict) -> tuple[list, StrategyF1 | None]:
     """(the model's entity types, its per-strategy scores) for the legend and the row headers.
 
     Types come from the labels of the model the run used (the service's answer carries them), so any
-    label set gets colours; scores from the model's eval_results.json, if any. A request that ran no
-    model (empty text) gets the types its entities show and no scores."""
+    label set gets colours; scores from the model's eval_results.json, if any (the answer carries them
+    too). A request that ran no model (empty text) gets the types its entities show and no scores."""
     seen = sorted({render.label_of(e).split("-", 1)[-1] for found in result["entities"].values() for e in found})
     if result.get("message") or not result.get("labels"):
         return seen, None
-    try:
-        model_id = service.resolve_model(model_value)[0]
-    except RequestError:  # already answered by the run; decoration only
-        return seen, None
-    return render.legend_types(result["labels"]) or seen, model_scores(model_id)
+    scores = result.get("scores")
+    shown = StrategyF1(scores["f1"], scores["split"], scores["num_sentences"]) if scores else None
+    return render.legend_types(result["labels"]) or seen, shown
 
 
 def _cleared(page: _Page, message_html: str) -> dict:
@@ -144,7 +142,7 @@ def _compare_handler(service: Service, page: _Page, table: tuple):
             return _cleared(page, render.error_html(f"unexpected error ({type(exc).__name__}): {exc}"))
         text_value = text_value or ""
         chosen_names = result["strategies"]
-        types, scores = _model_facts(service, model_value, result)
+        types, scores = _model_facts(result)
         colors = render.palette(types)
         updates = {
             page.status: render.status_html(result),
@@ -216,7 +214,7 @@ def _start_status(service: Service) -> str:
         return render.notice_html(NO_MODEL_MESSAGE if not service.config.default_model else "")
 
 
-def _default_scores(cfg: SpaceConfig) -> StrategyScores | None:
+def _default_scores(cfg: SpaceConfig) -> StrategyF1 | None:
     """The default model's scores when it is a local folder (no network while building the page)."""
     default = cfg.default_model
     return model_scores(default) if default and Path(default).expanduser().is_dir() else None

@@ -67,7 +67,7 @@ def test_endpoints_are_named_and_typed(client):
 
 def test_compare_returns_all_strategies_and_the_disagreement(client):
     result = client.predict(text=RIGGED_TEXT, api_name="/compare")
-    assert set(result) == {"model", "entities", "disagreements", "message", "info"}
+    assert set(result) == {"model", "entities", "disagreements", "message", "scores", "info"}
     assert {s: spans_of(RIGGED_TEXT, e) for s, e in result["entities"].items() if s in RIGGED_EXPECTED} == RIGGED_EXPECTED
     assert [(r["start"], r["end"], r["text"]) for r in result["disagreements"]] == [(17, 23, "Widodo")]
     assert result["disagreements"][0]["strategies"]["average"] == []

@@ -76,7 +76,7 @@ def test_compare_says_which_backend_ran_and_lists_the_labels(exported, fresh_cac
     service, answer = _compare(exported[which], backend)
     assert answer["info"]["backend"] == expected
     assert answer["info"]["labels"] == CONLL_LABELS
-    assert set(answer) == {"model", "entities", "disagreements", "message", "info"}
+    assert set(answer) == {"model", "entities", "disagreements", "message", "scores", "info"}
     assert "(loaded) · device cpu" in service.status_text() and f"backend {expected}" in service.status_text()
     assert service.run(TEXT)["labels"] == CONLL_LABELS  # what the UI's legend reads
 

@@ -53,10 +53,14 @@ def test_missing_or_broken_means_no_scores(tmp_path, content):
     assert scores_of(tmp_path) is None
 
 
-def test_bad_values_are_skipped_not_fatal():
-    scores = scores_from_json({"strategies": {"results": {"first": {"f1": 0.8}, "max": {"f1": float("nan")},
-                                                          "simple": {"f1": True}, "none": "x"}}})
-    assert scores.f1 == {"first": 0.8} and scores.best == "first" and scores.describe() == ""
+def test_a_file_the_core_reader_refuses_gives_no_scores_not_an_error():
+    """One reader for eval_results.json (nercore.runfolder): the Space takes what it accepts, nothing else."""
+    good = json.loads(FIXTURE.read_text())
+    assert scores_from_json(good).f1["first"] == good["strategies"]["results"]["first"]["f1"]
+    bad = json.loads(FIXTURE.read_text())
+    bad["strategies"]["results"]["max"]["f1"] = float("nan")
+    assert scores_from_json(bad) is None
+    assert scores_from_json({"strategies": {"results": {"first": {"f1": 0.8}}}}) is None  # no overall: not a result
 
 
 def test_a_hub_id_that_cannot_be_fetched_means_no_scores():
@@ -85,3 +89,17 @@ def test_the_cache_stays_bounded_whatever_ids_visitors_type(tmp_path, monkeypatc
     assert len(module._cache) == module._MAX_CACHED
     assert ("visitor/model-0", None) not in module._cache  # the oldest went first
     module.clear_cache()
+
+
+def test_compare_carries_the_models_per_strategy_f1(tmp_path, tiny_bert):
+    """API clients get the scores too (the UI reads them from the same answer)."""
+    from space.config import SpaceConfig
+    from space.service import Service
+
+    with_scores = Path(shutil.copytree(tiny_bert, tmp_path / "scored"))
+    shutil.copy(FIXTURE, with_scores / "eval_results.json")
+    service = Service(SpaceConfig(default_model=str(with_scores), models=(str(tiny_bert),), device="cpu"))
+    answer = service.compare("John Smith lives in London.")
+    expected = {n: r["f1"] for n, r in json.loads(FIXTURE.read_text())["strategies"]["results"].items()}
+    assert answer["scores"]["f1"] == expected and answer["scores"]["best"] == max(expected, key=expected.get)
+    assert service.compare("John Smith lives in London.", model=str(tiny_bert))["scores"] is None
