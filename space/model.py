@@ -27,6 +27,7 @@ from space.loading import (
     local_tensor_table,
     remove_download,
 )
+from nercore.ids import MAX_MODEL_ARGUMENT
 from nercore.lengths import fit_tokenizer
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ def _normalise_id(model_id: str) -> str:
     if not isinstance(model_id, str) or not model_id.strip():
         raise ModelLoadError("no model given: pass a Hub id like 'dslim/bert-base-NER' or a local folder with config.json.")
     model_id = model_id.strip()
-    if len(model_id) > 500 or any(ch in model_id for ch in "\n\r\t\0"):
+    if len(model_id) > MAX_MODEL_ARGUMENT or any(ch in model_id for ch in "\n\r\t\0"):
         raise ModelLoadError(f"{model_id[:80]!r}… is not a model id: expected 'owner/name' or a folder path.")
     return model_id
 

@@ -18,6 +18,7 @@ from space.batching import Batcher
 from space.config import SpaceConfig
 from nercore.device import DeviceError, default_device, gpu_wrap, is_zero_gpu
 from nercore.context import model_context
+from nercore.ids import ID_RULE, MAX_MODEL_ARGUMENT, MAX_NAME, MODEL_ID_RE, is_model_id
 from nercore.engine import InputTooLongError, check_text, predict_detailed, predict_detailed_batch, word_boundary_method
 from space.model_scores import model_scores
 from space.model import LoadPolicy, ModelLoadError, get_pipeline, loaded_pipeline, plain_line, set_cache_size
@@ -36,8 +37,6 @@ NO_MODEL_MESSAGE = (
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Model ids: no control characters at all.
 _BAD_CHARS = re.compile("[\ud800-\udfff\x00-\x1f\x7f-\x9f]")
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
-_MAX_PATH = 1024
 
 
 class RequestError(ValueError):
@@ -145,21 +144,19 @@ class Service:
             )
         if _BAD_CHARS.search(model):
             raise RequestError(f"{_shown(model)} is not a model id: it contains control characters.")
-        if len(model) > _MAX_PATH:
-            raise RequestError(f"the model id has {len(model):,} characters; a Hub id is at most 96 (owner/name).")
+        if len(model) > MAX_MODEL_ARGUMENT:
+            raise RequestError(f"the model id has {len(model):,} characters; a Hub id is at most {2 * MAX_NAME + 1} "
+                               "(owner/name).")
         if cfg.allow_local_paths and self._is_local_path(model):
             return model, False, model
-        if not cfg.allow_local_paths and not _REPO_ID.match(model):
+        if not cfg.allow_local_paths and not MODEL_ID_RE.match(model):
             # Decided from the string alone: probing the disk would tell visitors which paths exist.
             raise RequestError(
                 f"{_shown(model)} is not a Hub model id ('owner/name'), and typed local paths are disabled here; "
                 "list a folder in NER_MODELS or set NER_ALLOW_LOCAL_PATHS=1."
             )
-        if not _REPO_ID.match(model) or ".." in model or "--" in model:
-            raise RequestError(
-                f"{_shown(model)} is not a Hub model id: expected 'owner/name' (letters, digits, '-', '_', '.'; "
-                "at most 96 characters each)."
-            )
+        if not is_model_id(model):
+            raise RequestError(f"{_shown(model)} is not a Hub model id: expected 'owner/name' ({ID_RULE}).")
         return model, False, model
 
     @staticmethod

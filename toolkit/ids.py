@@ -9,27 +9,27 @@ import re
 from collections.abc import Iterable
 
 from nercore.errors import UserError
+from nercore.ids import ID_RULE, is_model_id, is_repo_id
 
-REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-MODEL_ID_RE = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?|multilingual|code")
 LICENSE_RE = re.compile(r"[a-z0-9][a-z0-9.+\-]*")
 
 
 def check_repo_id(repo_id: str, flag: str = "--repo-id") -> str:
     """NAMESPACE/NAME, as the Hub accepts it for a new repo."""
-    if not isinstance(repo_id, str) or not REPO_ID_RE.match(repo_id) or "--" in repo_id or ".." in repo_id:
+    if not is_repo_id(repo_id):
         raise UserError(
-            f"{flag}: expected NAMESPACE/NAME (your user or organisation name, a slash, then letters, digits, "
-            f"'-', '_' or '.'), got {repo_id!r}. Example: {flag} alice/bert-conll2003"
+            f"{flag}: expected NAMESPACE/NAME (your user or organisation name, a slash, then the name; each part "
+            f"{ID_RULE}), got {repo_id!r:.120}. Example: {flag} alice/bert-conll2003"
         )
     return repo_id
 
 
 def check_model_id(model_id: str, flag: str = "--base-model") -> str:
     """A Hub model id, with or without a namespace (`bert-base-cased`, `google-bert/bert-base-cased`)."""
-    if not isinstance(model_id, str) or not MODEL_ID_RE.match(model_id) or "--" in model_id or ".." in model_id:
-        raise UserError(f"{flag} {model_id!r} must be a Hub model id such as bert-base-cased or google-bert/bert-base-cased.")
+    if not is_model_id(model_id):
+        raise UserError(f"{flag} {model_id!r:.120} must be a Hub model id such as bert-base-cased or "
+                        f"google-bert/bert-base-cased ({ID_RULE}).")
     return model_id
 
 
