@@ -21,6 +21,7 @@ Differences from calling the pipeline once per strategy, all deliberate:
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -40,6 +41,8 @@ from nercore.windows import (
     window_capacity,
     window_step,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_CHARS = 20_000
 DEFAULT_WINDOW_BATCH = 8
@@ -129,8 +132,11 @@ def aggregate_windows(pipe: Any, strategy: Strategy, windows: Sequence[WindowSco
     for window in windows:
         if not window.pre:
             parts.append([])
-        elif window.fallback:  # NaN scores: the pipeline's own nanmean semantics
-            parts.append(window.pipeline_aggregate(strategy.name, keep_ignored=not strategy.whole_entities))
+        elif window.fallback and strategy.pipeline_name:  # NaN scores: the pipeline's own nanmean semantics
+            parts.append(window.pipeline_aggregate(strategy.pipeline_name, keep_ignored=not strategy.whole_entities))
+        elif window.fallback:  # NaN scores decide nothing, and a view of nerkit's own has no pipeline to ask
+            log.warning("strategy %r: a window's scores hold NaN; it contributes no entities", strategy.name)
+            parts.append([])
         else:
             parts.append(strategy.aggregate(window))
     if not strategy.whole_entities:

@@ -3,11 +3,13 @@
 Each `Strategy.aggregate` turns one window's token scores (a `nercore.grouping.WindowScores`) into
 that window's entities exactly as transformers' `pipeline(..., aggregation_strategy=name)` would;
 the engine runs the model once and calls every chosen entry's `aggregate` on the same scores.
-Adding a strategy means adding a row to `STRATEGIES` (and its tests), nothing else.
+Adding a strategy means adding a row to `STRATEGIES` (and its tests), nothing else: every reader
+(engine, Space, card, `evaluate`, `predict`) reads the table at call time (`names()`,
+`pipeline_names()`, `get_strategy`), and a row declares everything it is; no capability has a default.
 
 The last row, `word`, is nerkit's own tokenizer-independent word view (`nercore.words`), not one of
-transformers' `aggregation_strategy` values: its `pipeline` field is False, so readers can label it
-and keep it out of what needs a pipeline name (`PIPELINE_STRATEGY_NAMES`, `recommendable`).
+transformers' `aggregation_strategy` values: its `pipeline_name` is None, so readers label it and
+keep it out of what needs a pipeline name (`pipeline_names()`, `recommendable`).
 """
 
 from __future__ import annotations
@@ -27,27 +29,44 @@ class UnknownStrategyError(ValueError):
     """A strategy name that is not in the registry; the message lists the valid ones."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Strategy:
-    """One row of the registry.
+    """One row of the registry; every field is declared by the row (none has a default).
 
     `whole_entities` is False only for token-level output (one entity per token, B-/I- kept), which
     the engine merges across windows token by token; entity output goes through the pipeline's own
     overlap merge. `whole_words` marks strategies that never split a word between entities: the
-    card recommends those first. `pipeline` is False for a strategy that is not one of transformers'
-    `aggregation_strategy` values (nerkit's own `word` view): it cannot be passed to `pipeline(...)`,
-    is never recommended for it and has no contract with it. `whole_text` strategies get one
-    WindowScores over the whole text (overlapping windows merged token by token) instead of one per
-    window, so a word is never cut by a window edge.
+    card recommends those first. `pipeline_name` is the transformers `aggregation_strategy` value the
+    row reproduces (what the card's snippet passes to `pipeline(...)`, and what the engine asks the
+    pipeline for on NaN scores), or None for a view of nerkit's own (`word`): never recommended for
+    `pipeline(...)`, no contract with it, and its own `aggregate` handles every window. `whole_text`
+    strategies get one WindowScores over the whole text (overlapping windows merged token by token)
+    instead of one per window, so a word is never cut by a window edge.
     """
 
     name: str
     help: str  # one line, shown in the UI and in --help
-    whole_entities: bool
     aggregate: Callable[["WindowScores"], list[dict]]
-    whole_words: bool = False
-    pipeline: bool = True
-    whole_text: bool = False
+    whole_entities: bool
+    whole_words: bool
+    pipeline_name: str | None
+    whole_text: bool
+
+    def __post_init__(self) -> None:
+        if self.pipeline_name is not None and self.pipeline_name not in _TRANSFORMERS_STRATEGIES:
+            raise ValueError(f"strategy {self.name!r}: pipeline_name {self.pipeline_name!r} is not one of transformers' "
+                             f"aggregation strategies ({', '.join(_TRANSFORMERS_STRATEGIES)}); use None for a view of "
+                             "nerkit's own.")
+
+    @property
+    def pipeline(self) -> bool:
+        """Whether `pipeline(..., aggregation_strategy=...)` can produce this row."""
+        return self.pipeline_name is not None
+
+
+# transformers' AggregationStrategy values (transformers.pipelines.token_classification); checked
+# against the installed transformers by tests/test_space_strategies.py.
+_TRANSFORMERS_STRATEGIES = ("none", "simple", "first", "average", "max")
 
 
 def _tokens(window: "WindowScores") -> list[dict]:
@@ -89,23 +108,41 @@ def _word(window: "WindowScores") -> list[dict]:
 
 
 STRATEGIES: tuple[Strategy, ...] = (
-    Strategy("none", "every token with its own B-/I- label, no grouping", False, _tokens),
-    Strategy("simple", "adjacent tokens with the same type grouped; a word can be split between entities",
-             True, _simple),
-    Strategy("first", "each word takes the label of its first sub-token", True, _first, whole_words=True),
-    Strategy("average", "each word takes the label with the highest mean score over its sub-tokens", True,
-             _average, whole_words=True),
-    Strategy("max", "each word takes the label of its most confident sub-token", True, _max, whole_words=True),
-    Strategy("word", RULE_HELP, True, _word, whole_words=True, pipeline=False, whole_text=True),
+    Strategy(name="none", help="every token with its own B-/I- label, no grouping", aggregate=_tokens,
+             whole_entities=False, whole_words=False, pipeline_name="none", whole_text=False),
+    Strategy(name="simple", help="adjacent tokens with the same type grouped; a word can be split between entities",
+             aggregate=_simple, whole_entities=True, whole_words=False, pipeline_name="simple", whole_text=False),
+    Strategy(name="first", help="each word takes the label of its first sub-token", aggregate=_first,
+             whole_entities=True, whole_words=True, pipeline_name="first", whole_text=False),
+    Strategy(name="average", help="each word takes the label with the highest mean score over its sub-tokens",
+             aggregate=_average, whole_entities=True, whole_words=True, pipeline_name="average", whole_text=False),
+    Strategy(name="max", help="each word takes the label of its most confident sub-token", aggregate=_max,
+             whole_entities=True, whole_words=True, pipeline_name="max", whole_text=False),
+    Strategy(name="word", help=RULE_HELP, aggregate=_word, whole_entities=True, whole_words=True, pipeline_name=None,
+             whole_text=True),
 )
-STRATEGY_NAMES: tuple[str, ...] = tuple(s.name for s in STRATEGIES)
-# transformers' own aggregation_strategy values, for code that builds or names a pipeline.
-PIPELINE_STRATEGY_NAMES: tuple[str, ...] = tuple(s.name for s in STRATEGIES if s.pipeline)
 
 
-def _names() -> tuple[str, ...]:
-    # The table is read at call time, so a test that swaps STRATEGIES sees its own rows everywhere.
+def names() -> tuple[str, ...]:
+    """Every row's name, in table order. Read at call time, so a new row (or a test's table) is seen everywhere."""
     return tuple(s.name for s in STRATEGIES)
+
+
+def pipeline_names() -> tuple[str, ...]:
+    """The rows `pipeline(...)` can produce, for code that builds or names a pipeline."""
+    return tuple(s.name for s in STRATEGIES if s.pipeline)
+
+
+def __getattr__(attribute: str):
+    """`STRATEGY_NAMES` and `PIPELINE_STRATEGY_NAMES`, computed from the table when read (PEP 562)."""
+    if attribute == "STRATEGY_NAMES":
+        return names()
+    if attribute == "PIPELINE_STRATEGY_NAMES":
+        return pipeline_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
+
+
+_names = names
 
 
 def get_strategy(name: str) -> Strategy:
@@ -146,6 +183,6 @@ def recommendable() -> tuple[str, ...]:
 
 
 __all__ = [
-    "PIPELINE_STRATEGY_NAMES", "STRATEGIES", "STRATEGY_NAMES", "Strategy", "UnknownStrategyError", "get_strategy", "recommendable",
+    "STRATEGIES", "Strategy", "UnknownStrategyError", "get_strategy", "names", "pipeline_names", "recommendable",
     "validate_strategies",
 ]

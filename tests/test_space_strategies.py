@@ -73,11 +73,57 @@ def _last(window):
     return window.group_words(window.token_best[rows], window.token_score[rows])
 
 
-@pytest.fixture
-def sixth(monkeypatch):
-    row = Strategy("last", "each word takes the label of its last sub-token", True, _last, whole_words=True)
+SIXTH_ROWS = {
+    # a view of nerkit's own, neither a pipeline strategy nor whole-text: the row the old NaN path broke
+    "own": dict(name="last", help="each word takes the label of its last sub-token", aggregate=_last,
+                whole_entities=True, whole_words=True, pipeline_name=None, whole_text=False),
+    # a pipeline strategy under a new name (as a future transformers strategy would arrive)
+    "pipeline": dict(name="last", help="each word takes the label of its first sub-token (a second name)",
+                     aggregate=dict((s.name, s.aggregate) for s in STRATEGIES)["first"], whole_entities=True,
+                     whole_words=True, pipeline_name="first", whole_text=False),
+}
+
+
+@pytest.fixture(params=sorted(SIXTH_ROWS))
+def sixth(request, monkeypatch):
+    row = Strategy(**SIXTH_ROWS[request.param])
     monkeypatch.setattr(registry, "STRATEGIES", (*STRATEGIES, row))
     return row
+
+
+def test_a_row_declares_every_capability_and_a_real_pipeline_name():
+    with pytest.raises(TypeError):
+        Strategy(name="x", help="h", aggregate=_last, whole_entities=True)  # no defaults: the row says what it is
+    with pytest.raises(ValueError, match="not one of transformers' aggregation strategies"):
+        Strategy(**{**SIXTH_ROWS["pipeline"], "pipeline_name": "longest"})
+    from transformers.pipelines.token_classification import AggregationStrategy
+
+    assert {s.value for s in AggregationStrategy} == {s.pipeline_name for s in STRATEGIES if s.pipeline}
+
+
+def test_a_nan_window_goes_to_the_rows_own_aggregate_not_a_keyerror(monkeypatch, rigged_bert):
+    """The old path: a non-pipeline, non-whole-text row sent NaN windows to AggregationStrategy[name.upper()]."""
+    import numpy as np
+    from transformers import pipeline
+    from transformers.pipelines.token_classification import AggregationStrategy
+
+    from nercore.engine import aggregate_windows
+    from nercore.grouping import WindowScores
+
+    row = Strategy(**SIXTH_ROWS["own"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = pipeline("token-classification", model=str(rigged_bert))
+        enc = pipe.tokenizer(RIGGED_TEXT, return_offsets_mapping=True, return_special_tokens_mask=True)
+        scores = np.full((len(enc["input_ids"]), len(pipe.model.config.id2label)), 1 / 9)
+        scores[1, :] = np.nan
+        pre = pipe.gather_pre_entities(RIGGED_TEXT, enc["input_ids"], scores, enc["offset_mapping"],
+                                       np.array(enc["special_tokens_mask"]), AggregationStrategy.SIMPLE)
+        window = WindowScores(pipe, pre, ("O",), enc["special_tokens_mask"])
+        assert window.fallback
+        assert aggregate_windows(pipe, row, [window], 0) == []  # NaN scores decide nothing for it
+        with pytest.raises(KeyError):  # what the old code did with the row's name
+            pipe.aggregate(pre, AggregationStrategy[row.name.upper()])
 
 
 def test_a_sixth_strategy_reaches_engine_service_and_ui_from_the_table_alone(sixth, rigged_bert):
@@ -90,7 +136,9 @@ def test_a_sixth_strategy_reaches_engine_service_and_ui_from_the_table_alone(six
     from space.ui import build_demo
 
     assert validate_strategies(None)[-1] == "last" and get_strategy("last") is sixth
-    assert recommendable() == ("first", "average", "max", "last", "simple")  # never "word": not a pipeline name
+    expected_recommendable = ("first", "average", "max", "last", "simple") if sixth.pipeline else \
+        ("first", "average", "max", "simple")  # never a view of nerkit's own: not a pipeline name
+    assert recommendable() == expected_recommendable
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe = pipeline("token-classification", model=str(rigged_bert))
@@ -98,18 +146,42 @@ def test_a_sixth_strategy_reaches_engine_service_and_ui_from_the_table_alone(six
     everything = predict_all(pipe, RIGGED_TEXT)
     assert list(everything) == [*STRATEGY_NAMES, "last"]
     assert spans_of(RIGGED_TEXT, everything["word"]) == RIGGED_EXPECTED["max"]
-    assert spans_of(RIGGED_TEXT, everything["last"]) == RIGGED_EXPECTED["average"]
+    last = RIGGED_EXPECTED["first" if sixth.pipeline else "average"]
+    assert spans_of(RIGGED_TEXT, everything["last"]) == last
     assert predict_all(pipe, RIGGED_TEXT, "last") == {"last": everything["last"]}
 
     config = SpaceConfig(default_model=str(rigged_bert), device="cpu")
     service = Service(config)
-    assert spans_of(RIGGED_TEXT, service.compare(RIGGED_TEXT)["entities"]["last"]) == RIGGED_EXPECTED["average"]
+    assert spans_of(RIGGED_TEXT, service.compare(RIGGED_TEXT)["entities"]["last"]) == last
     assert service.predict(RIGGED_TEXT, "last") == everything["last"]
 
     demo = build_demo(config)
     elem_ids = {getattr(block, "elem_id", None) for block in demo.blocks.values()}
     assert {"hl-last", "table-last"} <= elem_ids
     checkboxes = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "strategies")
-    assert [choice[0] for choice in checkboxes.choices][-1] == "last"
+    assert [choice[1] for choice in checkboxes.choices][-1] == "last"
     api_docs = {f.api_name: f.fn.__doc__ for f in demo.fns.values() if f.api_name in ("compare", "predict")}
     assert all('"last"' in doc for doc in api_docs.values()) and len(api_docs) == 2
+
+
+def test_a_sixth_strategy_reaches_evaluate_the_card_and_predict_from_the_table_alone(sixth, tiny_bert, tmp_path):
+    import json
+    from pathlib import Path
+
+    from toolkit.card import build_card
+    from toolkit.data import load_raw_splits
+    from toolkit.evaluate import evaluate_model
+    from toolkit.labels import prepare_labels
+    from toolkit.predict import InputSpec, PredictConfig, predict_corpus
+
+    data = prepare_labels(load_raw_splits(str(Path(__file__).parent / "data" / "tiny_conll")))
+    results = evaluate_model(str(tiny_bert), data, "test", output_dir=tmp_path, progress=False, bootstrap=0,
+                             strategies="all")
+    assert list(results.strategies.results)[-1] == "last"
+    card = str(build_card(tmp_path, repo_id="alice/tiny").card)
+    label = "`last`" if sixth.pipeline else "`last` (nerkit's own, not a `pipeline` strategy)"
+    assert f"| {label} |" in card or f"| **{label}" in card
+    (tmp_path / "in.txt").write_text("John Smith lives in London.\n")
+    predict_corpus(PredictConfig(str(tiny_bert), InputSpec(str(tmp_path / "in.txt")), tmp_path / "out.jsonl",
+                                 strategies="all", progress=False))
+    assert list(json.loads((tmp_path / "out.jsonl").read_text())["entities"])[-1] == "last"

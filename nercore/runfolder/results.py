@@ -20,9 +20,9 @@ TASKS = ("entities", "tags")
 
 
 def _strategy_names() -> tuple[str, ...]:
-    from nercore.strategies import STRATEGY_NAMES
+    from nercore.strategies import names
 
-    return STRATEGY_NAMES
+    return names()
 
 
 @dataclass(frozen=True)

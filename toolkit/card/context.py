@@ -25,6 +25,7 @@ from nercore.runfolder import (
     for_backend, read_json_object,
 )
 from nercore.backends import ONNX_BACKENDS
+from nercore.strategies import UnknownStrategyError, get_strategy
 from nercore.runfolder.records import TRAINING_RECORDS, Record
 
 logger = logging.getLogger("toolkit")
@@ -108,6 +109,14 @@ class CardContext:
     @property
     def train_config(self) -> Mapping:
         return (self.training_args or {}).get("config") or {}
+
+    @property
+    def pipeline_strategy(self) -> str:
+        """What `pipeline(..., aggregation_strategy=...)` gets for the recommended row (its `pipeline_name`)."""
+        try:
+            return get_strategy(self.strategy).pipeline_name or self.strategy
+        except UnknownStrategyError:
+            return self.strategy
 
     @property
     def usage_text(self) -> str:

@@ -102,7 +102,7 @@ def card_data(ctx: CardContext) -> NerCardData:
         metrics=["precision", "recall", "f1", "accuracy"] if ctx.entities else ["accuracy"],
         tags=_tags(ctx),
         widget=ctx.widget,
-        inference={"parameters": {"aggregation_strategy": ctx.strategy}},
+        inference={"parameters": {"aggregation_strategy": ctx.pipeline_strategy}},
         model_name=ctx.repo,  # model-index name: the Hub id (the folder's name when rendered without one)
         eval_results=eval_results(ctx),
     )

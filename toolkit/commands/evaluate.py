@@ -39,7 +39,7 @@ DESCRIPTION = (
 
 def register(subparsers) -> None:
     from nercore.backends import BACKENDS
-    from nercore.strategies import STRATEGY_NAMES
+    from nercore.strategies import names
 
     parser = add_command(subparsers, "evaluate", help="evaluate a model per entity type (seqeval)",
                          description=DESCRIPTION, epilog=DATA_HELP + "\n" + EXAMPLES, func=run_evaluate)
@@ -70,7 +70,7 @@ def register(subparsers) -> None:
         "--strategies", nargs="?", const="all", default=None, metavar="LIST",
         help="also run the model through the token-classification pipeline on each sentence (words joined with "
         f"spaces) and score each aggregation strategy's character spans by exact match; all of them "
-        f"({', '.join(STRATEGY_NAMES)}; `word` is nerkit's own word view, not a pipeline strategy) when given "
+        f"({', '.join(names())}; `word` is nerkit's own word view, not a pipeline strategy) when given "
         "alone, or a comma-separated subset. One forward pass per sentence.",
     )
     extra.add_argument(

@@ -41,7 +41,7 @@ output: one JSON object per input record, in input order:
 
 
 def register(subparsers) -> None:
-    from nercore.strategies import STRATEGY_NAMES
+    from nercore.strategies import names
     from toolkit.predict import BACKENDS, DEFAULT_STRATEGY, FORMATS
 
     parser = add_command(
@@ -56,7 +56,7 @@ def register(subparsers) -> None:
     parser.add_argument("--output", required=True, help="the JSONL file to write")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="input kind (default: from the path)")
     parser.add_argument("--strategies", default=DEFAULT_STRATEGY, metavar="LIST",
-                        help=f"aggregation strategies: one, a comma-separated list, or all ({', '.join(STRATEGY_NAMES)}); "
+                        help=f"aggregation strategies: one, a comma-separated list, or all ({', '.join(names())}); "
                         f"default: {DEFAULT_STRATEGY}")
     fields = parser.add_argument_group("JSONL and dataset inputs")
     fields.add_argument("--text-field", default="text", help="field or column holding the text (default: text)")

@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from nercore.strategies import PIPELINE_STRATEGY_NAMES, STRATEGY_NAMES
+from nercore.strategies import names, pipeline_names
 from nercore import runfolder
 from toolkit import __version__
 from nercore.errors import UserError
@@ -202,8 +202,8 @@ def space_readme(model_id: str, title: str | None, *, hardware: str = "cpu") -> 
     if gradio_version is None:
         raise UserError("gradio is not installed, so the Space's sdk_version cannot be set to match it. "
                         "Install it with `pip install nerkit[space]`.")
-    count = len(PIPELINE_STRATEGY_NAMES)
-    own = [name for name in STRATEGY_NAMES if name not in PIPELINE_STRATEGY_NAMES]  # nerkit's views, e.g. `word`
+    count = len(pipeline_names())
+    own = [name for name in names() if name not in pipeline_names()]  # nerkit's views, e.g. `word`
     plus = f", plus nerkit's {' / '.join(f'`{name}`' for name in own)} view" if own else ""
     meta = {
         "title": title or f"{model_id.split('/')[1]} NER demo"[:60],
@@ -224,7 +224,7 @@ def space_readme(model_id: str, title: str | None, *, hardware: str = "cpu") -> 
         f"---\n{front}---\n\n"
         f"# {meta['title']}\n\n"
         f"Runs the token-classification model [{model_id}](https://huggingface.co/{model_id}) on your text and "
-        f"shows the {count} `pipeline` aggregation strategies ({' / '.join(PIPELINE_STRATEGY_NAMES)}) side by side{plus}.\n\n"
+        f"shows the {count} `pipeline` aggregation strategies ({' / '.join(pipeline_names())}) side by side{plus}.\n\n"
         "The model loaded by default is set at the top of `app.py`; a `NER_MODEL` variable in the Space settings "
         "overrides it. A private model needs an `HF_TOKEN` secret with read access.\n\n"
         f"Packaged by `nerkit publish-space` (nerkit {__version__}).\n"

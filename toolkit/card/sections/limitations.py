@@ -22,7 +22,7 @@ def limitations(ctx: CardContext) -> str:
     unit = "entities" if ctx.entities else "tags"
     items.append(
         "**Tokenisation.** Scores are measured on pre-tokenised sentences. On raw text the pipeline splits words "
-        f"itself; `aggregation_strategy=\"{ctx.strategy}\"` turns sub-token predictions back into word-level {unit}."
+        f"itself; `aggregation_strategy=\"{ctx.pipeline_strategy}\"` turns sub-token predictions back into word-level {unit}."
     )
     truncated = ctx.results.truncated_words
     if truncated:

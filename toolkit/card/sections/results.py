@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nercore.strategies import STRATEGY_NAMES, get_strategy
+from nercore.strategies import get_strategy, names
 from toolkit.card.context import CardContext
 from toolkit.card.facts import below_floor
 from toolkit.card.fmt import count, is_score, join_names, md_table, pct
@@ -171,7 +171,7 @@ def strategies(ctx: CardContext) -> str | None:
         )
         return None
     scores = block.results
-    order = [name for name in STRATEGY_NAMES if name in scores]
+    order = [name for name in names() if name in scores]
     type_columns = sorted({t for name in order for t in (scores[name].per_type or {})})
     headers = ["Strategy", "Precision", "Recall", "F1"] + [f"F1 {t}" for t in type_columns]
     rows = []

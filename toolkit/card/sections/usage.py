@@ -12,7 +12,7 @@ def usage(ctx: CardContext) -> str:
     code = (
         "```python\n"
         "from transformers import pipeline\n\n"
-        f'{var} = pipeline("token-classification", model="{ctx.repo}", aggregation_strategy="{ctx.strategy}")\n'
+        f'{var} = pipeline("token-classification", model="{ctx.repo}", aggregation_strategy="{ctx.pipeline_strategy}")\n'
         f"print({var}({json.dumps(ctx.usage_text)}))\n"
         "```"
     )
