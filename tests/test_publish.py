@@ -405,8 +405,10 @@ def test_publish_space(nerkit, hub, run_folder, tmp_path):
     repo = hub.repo(space_id, "space")
     assert repo.sdk == "gradio" and len(repo.history()) == 2
     stored = hub.files(space_id, repo_type="space")
-    local_space = {p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "space").iterdir()
-                   if p.is_file() and p.suffix in (".py", ".txt")}
+    local_space = {p.relative_to(REPO_ROOT).as_posix() for package in ("space", "nercore")
+                   for p in (REPO_ROOT / package).rglob("*")
+                   if p.is_file() and p.suffix in (".py", ".txt") and "__pycache__" not in p.parts}
+    assert "nercore/engine.py" in local_space and "nercore/runfolder/eval_results.py" in local_space  # the core ships
     assert {"app.py", "requirements.txt", "README.md", ".gitattributes"} | local_space == set(stored)
     for path in local_space:
         assert stored[path] == (REPO_ROOT / path).read_bytes()

@@ -1,5 +1,5 @@
-"""What `publish-space` ships: app.py (loading the model by default), space/, requirements.txt and
-a README.md whose front matter makes the repo a Gradio Space.
+"""What `publish-space` ships: app.py (loading the model by default), space/ and the core it stands on
+(nercore/), requirements.txt and a README.md whose front matter makes the repo a Gradio Space.
 
 The app is the checkout's own app.py with one line added, not a template, so the Space runs the
 code that was tested. Requirements are read from the Space code's imports, so a new third-party
@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 SPACE_ASSET_SUFFIXES = {".py", ".txt", ".css", ".js", ".html", ".json", ".md"}  # files of space/ that ship
 # Imports the Space's requirements need not list: installed with the pinned ones, or the Space itself.
 COVERED_IMPORTS = {"torch", "transformers", "gradio", "gradio_client", "huggingface_hub", "numpy", "pandas",
-                   "PIL", "yaml", "tokenizers", "safetensors", "space", "spaces", "mcp", "onnxruntime"}
+                   "PIL", "yaml", "tokenizers", "safetensors", "space", "nercore", "spaces", "mcp", "onnxruntime"}
+SHIPPED_PACKAGES = ("nercore", "space")  # the Space app and the gradio-free core under it (never the toolkit)
 MODEL_DEFAULT_MARK = "# Set by `nerkit publish-space`"
 HARDWARE = ("cpu", "gpu")
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"  # CPU-only wheels: no CUDA, no ~3 GB of nvidia packages
@@ -101,15 +102,18 @@ def plan_space(model_id: str, *, source_dir: str | Path | None = None, title: st
 
 
 def _space_modules(source: Path) -> list[Path]:
-    package = source / "space"
-    modules = sorted(
-        p for p in package.rglob("*")
-        if p.is_file() and p.suffix in SPACE_ASSET_SUFFIXES and "__pycache__" not in p.parts
-        and not any(part.startswith(".") for part in p.relative_to(source).parts)
-    ) if package.is_dir() else []
-    if not any(p.suffix == ".py" for p in modules):
-        raise UserError(f"{package}: no Python files found; expected the `space` package of a nerkit checkout "
-                        "(pass --source-dir DIR, the folder holding app.py and space/).")
+    modules = []
+    for name in SHIPPED_PACKAGES:
+        package = source / name
+        found = sorted(
+            p for p in package.rglob("*")
+            if p.is_file() and p.suffix in SPACE_ASSET_SUFFIXES and "__pycache__" not in p.parts
+            and not any(part.startswith(".") for part in p.relative_to(source).parts)
+        ) if package.is_dir() else []
+        if not any(p.suffix == ".py" for p in found):
+            raise UserError(f"{package}: no Python files found; expected the `{name}` package of a nerkit checkout "
+                            "(pass --source-dir DIR, the folder holding app.py, space/ and nercore/).")
+        modules += found
     return modules
 
 
@@ -177,7 +181,7 @@ def space_requirements(python_files: list[Path], app_text: str, *, hardware: str
         for line, top in _imported_modules(path, text):
             if top == "toolkit":
                 raise UserError(f"{path} line {line}: imports `toolkit`, which is not shipped to the Space "
-                                "(the Space must only import `space` and third-party packages).")
+                                "(the Space must only import `space`, `nercore` and third-party packages).")
             if top in COVERED_IMPORTS or top in sys.stdlib_module_names:
                 continue
             if not distributions.get(top):
