@@ -35,7 +35,7 @@ FORBIDDEN_OUTSIDE = {"nercore": {"gradio", "gradio_client"}, "toolkit": {"gradio
 CORE_STAGES = [
     ("nercore", "nercore.errors", "nercore.tags", "nercore.device", "nercore.context", "nercore.lengths",
      "nercore.ids", "nercore.windows", "nercore.backends"),
-    ("nercore.grouping", "nercore.spans", "nercore.words"),
+    ("nercore.grouping", "nercore.spans", "nercore.words", "nercore.documents"),
     ("nercore.strategies",),
     ("nercore.engine",),
     ("nercore.runfolder",),

@@ -215,6 +215,8 @@ def test_default_model_goes_after_docstring_and_future_imports():
 def test_space_code_importing_toolkit_is_refused(tmp_path):
     (tmp_path / "space").mkdir()
     (tmp_path / "space" / "__init__.py").write_text("")
+    (tmp_path / "nercore").mkdir()
+    (tmp_path / "nercore" / "__init__.py").write_text("")
     (tmp_path / "space" / "ui.py").write_text("import os\nfrom toolkit import publish\n")
     (tmp_path / "app.py").write_text("from space.ui import build_demo\n")
     with pytest.raises(UserError, match=r"ui.py line 2: imports `toolkit`"):
@@ -224,6 +226,8 @@ def test_space_code_importing_toolkit_is_refused(tmp_path):
 def test_space_plan_without_app_py_generates_one(tmp_path, caplog):
     (tmp_path / "space").mkdir()
     (tmp_path / "space" / "__init__.py").write_text("")
+    (tmp_path / "nercore").mkdir()
+    (tmp_path / "nercore" / "__init__.py").write_text("")
     plan = plan_space("alice/x", source_dir=tmp_path)
     app = plan.file("app.py").read().decode()
     assert "from space.app import demo, main" in app and '"NER_MODEL", "alice/x"' in app
@@ -246,6 +250,8 @@ def test_generated_app_does_what_the_checkouts_app_does():
 
 
 def test_space_requirements_add_other_third_party_imports(tmp_path):
+    (tmp_path / "nercore").mkdir()
+    (tmp_path / "nercore" / "__init__.py").write_text("")
     (tmp_path / "space").mkdir()
     (tmp_path / "space" / "__init__.py").write_text("import json\nimport yaml\nimport seqeval.metrics\n")
     plan = plan_space("alice/x", source_dir=tmp_path)

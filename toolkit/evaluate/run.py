@@ -107,13 +107,7 @@ def evaluate_model(
             ),
         }
     if len(readings) > 1:
-        other = next(setting for setting in readings if setting != plan.headline)
-        other_part, _, _, other_stats = readings[other]
-        payload["document_context"] = {
-            "headline": plan.headline, "tokens_per_side": plan.readings["with"], "trained": plan.trained,
-            "other": {"schema_version": SCHEMA_VERSION, "split": split, "num_sentences": len(sentences),
-                      "truncated_words": other_stats.truncated_words, **other_part},
-        }
+        payload["document_context"] = _other_reading(plan, readings, split, len(sentences))
     out = Path(output_dir) if output_dir else default_output_dir(model_name)
     results = EvalResults.from_json(payload, file=out / runfolder.for_backend(runfolder.EVAL_RESULTS, backend))
     write_results(out, split, results, sentences, gold, pred, span_errors)
@@ -127,6 +121,17 @@ def evaluate_and_report(model_name: str, data: NerData, split: str = "test", *, 
     results = evaluate_model(model_name, data, split, output_dir=output_dir, label_map=parse_label_map(label_map), **options)
     out = output_dir or default_output_dir(model_name)
     return f"{format_table(results)}\nresults written to {out}"
+
+
+def _other_reading(plan, readings: dict, split: str, num_sentences: int) -> dict:
+    """The `document_context` block: the reading that is not the headline, beside the setting."""
+    other = next(setting for setting in readings if setting != plan.headline)
+    part, _, _, stats = readings[other]
+    return {
+        "headline": plan.headline, "tokens_per_side": plan.readings["with"], "trained": plan.trained,
+        "other": {"schema_version": SCHEMA_VERSION, "split": split, "num_sentences": num_sentences,
+                  "truncated_words": stats.truncated_words, **part},
+    }
 
 
 def _reading(gold, pred, stats, entities: bool, bootstrap: int, seed: int, ci_level: float):
