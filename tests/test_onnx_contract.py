@@ -12,8 +12,9 @@ import shutil
 import sys
 
 import pytest
+from conftest import require  # optional dependencies: a failure under CI, a skip elsewhere
 
-pytest.importorskip("onnxruntime")
+require("onnxruntime")
 
 from nercore.backends import ONNX_FP32, ONNX_INT8, BackendError, attach_backend, session_options  # noqa: E402
 from nercore.engine import predict_all, predict_all_batch  # noqa: E402

@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import require  # optional dependencies: a failure under CI, a skip elsewhere
 
-pytest.importorskip("onnxruntime")
+require("onnxruntime")
 
 TINY_CONLL = Path(__file__).resolve().parent / "data" / "tiny_conll"
 
@@ -28,4 +29,8 @@ def test_evaluate_on_int8_writes_beside_torch_results(tiny_bert, tmp_path):
     int8 = json.loads((run / "eval_results.onnx-int8.json").read_text())
     assert int8["backend"] == "onnx-int8" and "backend" not in json.loads(torch_results)
     assert (run / "predictions_test.onnx-int8.conll").is_file() and (run / "errors_test.onnx-int8.txt").is_file()
-    assert abs(int8["overall"]["f1"] - json.loads(torch_results)["overall"]["f1"]) <= 0.2  # random tiny model
+    # int8 predicts what torch predicts, tag for tag (nearly): an all-`O` int8 model cannot pass
+    torch_tags = [line.split()[2] for line in (run / "predictions_test.conll").read_text().splitlines() if line]
+    int8_tags = [line.split()[2] for line in (run / "predictions_test.onnx-int8.conll").read_text().splitlines() if line]
+    assert len(torch_tags) == len(int8_tags) and sum(t != "O" for t in torch_tags) > 10
+    assert sum(a == b for a, b in zip(torch_tags, int8_tags)) >= 0.9 * len(torch_tags)

@@ -7,9 +7,10 @@ import shutil
 import sys
 
 import pytest
+from conftest import require  # optional dependencies: a failure under CI, a skip elsewhere
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+require("onnxruntime")
+require("onnx")
 
 from nercore.backends import ONNX_FP32, ONNX_INT8  # noqa: E402
 from toolkit import export as export_module  # noqa: E402

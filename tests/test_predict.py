@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import require
 
 from conftest import REPO_ROOT
 from toolkit.cli import main
@@ -207,25 +208,25 @@ def test_resume_keeps_verified_records_and_repairs_a_truncated_line(tiny_bert, t
 # ---- backends and processes -----------------------------------------------------------------------------------
 
 
-def test_backend_is_passed_to_the_loader_when_it_takes_one(tiny_bert, tmp_path, monkeypatch, capsys):
-    import inspect
+def test_the_backend_really_runs_the_onnx_file(tiny_bert, tmp_path, capsys):
+    """No stub: without onnx/ the int8 backend is refused; after `nerkit export` it runs and agrees with torch."""
+    import shutil
 
-    from toolkit.evaluate import predict as loader
+    require("onnxruntime")
+    from toolkit.export import export_onnx
 
-    source = write(tmp_path / "in.txt", "Mara Lindqvist\n")
-    out = tmp_path / "out.jsonl"
-    if "backend" not in inspect.signature(loader.load_model).parameters:
-        assert predict(tiny_bert, source, out, "--backend", "onnx") == 2
-        assert "no ONNX backend" in capsys.readouterr().err
-    real, seen = loader.load_model, []
-
-    def load_model(name, *, revision=None, device=None, backend="torch"):
-        seen.append(backend)
-        return real(name, revision=revision, device=device)
-
-    monkeypatch.setattr(loader, "load_model", load_model)
-    assert predict(tiny_bert, source, out, "--backend", "onnx-int8") == 0
-    assert seen == ["onnx-int8"]
+    run = Path(shutil.copytree(tiny_bert, tmp_path / "run"))
+    source = write(tmp_path / "in.txt", "Mara Lindqvist visited London\nJohn Smith met the EU in Paris\n")
+    assert predict(run, source, tmp_path / "none.jsonl", "--backend", "onnx-int8") == 2
+    assert "onnx" in capsys.readouterr().err.lower()
+    export_onnx(run)
+    assert predict(run, source, tmp_path / "int8.jsonl", "--backend", "onnx-int8", "--strategies", "none") == 0
+    assert predict(run, source, tmp_path / "torch.jsonl", "--strategies", "none") == 0
+    int8 = [json.loads(line) for line in (tmp_path / "int8.jsonl").read_text().splitlines()]
+    torch_ = [json.loads(line) for line in (tmp_path / "torch.jsonl").read_text().splitlines()]
+    labels = lambda records: [e["entity"] for r in records for e in r["entities"]["none"]]  # noqa: E731
+    assert len(labels(torch_)) > 3
+    assert sum(a == b for a, b in zip(labels(int8), labels(torch_))) >= 0.8 * len(labels(torch_))
 
 
 def test_ranks_write_shards_and_rank_0_merges_them_in_input_order(tiny_bert, tmp_path, monkeypatch, capsys):

@@ -41,3 +41,14 @@ def test_inside_a_venv_or_with_python_make_uses_that_interpreter():
     assert "-m venv" not in given and '/usr/local/bin/python3.12 -m pip install -q "torch==2.13.0"' in given
     assert "extra-index-url" not in given
     assert 'PATH="/usr/local/bin:$PATH" /usr/local/bin/python3.12 -m pytest tests -q' in given
+
+
+def test_a_missing_optional_dependency_fails_under_ci_and_skips_elsewhere(monkeypatch):
+    from conftest import require
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="not installed under CI"):
+        require("no_such_module_nerkit")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        require("no_such_module_nerkit")

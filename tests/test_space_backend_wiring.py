@@ -8,6 +8,7 @@ import logging
 import shutil
 
 import pytest
+from conftest import require  # optional dependencies: a failure under CI, a skip elsewhere
 
 from space.config import ConfigError, SpaceConfig
 from space.model import LoadPolicy, clear_cache, get_pipeline
@@ -46,8 +47,8 @@ def test_a_bad_backend_is_a_config_error_naming_the_variable(value, tmp_path):
 @pytest.fixture(scope="module")
 def exported(tiny_bert, tmp_path_factory):
     """(folder with onnx/model.onnx + onnx/model_quantized.onnx, folder with only onnx/model.onnx)."""
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnx")
+    require("onnxruntime")
+    require("onnx")
     from nercore.backends import ONNX_INT8
     from toolkit.export import export_onnx
 
@@ -118,7 +119,7 @@ def test_an_onnx_backend_keeps_no_torch_weights(exported, fresh_cache):
 
 
 def test_an_onnx_choice_the_model_cannot_meet_falls_back_to_torch(tiny_bert, fresh_cache, caplog):
-    pytest.importorskip("onnxruntime")
+    require("onnxruntime")
     with caplog.at_level(logging.WARNING, logger="nercore.backends"):
         _service, answer = _compare(tiny_bert, "onnx-int8")  # tiny_bert has no onnx/ folder
     assert answer["info"]["backend"] == "torch" and answer["info"]["labels"] == CONLL_LABELS

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import require  # optional dependencies: a failure under CI, a skip elsewhere
 
 from nercore import strategies as registry
 from space.config import SpaceConfig
@@ -37,7 +38,7 @@ NAMES = [s.name for s in registry.STRATEGIES]
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    playwright_api = require("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} missing; CI must install Debian's chromium (apt-get install -y chromium)")

@@ -59,12 +59,15 @@ def test_zero_gpu_chooses_cuda_before_a_gpu_is_attached():
 
 def test_real_torch_here_is_cpu():
     """This machine (and CI) has no GPU: the real selection must land on CPU, float32."""
-    choice = select_device(environ={})
-    assert choice.kind in ("cpu", "cuda", "mps")
     import torch
 
-    if not torch.cuda.is_available():
-        assert (choice.kind, choice.dtype) in {("cpu", "float32"), ("mps", "float32")}
+    choice = select_device(environ={})
+    if torch.cuda.is_available():
+        assert choice.kind == "cuda" and choice.dtype in ("float16", "bfloat16")
+    elif torch.backends.mps.is_available():
+        assert (choice.kind, choice.dtype) == ("mps", "float32")
+    else:
+        assert (choice.kind, choice.dtype) == ("cpu", "float32")
 
 
 def test_gpu_wrap(monkeypatch, caplog):

@@ -150,7 +150,9 @@ def test_a_complete_typed_model_still_loads(rigged_bert, tiny_bert, tiny_roberta
     service = _typing_service(rigged_bert)
     for folder in (tiny_bert, tiny_roberta, REPO_ROOT / "model"):
         if (folder / "config.json").is_file():
-            assert service.compare("John Smith", ["simple"], str(folder))["entities"]["simple"] is not None
+            entities = service.compare("John Smith", ["simple"], str(folder))["entities"]["simple"]
+            assert isinstance(entities, list)
+            assert all(0 <= e["start"] < e["end"] <= len("John Smith") for e in entities), (folder, entities)
 
 
 # --- errors: one plain line naming the problem -----------------------------------------------------

@@ -10,6 +10,7 @@ import ast
 import asyncio
 
 import pytest
+from conftest import require  # optional dependencies: a failure under CI, a skip elsewhere
 
 from nercore import strategies as registry
 from space.config import SpaceConfig
@@ -39,7 +40,7 @@ def _json_of(result) -> object:
 
 
 def test_compare_is_an_mcp_tool_a_model_can_use(rigged_bert):
-    pytest.importorskip("mcp", reason='the MCP client/server needs `pip install "gradio[mcp]"`')
+    require("mcp", reason='the MCP client/server needs `pip install "gradio[mcp]"`')
     config = SpaceConfig(default_model=str(rigged_bert), device="cpu")
     calls = [("compare", {"text": RIGGED_TEXT}),
              ("compare", {"text": RIGGED_TEXT, "strategies": ["first", "simple"]}),
