@@ -88,6 +88,8 @@ def test_int8_only_keeps_the_folder_small_and_quantizes_the_embeddings(run_dir, 
 
     from toolkit.cli import main
 
+    (run_dir / ONNX_FP32).parent.mkdir(exist_ok=True)
+    (run_dir / ONNX_FP32).write_bytes(b"an earlier export")  # a stale fp32 file must not survive
     assert main(["export", str(run_dir), "--int8-only"]) == 0
     assert (run_dir / ONNX_INT8).is_file() and not (run_dir / ONNX_FP32).exists()
     assert "fp32: max |logit - torch|" in capsys.readouterr().out

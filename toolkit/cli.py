@@ -26,7 +26,7 @@ examples:
   nerkit predict --model runs/bert-conll --input corpus.txt --output corpus.ner.jsonl --strategies all
   nerkit card runs/bert-conll
   nerkit push runs/bert-conll --repo-id USER/bert-conll
-  nerkit publish --repo-id USER/bert-conll --model bert-base-cased --dataset conll2003
+  nerkit publish --repo-id USER/bert-conll --model bert-base-cased --dataset conll2003 --output-dir runs/bert-conll
   nerkit publish-space --repo-id USER/bert-conll-demo --model USER/bert-conll
 
 Run `nerkit COMMAND --help` for each command's options and examples.

@@ -101,6 +101,8 @@ def export_onnx(run_dir: str | Path, *, opset: int = OPSET, quantize: bool = Tru
         if quantize:
             files[run_dir / ONNX_INT8] = int8.read_bytes()
         write_files_atomically(files)
+        for stale in {run_dir / ONNX_FP32, run_dir / ONNX_INT8} - set(files):
+            stale.unlink(missing_ok=True)  # an earlier export's file: it would not match what was just written
     return check
 
 

@@ -24,7 +24,7 @@ network access. Sections without data are left out with a warning.
 
 
 DESCRIPTION = (
-    "Render the model card (README.md and per_entity_f1.png) of a run folder "
+    "Render the model card (README.md, per_entity_f1.png and confusion_matrix.png) of a run folder "
     "from its evaluation and training records."
 )
 
@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     # Each flag's dest is a CardOptions field, so a new option is one field plus one flag.
     rendered = build_card(args.output_dir, **{f.name: getattr(args, f.name) for f in fields(CardOptions)})
     readme = rendered.write(args.output_dir)
-    chart = " and per_entity_f1.png" if rendered.chart_png is not None else ""
+    charts = [name for name, png in (("per_entity_f1.png", rendered.chart_png),
+                                     ("confusion_matrix.png", rendered.confusion_png)) if png is not None]
+    chart = "".join(f" and {name}" for name in charts)
     left_out = f" ({len(rendered.warnings)} warning(s) above)" if rendered.warnings else ""
     print(f"wrote {readme}{chart}{left_out}")
     return 0
