@@ -19,11 +19,14 @@ class HTTPError(Exception):
         self.response = SimpleNamespace(status_code=status)
 
 
-class ConnectError(Exception):
-    """Named like httpx's transport errors (NetworkError subclass)."""
+from httpx import ConnectError  # noqa: E402 (what huggingface_hub's client raises when the network fails)
 
 
-ConnectError.__name__ = "NetworkError"
+class NamedLikeATransportError(Exception):
+    """Only its name says "network": matching by class name would take it for one, isinstance does not."""
+
+
+NamedLikeATransportError.__name__ = "NetworkError"
 
 
 @pytest.mark.parametrize("step, error, expected", [
@@ -73,6 +76,7 @@ def test_transient_errors_are_found_in_the_cause_chain():
     except RuntimeError as outer:
         assert is_transient(outer)
     assert is_transient(ConnectError("down")) and not is_transient(HTTPError(403))
+    assert is_transient(TimeoutError("slow")) and not is_transient(NamedLikeATransportError("a name only"))
 
 
 def _upload_failed(cause: BaseException) -> RuntimeError:
@@ -93,5 +97,5 @@ def test_storage_failures_name_the_file_and_the_status():
                            "HTTP 403 Forbidden (AccessDenied: Request has expired). nothing was committed")
     assert "secret" not in text and "\n" not in text
     dropped = str(translate(_upload_failed(ConnectError("Server disconnected https://s3.example/o?sig=secret")), call))
-    assert "file storage: connection dropped (NetworkError: Server disconnected https://s3.example/o)." in dropped
+    assert "file storage: connection dropped (ConnectError: Server disconnected https://s3.example/o)." in dropped
     assert translate(_upload_failed(HTTPError(500)), call.but(step="commit")) is None, "only a failed push reports it"

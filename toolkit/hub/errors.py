@@ -23,7 +23,6 @@ LOGIN_HELP = (
 )
 TOKEN_PATTERN = re.compile(rb"\bhf_[A-Za-z0-9]{30,}\b")
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
-TRANSPORT_ERRORS = {"TransportError", "TimeoutException", "NetworkError", "RemoteProtocolError", "ConnectionError"}
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,16 @@ def status(err: BaseException) -> int | None:
     return getattr(response, "status_code", None)
 
 
+def _transport_classes() -> tuple[type[BaseException], ...]:
+    """The network-failure types: httpx's (huggingface_hub's HTTP client) and the built-in ones."""
+    import httpx
+
+    return (httpx.TransportError, ConnectionError, TimeoutError)
+
+
 def is_transport_error(err: BaseException) -> bool:
-    return bool({cls.__name__ for cls in type(err).__mro__} & TRANSPORT_ERRORS)
+    """A network failure (no answer from the server), matched by type, never by name or message."""
+    return isinstance(err, _transport_classes())
 
 
 def is_transient(err: BaseException | None) -> bool:
