@@ -19,7 +19,7 @@ class HTTPError(Exception):
         self.response = SimpleNamespace(status_code=status)
 
 
-from httpx import ConnectError  # noqa: E402 (what huggingface_hub's client raises when the network fails)
+from httpx2 import ConnectError  # noqa: E402 (what huggingface_hub 2's client raises when the network fails)
 
 
 class NamedLikeATransportError(Exception):

@@ -18,7 +18,8 @@ def dry_run(target: str, *variables: str, **env: str) -> str:
     if shutil.which("make") is None:
         pytest.fail("make is not installed; the README's set-up needs it")
     clean = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHON", "TORCH_INDEX")}
-    proc = subprocess.run(["make", "-n", "-C", str(ROOT), target, *variables], env={**clean, **env},
+    # -B: print every rule, the .venv one included even where a .venv already exists (as under `make test`)
+    proc = subprocess.run(["make", "-n", "-B", "-C", str(ROOT), target, *variables], env={**clean, **env},
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

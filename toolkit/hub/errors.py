@@ -57,11 +57,21 @@ def status(err: BaseException) -> int | None:
     return getattr(response, "status_code", None)
 
 
-def _transport_classes() -> tuple[type[BaseException], ...]:
-    """The network-failure types: httpx's (huggingface_hub's HTTP client) and the built-in ones."""
-    import httpx
+# huggingface_hub's HTTP client: `httpx2` in huggingface_hub 2.x, `httpx` before; whichever is installed.
+_HTTP_CLIENTS = ("httpx2", "httpx")
 
-    return (httpx.TransportError, ConnectionError, TimeoutError)
+
+def _transport_classes() -> tuple[type[BaseException], ...]:
+    """The network-failure types: the HTTP clients' `TransportError` and the built-in ones."""
+    import importlib
+
+    classes: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    for name in _HTTP_CLIENTS:
+        try:
+            classes.append(importlib.import_module(name).TransportError)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(classes)
 
 
 def is_transport_error(err: BaseException) -> bool:
