@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def dry_run(target: str, *variables: str, **env: str) -> str:
     if shutil.which("make") is None:
         pytest.fail("make is not installed; the README's set-up needs it")
-    clean = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHON", "TORCH_INDEX")}
+    # a fresh shell: no venv, and no variables an outer `make test TORCH_INDEX=` hands down (MAKEFLAGS)
+    outside = ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHON", "TORCH_INDEX", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    clean = {k: v for k, v in os.environ.items() if k not in outside}
     # -B: print every rule, the .venv one included even where a .venv already exists (as under `make test`)
     proc = subprocess.run(["make", "-n", "-B", "-C", str(ROOT), target, *variables], env={**clean, **env},
                           capture_output=True, text=True, timeout=60)
