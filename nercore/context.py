@@ -154,7 +154,9 @@ def _document_bounds(documents: Sequence[Any] | None, count: int) -> list[tuple[
     return bounds
 
 
-def without_context(window: Window, specials: Specials) -> list[int]:
-    """The same sentence alone (context dropout): specials around the sentence's own sub-tokens."""
-    ids = window.input_ids
-    return [*specials.prefix, *ids[window.start : window.start + window.length], *specials.suffix]
+def without_context(values: Sequence, start: int, length: int, specials: Specials) -> list:
+    """The same sentence alone (context dropout): any per-position sequence of a window (ids, mask,
+    labels) cut to its special-token positions around the sentence's own `length` positions at `start`."""
+    head, tail = len(specials.prefix), len(specials.suffix)
+    values = list(values)
+    return values[:head] + values[start : start + length] + values[len(values) - tail :]

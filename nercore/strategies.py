@@ -5,11 +5,11 @@ that window's entities exactly as transformers' `pipeline(..., aggregation_strat
 the engine runs the model once and calls every chosen entry's `aggregate` on the same scores.
 Adding a strategy means adding a row to `STRATEGIES` (and its tests), nothing else: every reader
 (engine, Space, card, `evaluate`, `predict`) reads the table at call time (`names()`,
-`pipeline_names()`, `get_strategy`), and a row declares everything it is; no capability has a default.
+`pipelinenames()`, `get_strategy`), and a row declares everything it is; no capability has a default.
 
 The last row, `word`, is nerkit's own tokenizer-independent word view (`nercore.words`), not one of
 transformers' `aggregation_strategy` values: its `pipeline_name` is None, so readers label it and
-keep it out of what needs a pipeline name (`pipeline_names()`, `recommendable`).
+keep it out of what needs a pipeline name (`pipelinenames()`, `recommendable`).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def names() -> tuple[str, ...]:
     return tuple(s.name for s in STRATEGIES)
 
 
-def pipeline_names() -> tuple[str, ...]:
+def pipelinenames() -> tuple[str, ...]:
     """The rows `pipeline(...)` can produce, for code that builds or names a pipeline."""
     return tuple(s.name for s in STRATEGIES if s.pipeline)
 
@@ -138,11 +138,9 @@ def __getattr__(attribute: str):
     if attribute == "STRATEGY_NAMES":
         return names()
     if attribute == "PIPELINE_STRATEGY_NAMES":
-        return pipeline_names()
+        return pipelinenames()
     raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
-
-_names = names
 
 
 def get_strategy(name: str) -> Strategy:
@@ -151,7 +149,7 @@ def get_strategy(name: str) -> Strategy:
     for strategy in STRATEGIES:
         if strategy.name == wanted:
             return strategy
-    raise UnknownStrategyError(f"unknown aggregation strategy {name!r}: expected one of {', '.join(_names())}.")
+    raise UnknownStrategyError(f"unknown aggregation strategy {name!r}: expected one of {', '.join(names())}.")
 
 
 def validate_strategies(value: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -161,17 +159,17 @@ def validate_strategies(value: str | Iterable[str] | None) -> tuple[str, ...]:
     choice is an error, because a request that asks for nothing is almost always a mistake.
     """
     if value is None or (isinstance(value, str) and value.strip().lower() == "all"):
-        return _names()
+        return names()
     if isinstance(value, str):
         value = [part for part in value.split(",") if part.strip()]
     chosen = set()
     for raw in value:
         if raw is None:
-            raise UnknownStrategyError(f"unknown aggregation strategy None: expected one of {', '.join(_names())}.")
+            raise UnknownStrategyError(f"unknown aggregation strategy None: expected one of {', '.join(names())}.")
         chosen.add(get_strategy(raw).name)
     if not chosen:
-        raise UnknownStrategyError(f"no strategy chosen: pick at least one of {', '.join(_names())}.")
-    return tuple(name for name in _names() if name in chosen)
+        raise UnknownStrategyError(f"no strategy chosen: pick at least one of {', '.join(names())}.")
+    return tuple(name for name in names() if name in chosen)
 
 
 def recommendable() -> tuple[str, ...]:

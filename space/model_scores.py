@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StrategyF1:
-    """What the Space shows of the `strategies` block: end-to-end F1 per strategy name, and on which split / how many sentences it was measured."""
+    """What the Space shows of the `strategies` block: end-to-end F1 per strategy, and what it was measured on."""
 
     f1: Mapping[str, float] = field(default_factory=dict)
     split: str | None = None

@@ -191,19 +191,23 @@ class Service:
             raise RequestError(str(exc)[0].upper() + str(exc)[1:]) from exc
 
     # -- requests ---------------------------------------------------------------------------
-    def run(self, text: Any, strategies: Iterable[str] | str | None = None, model: str | None = None) -> dict:
-        """Everything the UI shows; raises RequestError / ModelLoadError with a one-line user-facing message."""
+    def run(self, text: Any, strategies: Iterable[str] | str | None = None, model: str | None = None, *,
+            scores: bool = True) -> dict:
+        """Everything the UI shows; raises RequestError / ModelLoadError with a one-line user-facing message.
+
+        `scores` adds the model's per-strategy F1 (its eval_results.json; a download for a Hub model the
+        first time), which `/predict` does not return and so does not look up."""
         try:
             if self.batcher is None:
-                return self._request(text, strategies, model)
+                return self._request(text, strategies, model, scores)
             with self.batcher.expect():
-                return self._request(text, strategies, model)
+                return self._request(text, strategies, model, scores)
         except (RequestError, ModelLoadError) as exc:
             message = plain_line(str(exc))
             log.warning("refused a request: %s", message)  # one line, no traceback: the visitor's mistake
             raise type(exc)(message) from None
 
-    def _request(self, text: Any, strategies, model) -> dict:
+    def _request(self, text: Any, strategies, model, with_scores: bool = True) -> dict:
         began = time.perf_counter()
         names = self.check_strategies(strategies)
         text = self.check_text(text)
@@ -226,7 +230,7 @@ class Service:
         except InputTooLongError as exc:
             raise RequestError(str(exc)) from exc
         result.update(run)
-        scores = model_scores(model_id)  # the model's own eval_results.json, read by the core reader; cached
+        scores = model_scores(model_id) if with_scores else None  # eval_results.json via the core reader; cached
         result["scores"] = scores.to_json() if scores else None
         result["disagreements"] = disagreements(
             run["entities"], text, reference=[s.name for s in registry.STRATEGIES if not s.pipeline])
@@ -263,7 +267,7 @@ class Service:
         if not isinstance(strategy, str):
             raise RequestError(f"strategy must be one name out of {', '.join(s.name for s in registry.STRATEGIES)}.")
         (name,) = self.check_strategies([strategy])
-        return self.run(text, [name], model)["entities"][name]
+        return self.run(text, [name], model, scores=False)["entities"][name]
 
 
 __all__ = ["Service", "RequestError", "ModelLoadError", "EMPTY_TEXT_MESSAGE", "NO_MODEL_MESSAGE"]

@@ -16,6 +16,43 @@ from tiny_models import CONLL_LABELS, CONTEXT_TARGET, build_context_rigged_bert
 
 DATA = Path(__file__).parent / "data"
 SPECIALS = Specials((101,), (102,))
+# The rigged model's test split, written by hand: the first document gives "smith" its cue, the second
+# (after -DOCSTART-) does not, so reading across the boundary would be caught.
+CONTEXT_SPLIT = """-DOCSTART- O
+
+the O
+president O
+said O
+. O
+
+smith B-PER
+visited O
+paris O
+
+-DOCSTART- O
+
+smith O
+visited O
+paris O
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_docs(tmp_path_factory) -> Path:
+    """tests/data/tiny_conll (invented sentences) with a -DOCSTART- line before every third sentence."""
+    folder = tmp_path_factory.mktemp("tiny_docs")
+    for split in ("train", "validation"):
+        blocks = [b for b in (DATA / "tiny_conll" / f"{split}.txt").read_text().strip("\n").split("\n\n") if b.strip()]
+        parts = [part for i, block in enumerate(blocks) for part in (["-DOCSTART- -X- -X- O"] if i % 3 == 0 else []) + [block]]
+        (folder / f"{split}.txt").write_text("\n\n".join(parts) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def context_split(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("context_conll")
+    (folder / "test.txt").write_text(CONTEXT_SPLIT)
+    return folder
 
 
 def _sentences(*lengths: int, base: int = 1000) -> list[list[int]]:
@@ -67,7 +104,7 @@ def test_without_documents_every_sentence_stands_alone():
 
 def test_context_dropout_serves_the_sentence_alone():
     window = build_windows(_sentences(4, 5, 3), [0, 0, 0], tokens=8, max_length=64, specials=SPECIALS)[1]
-    assert without_context(window, SPECIALS) == [101, *_sentences(4, 5, 3)[1], 102]
+    assert without_context(window.input_ids, window.start, window.length, SPECIALS) == [101, *_sentences(4, 5, 3)[1], 102]
     assert isinstance(window, Window) and window.left == 4 and window.right == 3
 
 
@@ -128,10 +165,10 @@ def test_the_collator_drops_context_with_its_probability(tiny_bert):
     assert "sentence_start" not in never and "length" not in never
 
 
-def test_documents_are_read_from_conll_jsonl_and_csv(tmp_path):
+def test_documents_are_read_from_conll_jsonl_and_csv(tmp_path, tiny_docs):
     from toolkit.data import load_raw_splits
 
-    raw = load_raw_splits(str(DATA / "tiny_docs"))
+    raw = load_raw_splits(str(tiny_docs))
     assert raw.splits["train"].documents[:7] == [0, 0, 0, 1, 1, 1, 2]
     assert load_raw_splits(str(DATA / "tiny_conll")).splits["train"].documents is None
     rows = [{"tokens": ["a"], "ner_tags": ["O"], "doc_id": d} for d in ("x", "x", "y")]
@@ -156,8 +193,8 @@ def _train(tmp_path, tiny_bert, dataset: Path, name: str, **extra):
     return tmp_path / name
 
 
-def test_the_setting_is_recorded_with_the_model(tmp_path, tiny_bert):
-    run = _train(tmp_path, tiny_bert, DATA / "tiny_docs", "ctx", context_tokens=8, context_dropout=0.5)
+def test_the_setting_is_recorded_with_the_model(tmp_path, tiny_bert, tiny_docs):
+    run = _train(tmp_path, tiny_bert, tiny_docs, "ctx", context_tokens=8, context_dropout=0.5)
     config = json.loads((run / "config.json").read_text())
     assert config[CONFIG_KEY] == {"tokens_per_side": 8, "dropout": 0.5}
     assert json.loads((run / "training_args.json").read_text())["config"]["context"]["tokens_per_side"] == 8
@@ -178,17 +215,17 @@ def context_model(tmp_path_factory) -> Path:
     return build_context_rigged_bert(tmp_path_factory.mktemp("context-rigged"))
 
 
-def _context_data():
+def _context_data(folder: Path):
     from toolkit.data import load_raw_splits
     from toolkit.labels import prepare_labels
 
-    return prepare_labels(load_raw_splits(str(DATA / "context_conll")), labels=CONLL_LABELS)
+    return prepare_labels(load_raw_splits(str(folder)), labels=CONLL_LABELS)
 
 
-def test_the_rigged_model_needs_the_previous_sentence_in_evaluate(context_model, tmp_path):
+def test_the_rigged_model_needs_the_previous_sentence_in_evaluate(context_model, context_split, tmp_path):
     from toolkit.evaluate import evaluate_model
 
-    results = evaluate_model(str(context_model), _context_data(), "test", output_dir=tmp_path, progress=False,
+    results = evaluate_model(str(context_model), _context_data(context_split), "test", output_dir=tmp_path, progress=False,
                              bootstrap=0, context_tokens=8)
     block = results.document_context
     assert block.headline == "without" and block.trained is None  # not trained with context: headline alone
@@ -197,7 +234,7 @@ def test_the_rigged_model_needs_the_previous_sentence_in_evaluate(context_model,
     assert block.tokens_per_side == 8
 
 
-def test_a_saved_setting_reaches_evaluate_without_flags(context_model, tmp_path):
+def test_a_saved_setting_reaches_evaluate_without_flags(context_model, context_split, tmp_path):
     import shutil
 
     from toolkit.evaluate import evaluate_model
@@ -206,7 +243,7 @@ def test_a_saved_setting_reaches_evaluate_without_flags(context_model, tmp_path)
     shutil.copytree(context_model, model)
     config = json.loads((model / "config.json").read_text())
     (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: {"tokens_per_side": 8, "dropout": 0.3}}))
-    results = evaluate_model(str(model), _context_data(), "test", output_dir=tmp_path / "out", progress=False,
+    results = evaluate_model(str(model), _context_data(context_split), "test", output_dir=tmp_path / "out", progress=False,
                              bootstrap=20, strategies="all")
     assert results.document_context.headline == "with" and results.overall.f1 == 1.0
     # end to end, each document reaches the engine as one text: every strategy finds "smith" (and only it)
@@ -218,11 +255,11 @@ def test_a_saved_setting_reaches_evaluate_without_flags(context_model, tmp_path)
     assert written["document_context"]["other"]["overall"]["f1"] == 0.0
 
 
-def test_the_rigged_model_needs_the_previous_sentence_in_predict(context_model, tmp_path):
+def test_the_rigged_model_needs_the_previous_sentence_in_predict(context_model, context_split, tmp_path):
     from toolkit.predict import InputSpec, PredictConfig, predict_corpus
 
     out = tmp_path / "pred.jsonl"
-    predict_corpus(PredictConfig(str(context_model), InputSpec(str(DATA / "context_conll" / "test.txt")), out,
+    predict_corpus(PredictConfig(str(context_model), InputSpec(str(context_split / "test.txt")), out,
                    strategies="all", progress=False))
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["text"] for r in records] == ["the president said .", "smith visited paris", "smith visited paris"]

@@ -8,7 +8,7 @@ model also works without context. Evaluation rows carry no sentence position and
 
 from __future__ import annotations
 
-from nercore.context import Specials
+from nercore.context import Specials, without_context
 
 POSITION_COLUMNS = ("sentence_start", "sentence_length")
 _SEQUENCE_KEYS = ("input_ids", "attention_mask", "token_type_ids", "labels")
@@ -34,9 +34,7 @@ class ContextDropoutCollator:
         return self.base(rows)
 
     def _alone(self, row: dict, start: int, length: int) -> dict:
-        head, tail = len(self.specials.prefix), len(self.specials.suffix)
         for key in _SEQUENCE_KEYS:
             if key in row:
-                values = list(row[key])
-                row[key] = values[:head] + values[start : start + length] + values[len(values) - tail :]
+                row[key] = without_context(row[key], start, length, self.specials)
         return row

@@ -11,6 +11,7 @@ scrubbed first.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -61,8 +62,9 @@ def status(err: BaseException) -> int | None:
 _HTTP_CLIENTS = ("httpx2", "httpx")
 
 
+@functools.lru_cache(maxsize=1)
 def _transport_classes() -> tuple[type[BaseException], ...]:
-    """The network-failure types: the HTTP clients' `TransportError` and the built-in ones."""
+    """The network-failure types: the HTTP clients' `TransportError` and the built-in ones (looked up once)."""
     import importlib
 
     classes: list[type[BaseException]] = [ConnectionError, TimeoutError]
