@@ -5,11 +5,11 @@ that window's entities exactly as transformers' `pipeline(..., aggregation_strat
 the engine runs the model once and calls every chosen entry's `aggregate` on the same scores.
 Adding a strategy means adding a row to `STRATEGIES` (and its tests), nothing else: every reader
 (engine, Space, card, `evaluate`, `predict`) reads the table at call time (`names()`,
-`pipelinenames()`, `get_strategy`), and a row declares everything it is; no capability has a default.
+`pipeline_names()`, `get_strategy`), and a row declares everything it is; no capability has a default.
 
 The last row, `word`, is nerkit's own tokenizer-independent word view (`nercore.words`), not one of
 transformers' `aggregation_strategy` values: its `pipeline_name` is None, so readers label it and
-keep it out of what needs a pipeline name (`pipelinenames()`, `recommendable`).
+keep it out of what needs a pipeline name (`pipeline_names()`, `recommendable`).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def names() -> tuple[str, ...]:
     return tuple(s.name for s in STRATEGIES)
 
 
-def pipelinenames() -> tuple[str, ...]:
+def pipeline_names() -> tuple[str, ...]:
     """The rows `pipeline(...)` can produce, for code that builds or names a pipeline."""
     return tuple(s.name for s in STRATEGIES if s.pipeline)
 
@@ -138,7 +138,7 @@ def __getattr__(attribute: str):
     if attribute == "STRATEGY_NAMES":
         return names()
     if attribute == "PIPELINE_STRATEGY_NAMES":
-        return pipelinenames()
+        return pipeline_names()
     raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
 
