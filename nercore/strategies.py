@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 
+from nercore.errors import shown
 from nercore.words import RULE_HELP, word_entities
 
 if TYPE_CHECKING:  # only for the annotation: the window object comes from the engine
@@ -149,7 +150,7 @@ def get_strategy(name: str) -> Strategy:
     for strategy in STRATEGIES:
         if strategy.name == wanted:
             return strategy
-    raise UnknownStrategyError(f"unknown aggregation strategy {name!r}: expected one of {', '.join(names())}.")
+    raise UnknownStrategyError(f"unknown aggregation strategy {shown(name)}: expected one of {', '.join(names())}.")
 
 
 def validate_strategies(value: str | Iterable[str] | None) -> tuple[str, ...]:

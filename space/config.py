@@ -196,9 +196,11 @@ class SpaceConfig:
         return self._display.get(source, source)
 
     def source_of(self, choice: str) -> str | None:
-        """The configured id or path behind a display name (or behind a configured id itself); None if unlisted."""
+        """The configured id or path behind a display name (or behind a configured Hub id itself); None if
+        unlisted. A listed folder's server path counts only where typed local paths are allowed: otherwise
+        accepting it would confirm a guessed path."""
         for source, name in self._display.items():
-            if choice == name or choice == source:
+            if choice == name or (choice == source and (source == name or self.allow_local_paths)):
                 return source
         return None
 

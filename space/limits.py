@@ -7,12 +7,19 @@ past the limit when there is none; uploads (`POST …/upload`) are refused outri
 Space takes text only. `protect(demo)` installs both on every launch of the demo, and lets
 `NER_WORKERS` requests into the app at once: the service's own slot (`space.batching`) limits
 forward passes, so a request may wait for a model to load without holding that slot.
+
+It also closes what Gradio leaves open by default: `/monitoring` (a public summary of every
+handler's traffic) is off; a call with too few arguments gets a message naming them (Gradio's own
+ValueError reaches API clients as `{"error": null}` and logs the values in full); and MCP tool
+results are JSON (Gradio's MCP server sends `str(dict)`, a Python repr).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from nercore.errors import shown
 
 JSON_OVERHEAD = 64 * 1024
 # A character can cost up to 12 bytes of JSON ("\ud83d\ude00" for one emoji).
@@ -74,6 +81,50 @@ async def _refuse(send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _named_missing_inputs(validate):
+    """Gradio's input check, with a message an API client sees (and a log line without the values)."""
+    import gradio as gr
+
+    def validate_inputs(block_fn, inputs):
+        try:
+            return validate(block_fn, inputs)
+        except ValueError:
+            wanted = _parameter_names(block_fn)
+            raise gr.Error(
+                f"/{shown(block_fn.name, 40)[1:-1]} takes {len(wanted)} values ({', '.join(wanted)}) but the call "
+                f"sent {len(inputs)}; send null for the optional ones (gradio_client fills them in for you).",
+                print_exception=False,
+            ) from None
+
+    return validate_inputs
+
+
+def _parameter_names(block_fn) -> list[str]:
+    """The endpoint function's parameter names (text, strategies, model), else 'value 1', 'value 2', …."""
+    import inspect
+
+    count = len(block_fn.inputs)
+    try:
+        names = list(inspect.signature(block_fn.fn).parameters)
+    except (TypeError, ValueError):
+        names = []
+    return names if len(names) == count else [f"value {i + 1}" for i in range(count)]
+
+
+def _json_tool_results(mcp: Any) -> None:
+    """Make the MCP server send dict and list results as JSON text, as the tools' descriptions say."""
+    postprocess = mcp.postprocess_output_data
+    if getattr(postprocess, "nerkit_json", False):
+        return
+
+    def postprocess_output_data(data, root_url):
+        plain = [json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for v in data]
+        return postprocess(plain, root_url)
+
+    postprocess_output_data.nerkit_json = True
+    mcp.postprocess_output_data = postprocess_output_data
+
+
 def protect(demo: Any) -> Any:
     """Install the body limit and the upload refusal on every `demo.launch`, and admit `NER_WORKERS`
     requests into the inference events at once. Idempotent; returns `demo`."""
@@ -93,8 +144,14 @@ def protect(demo: Any) -> Any:
         app_kwargs["middleware"] = [*app_kwargs.get("middleware", []),
                                     Middleware(BodyLimit, max_bytes=limit, max_chars=config.max_chars)]
         kwargs.setdefault("max_file_size", 1)  # belt and braces: Gradio's own upload cap, one byte
-        return launch(*args, app_kwargs=app_kwargs, **kwargs)
+        kwargs["enable_monitoring"] = False
+        launched = launch(*args, app_kwargs=app_kwargs, **kwargs)
+        mcp = getattr(demo, "mcp_server_obj", None)
+        if mcp is not None:
+            _json_tool_results(mcp)
+        return launched
 
+    demo.validate_inputs = _named_missing_inputs(demo.validate_inputs)
     demo.launch = protected_launch
     demo.nerkit_protected = True
     demo.nerkit_body_limit = limit

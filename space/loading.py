@@ -22,7 +22,19 @@ from typing import Any, Iterable
 
 log = logging.getLogger(__name__)
 
-_MAX_HEADER_BYTES = 100 * 1024 * 1024  # a real header is KBs; a bigger one is refused unread
+_MAX_HEADER_BYTES = 8 * 1024 * 1024  # a real header is KBs (a 7 B model's: ~100 KB); a bigger one is refused unread
+# What a served token classifier can plausibly declare. A config over any of these is refused from
+# config.json alone, before the architecture is built even on the meta device: building thousands
+# of tiny layers there costs 10-34 s of CPU and 200-330 MB that the allocator keeps.
+SHAPE_LIMITS = {
+    "num_hidden_layers": 48,
+    "vocab_size": 500_000,
+    "num_labels": 10_000,
+    "hidden_size": 16_384,
+    "intermediate_size": 65_536,
+    "num_attention_heads": 256,
+    "max_position_embeddings": 1_048_576,
+}
 _LEGACY = ((re.compile(r"\.gamma$"), ".weight"), (re.compile(r"\.beta$"), ".bias"))
 
 
@@ -35,6 +47,22 @@ class Inspection:
     architecture_params: int
     checkpoint_params: int
     missing: tuple[str, ...]
+
+
+def check_declared_shape(config: Any, name: str) -> None:
+    """Refuse (CheckpointRefused) a config whose declared shape no served NER model has (`SHAPE_LIMITS`)."""
+    for field, limit in SHAPE_LIMITS.items():
+        try:
+            value = getattr(config, field, None)
+        except Exception:  # a config property that cannot compute itself: nothing declared
+            value = None
+        if isinstance(value, bool) or not isinstance(value, int):
+            continue
+        if value > limit:
+            raise CheckpointRefused(
+                f"{name} declares {field}={value:,} in its config.json; this Space serves models with at most "
+                f"{limit:,}. Pick a standard token-classification model."
+            )
 
 
 def read_safetensors_header(path: Path) -> dict[str, Any]:

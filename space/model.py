@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import Counter, OrderedDict
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -21,12 +22,14 @@ from nercore.backends import attach_backend, check_backend
 from nercore.device import DeviceChoice, default_device
 from space.loading import (
     CheckpointRefused,
+    check_declared_shape,
     hub_cache_folder,
     hub_tensor_table,
     inspect,
     local_tensor_table,
     remove_download,
 )
+from nercore.errors import shown
 from nercore.ids import MAX_MODEL_ARGUMENT
 from nercore.lengths import fit_tokenizer
 
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 
 class ModelLoadError(Exception):
     """A model cannot be used by the Space; the message says what was expected, what was found, and the fix."""
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -49,6 +53,12 @@ _cache_lock = threading.Lock()
 _loading: dict[tuple, Future] = {}  # key → the one load in progress for it
 _load_slots = threading.BoundedSemaphore(2)  # loads running at once; more wait (and time out) in line
 _max_unpinned = 4
+# Failed loads, remembered for FAILURE_MEMORY_S so that a listed model that cannot load (not downloadable,
+# refused) costs one visitor the ~20 s attempt, not every visitor who picks it. Bounded: typed junk ids
+# must not pile up.
+FAILURE_MEMORY_S = 60.0
+_FAILURE_LIMIT = 256
+_failures: "OrderedDict[tuple, tuple[float, ModelLoadError]]" = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,18 @@ def clear_cache() -> None:
         _pinned.clear()
         _load_counts.clear()
         _loading.clear()
+        _failures.clear()
+
+
+def _remembered_failure(key: tuple) -> "ModelLoadError | None":
+    """The failure of a load of `key` less than FAILURE_MEMORY_S ago (caller holds `_cache_lock`)."""
+    entry = _failures.get(key)
+    if entry is None:
+        return None
+    if time.monotonic() - entry[0] > FAILURE_MEMORY_S:
+        del _failures[key]
+        return None
+    return entry[1]
 
 
 def get_pipeline(model_id: str, device: DeviceChoice | None = None, *, pinned: bool = True,
@@ -124,6 +146,9 @@ def get_pipeline(model_id: str, device: DeviceChoice | None = None, *, pinned: b
             if pinned:
                 _pinned.add(key)
             return _cache[key]
+        failed = _remembered_failure(key)
+        if failed is not None:
+            raise ModelLoadError(str(failed))  # the same message, at once
         future = _loading.get(key)
         if future is None:
             future = _loading[key] = Future()
@@ -133,7 +158,7 @@ def get_pipeline(model_id: str, device: DeviceChoice | None = None, *, pinned: b
         pipe = future.result(timeout=policy.timeout)
     except FutureTimeout:
         raise ModelLoadError(
-            f"{policy.display or model_id!r} is still loading after {policy.timeout:.0f} s (NER_LOAD_TIMEOUT); "
+            f"{shown(policy.display or model_id)} is still loading after {policy.timeout:.0f} s (NER_LOAD_TIMEOUT); "
             "try again in a minute, or choose another model."
         ) from None
     if pinned:
@@ -148,8 +173,13 @@ def _load_into(future: Future, key: tuple, model_id: str, device: DeviceChoice, 
         with _load_slots:
             pipe = load_pipeline(model_id, device, policy)
     except BaseException as exc:  # handed to every waiting caller
-        with _cache_lock:  # no state kept per failed id: typed junk ids must not pile up
+        with _cache_lock:
             _loading.pop(key, None)
+            if isinstance(exc, ModelLoadError):  # a refusal or a failed download, not a bug or an interrupt
+                _failures[key] = (time.monotonic(), exc)
+                _failures.move_to_end(key)
+                while len(_failures) > _FAILURE_LIMIT:
+                    _failures.popitem(last=False)
         future.set_exception(exc)
         return
     with _cache_lock:
@@ -177,7 +207,7 @@ def _normalise_id(model_id: str) -> str:
         raise ModelLoadError("no model given: pass a Hub id like 'dslim/bert-base-NER' or a local folder with config.json.")
     model_id = model_id.strip()
     if len(model_id) > MAX_MODEL_ARGUMENT or any(ch in model_id for ch in "\n\r\t\0"):
-        raise ModelLoadError(f"{model_id[:80]!r}… is not a model id: expected 'owner/name' or a folder path.")
+        raise ModelLoadError(f"{shown(model_id)} is not a model id: expected 'owner/name' or a folder path.")
     return model_id
 
 
@@ -192,7 +222,7 @@ def _source(model_id: str, name: str) -> tuple[str, Path | None]:
         return model_id, None
     if not local.is_dir() or not (local / "config.json").is_file():
         raise ModelLoadError(
-            f"{name!r} exists locally but is not a model folder (no config.json in it); "
+            f"{shown(name)} exists locally but is not a model folder (no config.json in it); "
             "point to the folder written by save_pretrained (config.json, weights, tokenizer files)."
         )
     return str(local), local
@@ -209,13 +239,13 @@ def _read_config(source: str, name: str):
     architectures = list(getattr(config, "architectures", None) or [])
     if not any(str(a).endswith("ForTokenClassification") for a in architectures):
         raise ModelLoadError(
-            f"{name!r} is not a token-classification model: its config.json lists architectures "
+            f"{shown(name)} is not a token-classification model: its config.json lists architectures "
             f"{architectures or '(none)'}; expected one ending in 'ForTokenClassification'. "
             "Choose a model fine-tuned for NER (e.g. dslim/bert-base-NER), not a base encoder."
         )
     if config.model_type not in MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES:
         raise ModelLoadError(
-            f"{name!r} has model_type {config.model_type!r}, which transformers cannot run for token "
+            f"{shown(name)} has model_type {config.model_type!r}, which transformers cannot run for token "
             "classification without remote code; this Space never enables trust_remote_code."
         )
     return config
@@ -223,26 +253,31 @@ def _read_config(source: str, name: str):
 
 def _check_checkpoint(model_id: str, local: Path | None, config, policy: LoadPolicy, name: str) -> None:
     """Refuse, before any weight is allocated, a model over the cap or one with weights missing."""
+    if policy.max_params is not None:  # a typed model: its declared shape first, from config.json alone
+        try:
+            check_declared_shape(config, shown(name))
+        except CheckpointRefused as exc:
+            raise ModelLoadError(str(exc)) from None
     try:
         table = local_tensor_table(local) if local else hub_tensor_table(model_id)
     except CheckpointRefused as exc:
-        raise ModelLoadError(f"{name!r}: {exc}") from None
+        raise ModelLoadError(f"{shown(name)}: {exc}") from None
     except Exception as exc:  # network / Hub errors while reading the headers
         raise ModelLoadError(_explain_load_failure(name, exc, what="weights", source=str(local or model_id))) from exc
     if table is None:
         if policy.max_params is not None:
             raise ModelLoadError(
-                f"{name!r} has no safetensors weights (model.safetensors); typed-in models must have them, "
+                f"{shown(name)} has no safetensors weights (model.safetensors); typed-in models must have them, "
                 "because pickled weight files (.bin) can run code. Choose a model that ships safetensors."
             )
         if local is not None and not any(local.glob("*.bin")) and not any(local.glob("*.safetensors")):
             raise ModelLoadError(
-                f"{name!r} has no weights: the folder has config.json but no model.safetensors; "
+                f"{shown(name)} has no weights: the folder has config.json but no model.safetensors; "
                 "save the model into it with save_pretrained."
             )
         return
     try:
-        inspect(config, table, policy.max_params, repr(name))
+        inspect(config, table, policy.max_params, shown(name))
     except CheckpointRefused as exc:
         raise ModelLoadError(str(exc)) from None
 
@@ -256,7 +291,7 @@ def _load_tokenizer(source: str, name: str):
         raise ModelLoadError(_explain_load_failure(name, exc, what="tokenizer", source=source)) from exc
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(
-            f"{name!r} has only a slow (Python) tokenizer ({type(tokenizer).__name__}); the Space needs a fast "
+            f"{shown(name)} has only a slow (Python) tokenizer ({type(tokenizer).__name__}); the Space needs a fast "
             "tokenizer for character offsets, the first/average/max strategies and windowing of long texts. "
             "Save the model with a tokenizer.json (AutoTokenizer.from_pretrained(..., use_fast=True).save_pretrained)."
         )
@@ -300,7 +335,7 @@ def _load(model_id: str, source: str, local: Path | None, device: DeviceChoice, 
     try:
         model.to(device.kind)
     except Exception as exc:
-        raise ModelLoadError(f"could not move {name!r} to {device.kind}: {exc}; set NER_DEVICE=cpu to run on the CPU.") from exc
+        raise ModelLoadError(f"could not move {shown(name)} to {device.kind}: {exc}; set NER_DEVICE=cpu to run on the CPU.") from exc
     pipe = pipeline("token-classification", model=model, tokenizer=tokenizer, device=torch.device(device.kind))
     pipe.nerkit_model_id = model_id
     pipe.nerkit_display = name  # what the UI and the API show
@@ -341,4 +376,4 @@ def _explain_load_failure(model_id: str, exc: Exception, what: str = "config", s
         )
     else:
         hint = f"its {what} could not be read"
-    return plain_line(f"could not load model {model_id!r}: {hint}. Details: {type(exc).__name__}: {text}", source, model_id)
+    return plain_line(f"could not load model {shown(model_id)}: {hint}. Details: {type(exc).__name__}: {text}", source, model_id)

@@ -22,6 +22,7 @@ from nercore.ids import ID_RULE, MAX_MODEL_ARGUMENT, MAX_NAME, MODEL_ID_RE, is_m
 from nercore.engine import InputTooLongError, check_text, predict_detailed, predict_detailed_batch, word_boundary_method
 from space.model_scores import model_scores
 from space.model import LoadPolicy, ModelLoadError, get_pipeline, loaded_pipeline, plain_line, set_cache_size
+from nercore.errors import shown
 from nercore.spans import disagreements
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,6 @@ _BAD_CHARS = re.compile("[\ud800-\udfff\x00-\x1f\x7f-\x9f]")
 
 class RequestError(ValueError):
     """A request the Space refuses; the message is meant for the person or program that sent it."""
-
-
-def _shown(value: str, limit: int = 60) -> str:
-    """A user's value quoted for a message: short, one line."""
-    return repr(value[:limit] + "…" if len(value) > limit else value)
 
 
 def _result_of(pipe, prediction, names: Sequence[str]) -> dict:
@@ -140,10 +136,10 @@ class Service:
             return source, True, cfg.display_of(source)
         if not cfg.allow_custom_model:
             raise RequestError(
-                f"unknown model {_shown(model)}: this Space only serves {', '.join(cfg.choices) or '(none configured)'}."
+                f"unknown model {shown(model)}: this Space only serves {', '.join(cfg.choices) or '(none configured)'}."
             )
         if _BAD_CHARS.search(model):
-            raise RequestError(f"{_shown(model)} is not a model id: it contains control characters.")
+            raise RequestError(f"{shown(model)} is not a model id: it contains control characters.")
         if len(model) > MAX_MODEL_ARGUMENT:
             raise RequestError(f"the model id has {len(model):,} characters; a Hub id is at most {2 * MAX_NAME + 1} "
                                "(owner/name).")
@@ -152,11 +148,11 @@ class Service:
         if not cfg.allow_local_paths and not MODEL_ID_RE.match(model):
             # Decided from the string alone: probing the disk would tell visitors which paths exist.
             raise RequestError(
-                f"{_shown(model)} is not a Hub model id ('owner/name'), and typed local paths are disabled here; "
+                f"{shown(model)} is not a Hub model id ('owner/name'), and typed local paths are disabled here; "
                 "list a folder in NER_MODELS or set NER_ALLOW_LOCAL_PATHS=1."
             )
         if not is_model_id(model):
-            raise RequestError(f"{_shown(model)} is not a Hub model id: expected 'owner/name' ({ID_RULE}).")
+            raise RequestError(f"{shown(model)} is not a Hub model id: expected 'owner/name' ({ID_RULE}).")
         return model, False, model
 
     @staticmethod

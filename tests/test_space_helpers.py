@@ -65,9 +65,27 @@ def rigged_bert(tmp_path_factory) -> Path:
 
 
 def free_port() -> int:
+    """A port that was free a moment ago: another process may take it before we bind it again, so
+    servers are started through `launch_local`, which retries on a taken port."""
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def launch_local(demo, attempts: int = 5, **options) -> str:
+    """`demo.launch` on a free 127.0.0.1 port, retrying with a new port when the chosen one was taken
+    between `free_port` closing it and Gradio binding it; returns the URL."""
+    for attempt in range(attempts):
+        try:
+            _app, url, _share = demo.launch(
+                server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                share=False, inbrowser=False, **options,
+            )
+            return url
+        except OSError:  # "Cannot find empty port": lost the race
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager
@@ -79,10 +97,7 @@ def running_app(config, mcp: bool = False):
     from space.ui import build_demo
 
     demo = build_demo(config)
-    _app, url, _share = demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-        share=False, inbrowser=False, mcp_server=mcp,
-    )
+    url = launch_local(demo, mcp_server=mcp)
     try:
         yield demo, url
     finally:

@@ -14,7 +14,7 @@ from space import model as space_model
 from space.config import SpaceConfig
 from space.limits import body_limit, protect
 
-from test_space_helpers import RIGGED_TEXT, free_port, rigged_bert, spans_of  # noqa: F401 (fixture)
+from test_space_helpers import RIGGED_TEXT, launch_local, rigged_bert, spans_of  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning", "ignore:The copy keyword:Warning")
 
@@ -24,8 +24,7 @@ def protected_app(config):
     from space.ui import build_demo
 
     demo = protect(build_demo(config))
-    _app, url, _share = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                                    quiet=True, share=False, inbrowser=False)
+    url = launch_local(demo)
     try:
         yield demo, url
     finally:
@@ -116,3 +115,50 @@ def test_a_loaded_model_is_served_while_another_model_loads(app, tiny_bert, tmp_
     assert ("PER", "Barack Obama") in spans_of(RIGGED_TEXT, entities)
     assert waited < 5, waited
     job.result(timeout=60)
+
+
+# --- the middleware alone, with scripted ASGI messages (uvicorn merges back-to-back chunks, so a
+# served app cannot show that every chunk counts) ----------------------------------------------
+
+def _scripted(messages: list[dict], headers: list[tuple[bytes, bytes]] | None = None):
+    """Run BodyLimit(max_bytes=100) on one POST whose body arrives as `messages`; returns
+    (status sent, whether the app was called, how many messages were read)."""
+    import asyncio
+
+    from space.limits import BodyLimit
+
+    called, sent, read = [], [], []
+
+    async def app(scope, receive, send):
+        called.append(True)
+
+    async def receive():
+        read.append(True)
+        return messages[len(read) - 1]
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/gradio_api/call/predict", "headers": headers or []}
+    asyncio.run(BodyLimit(app, max_bytes=100)(scope, receive, send))
+    status = next((m["status"] for m in sent if m["type"] == "http.response.start"), None)
+    return status, bool(called), len(read)
+
+
+def test_many_small_chunks_over_the_limit_are_refused_and_never_reach_the_app():
+    chunks = [{"type": "http.request", "body": b"x" * 10, "more_body": True} for _ in range(30)]
+    status, called, read = _scripted(chunks)
+    assert status == 413 and not called
+    assert read == 11  # refused on the chunk that crossed 100 bytes, not after reading all 300
+
+
+def test_a_content_length_over_the_limit_is_refused_before_the_body_is_read():
+    chunk = [{"type": "http.request", "body": b"x", "more_body": False}]
+    status, called, read = _scripted(chunk, headers=[(b"content-length", b"5000")])
+    assert status == 413 and not called and read == 0
+
+
+def test_a_body_within_the_limit_in_chunks_reaches_the_app_whole():
+    chunks = [{"type": "http.request", "body": b"x" * 10, "more_body": i < 8} for i in range(9)]
+    status, called, read = _scripted(chunks, headers=[(b"content-length", b"90")])
+    assert status is None and called and read == 9

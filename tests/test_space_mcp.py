@@ -6,8 +6,8 @@ Needs the `mcp` package (`pip install "gradio[mcp]"`).
 
 from __future__ import annotations
 
-import ast
 import asyncio
+import json
 
 import pytest
 from conftest import require  # optional dependencies: a failure under CI, a skip elsewhere
@@ -36,7 +36,7 @@ def _json_of(result) -> object:
     assert not result.isError, result.content
     texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
     assert len(texts) == 1, result.content
-    return ast.literal_eval(texts[0])  # Gradio's MCP server sends a dict as its Python repr
+    return json.loads(texts[0])  # JSON, as the tool's description says (Gradio alone sends a Python repr)
 
 
 def test_compare_is_an_mcp_tool_a_model_can_use(rigged_bert):
