@@ -73,7 +73,7 @@ bundled-model:
 	$(BIN)nerkit evaluate --model $(BUNDLED_RUN) --dataset $(CONLL) --split test --strategies --bootstrap 1000 --backend onnx-int8
 	$(BIN)nerkit card $(BUNDLED_RUN) --repo-id nerkit/minilm-l6-conll2003 --base-model sentence-transformers/all-MiniLM-L6-v2 \
 	    --license apache-2.0 \
-	    --widget-text "Barack Obama visited the United Nations headquarters in New York City." \
+	    --widget-text "Barack Obama visited the United Nations offices in New York City." \
 	    --widget-text "Angela Merkel met Emmanuel Macron in Berlin to discuss the European Union budget." \
 	    --widget-text "Lionel Messi scored twice as Inter Miami beat Toronto FC on Saturday."
 	rm -rf model.new

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXT = "Barack Obama visited the United Nations headquarters in New York City."
+TEXT = "Barack Obama visited the United Nations offices in New York City."
 
 
 def free_port() -> int:

@@ -44,7 +44,7 @@ def test_real_conll2003_splits_first_sentence_and_provenance(conll_raw, conll200
         "test": 3453,
     }
     train = conll_raw.splits["train"]
-    assert " ".join(train.tokens[0]) == "EU rejects German call to boycott British lamb ."
+    assert (len(train.tokens[0]), train.tokens[0][0], train.tokens[0][-1]) == (9, "EU", ".")  # no quote of the data
     assert train.tags[0] == ["B-ORG", "O", "B-MISC", "O", "O", "O", "B-MISC", "O", "O"]
     assert train.where(1, 1) == "train.txt line 14 (sentence index 1)"
 

@@ -271,7 +271,7 @@ def test_real_conll2003_labels_and_first_sentence(conll_data):
     assert conll_data.labels == ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
     assert (conll_data.scheme, conll_data.source_scheme) == ("IOB2", "IOB2")
     first = conll_data.splits["train"][0]
-    assert " ".join(first["tokens"]) == "EU rejects German call to boycott British lamb ."
+    assert (len(first["tokens"]), first["tokens"][0], first["tokens"][-1]) == (9, "EU", ".")  # no quote of the data
     assert [conll_data.labels[i] for i in first["tags"]] == ["B-ORG", "O", "B-MISC", "O", "O", "O", "B-MISC", "O", "O"]
 
 

@@ -531,6 +531,7 @@ def test_publish_trial_limits_the_evaluation_and_warns_about_a_useless_model(ner
     assert results["confidence_intervals"]["resamples"] == 7
     assert results["overall"]["f1"] < 0.1
     assert "nerkit publish: WARNING: this model does not work: its F1 " in run.stderr
+    assert "{bar}" not in run.stderr and "uses it.\n" + "!" * 100 in run.stderr  # the closing bar, not a placeholder
     assert "!" * 100 in run.stderr
     card = (tmp_path / "preview" / "README.md").read_text()
     assert "**Warning: this model does not work yet.** Its F1 " in card and "is below 10.00" in card

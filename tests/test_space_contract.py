@@ -36,7 +36,7 @@ from nercore.strategies import PIPELINE_STRATEGY_NAMES, STRATEGY_NAMES, get_stra
 LONG_SENTENCE = "Peter Blackburn of Reuters reported from London, Paris and New York City on Monday. "
 TEXTS = [
     "John Smith visited the United Nations in New York City.",
-    "EU rejects German call to boycott British lamb.",
+    "EU rejects Dutch plan to tax British cheese.",
     "Indonesian President Joko Widodo met Barack Obama in Jakarta.",
     "Hello, world! (Reuters) -- Peter Blackburn; London: 12.5% up?",
     "Emoji 👩‍👩‍👧 family 🇫🇷 flag Paris 🎉!",

@@ -119,9 +119,9 @@ def softmax_of_layernorm(weights: dict[str, float], hidden: int = 32) -> np.ndar
 
 
 def test_detokenize_keeps_offsets_of_every_token():
-    tokens = ["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."]
+    tokens = ["EU", "rejects", "Dutch", "plan", "to", "tax", "British", "cheese", "."]
     text, starts = detokenize(tokens)
-    assert text == "EU rejects German call to boycott British lamb ."
+    assert text == "EU rejects Dutch plan to tax British cheese ."
     assert all(text[s : s + len(t)] == t for s, t in zip(starts, tokens))
     assert detokenize([]) == ("", [])
 

@@ -49,7 +49,7 @@ CONLL2003 = KnownDataset(
 }""",
     # Reuters text is research-only: a pushed card must not quote it, so these sentences are invented.
     widget=(
-        ("Barack Obama visited the United Nations headquarters in New York City.", "PER, ORG, LOC"),
+        ("Barack Obama visited the United Nations offices in New York City.", "PER, ORG, LOC"),
         ("Angela Merkel met Emmanuel Macron in Berlin to discuss the European Union budget.", "PER, LOC, ORG"),
         ("Lionel Messi scored twice in the World Cup final for Argentina.", "PER, MISC, LOC"),
     ),

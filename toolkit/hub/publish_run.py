@@ -95,7 +95,7 @@ def evaluate_and_card(output_dir: Path, data, split: str, config, repo_id: str, 
     if below:
         bar = "!" * 100
         print(f"{bar}\nnerkit publish: WARNING: this model does not work: its {below}. The card says so in its "
-              "first paragraph. Train longer or on more data before anyone uses it.\n{bar}", file=sys.stderr, flush=True)
+              f"first paragraph. Train longer or on more data before anyone uses it.\n{bar}", file=sys.stderr, flush=True)
     widget_texts = list(card.widget_texts) if card.widget_texts is not None else None
     return render_card(output_dir, repo_id=repo_id, language=card.language, license=card.license,
                        base_model=card.base_model, widget_texts=widget_texts)
