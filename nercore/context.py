@@ -59,6 +59,33 @@ def model_context(config: Any) -> ContextSetting:
     return ContextSetting.from_json(value)
 
 
+def safe_model_context(config: Any) -> ContextSetting:
+    """`model_context`, with a malformed key read as none: someone's odd config must not stop inference."""
+    try:
+        return model_context(config)
+    except ValueError:
+        return ContextSetting()
+
+
+def inference_window(config: Any) -> int | None:
+    """Text sub-tokens per engine window for a model trained with document context (None: not one).
+
+    Why: such a model, trained with N sub-tokens of context per side, would otherwise read each
+    sentence inside up to 510 tokens of text, which it never saw in training. Measured on the
+    CoNLL-2003 test split, whole documents, end to end, for a model trained with N=24: a 512-token
+    window scores F1 81.0 / 82.1 (first / average); 64-, 96- and 128-token windows 85.8-86.0.
+    A window of 4N text tokens, cut with an overlap of 2N (`inference_overlap`), puts every token at
+    least N tokens from both edges of some window: the context it was trained with.
+    """
+    setting = safe_model_context(config)
+    return 4 * setting.tokens if setting.enabled else None
+
+
+def inference_overlap(config: Any, capacity: int) -> int | None:
+    """The window overlap for such a model: half of its `capacity` text tokens (None: not one)."""
+    return max(1, capacity // 2) if safe_model_context(config).enabled else None
+
+
 def record_context(config: Any, setting: ContextSetting) -> None:
     """Store the setting on a transformers config (saved into config.json); none: the key is removed."""
     if setting.enabled:

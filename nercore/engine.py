@@ -28,6 +28,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from nercore.context import inference_overlap
 from nercore.lengths import position_limit
 from nercore.grouping import WindowScores, merge_token_windows, merge_windows, softmax
 from nercore.strategies import Strategy, UnknownStrategyError, get_strategy, validate_strategies
@@ -158,8 +159,10 @@ def _postprocess(pipe: Any, encoded: Encoded, strategies: Sequence[Strategy], st
 
 
 def _checked_stride(pipe: Any, stride: int | None) -> int:
-    stride = default_stride(pipe.tokenizer) if stride is None else int(stride)
     capacity = window_capacity(pipe.tokenizer)
+    if stride is None:  # a model trained with document context: half-window overlap (nercore.context)
+        stride = inference_overlap(getattr(pipe.model, "config", None), capacity) or default_stride(pipe.tokenizer)
+    stride = int(stride)
     if not 1 <= stride < capacity:
         raise ValueError(
             f"stride={stride} must be between 1 and {capacity - 1} (the text tokens that fit in one window, minus one)."

@@ -47,7 +47,18 @@ def model_max_length(tokenizer: Any, requested: int | None = None, config: Any =
     return min(known) if known else FALLBACK_MAX_LENGTH
 
 
-def fit_tokenizer(tokenizer: Any, config: Any = None, requested: int | None = None) -> int:
-    """Set `tokenizer.model_max_length` to the policy's length (the pipeline cuts windows by it); returns it."""
-    tokenizer.model_max_length = model_max_length(tokenizer, requested, config)
-    return tokenizer.model_max_length
+def fit_tokenizer(tokenizer: Any, config: Any = None, requested: int | None = None, *, inference: bool = False) -> int:
+    """Set `tokenizer.model_max_length` to the policy's length (the pipeline cuts windows by it); returns it.
+
+    `inference`: the tokenizer cuts the engine's windows; a model trained with document context then
+    gets windows of the context it was trained with (`nercore.context.inference_window`), unless a
+    length is `requested`. Never in training, where a window must hold a whole sentence."""
+    length = model_max_length(tokenizer, requested, config)
+    if inference and not requested and config is not None:
+        from nercore.context import inference_window
+
+        window = inference_window(config)
+        if window:
+            length = min(length, window + tokenizer.num_special_tokens_to_add(pair=False))
+    tokenizer.model_max_length = length
+    return length

@@ -324,7 +324,7 @@ def _load(model_id: str, source: str, local: Path | None, device: DeviceChoice, 
     config = _read_config(source, name)
     _check_checkpoint(model_id, local, config, policy, name)
     tokenizer = _load_tokenizer(source, name)
-    fit_tokenizer(tokenizer, config)
+    fit_tokenizer(tokenizer, config, inference=True)
     dtype = torch.float16 if device.dtype == "float16" else torch.float32
     options = {"use_safetensors": True} if policy.max_params is not None else {}
     try:

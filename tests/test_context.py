@@ -307,3 +307,31 @@ def test_the_space_reads_the_whole_text_and_says_the_model_was_trained_with_cont
     plain = Service(SpaceConfig(default_model=str(context_model), device="cpu", max_chars=20_000))
     assert plain.compare("smith visited paris")["info"]["document_context"] is None
     assert "document context" not in status_html(plain.run("smith visited paris", None, None))
+
+
+def test_a_context_model_reads_texts_in_windows_of_the_context_it_was_trained_with(context_model, tmp_path):
+    """4N text tokens per window, overlapping by 2N: every token has N tokens of context on both sides in
+    some window, as in training (nercore.context.inference_window); other models keep their full length."""
+    import shutil
+
+    from nercore.engine import predict_detailed
+    from space.config import SpaceConfig
+    from space.service import Service
+    from toolkit.evaluate.strategies import build_pipeline
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    model = tmp_path / "model"
+    shutil.copytree(context_model, model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: {"tokens_per_side": 4, "dropout": 0.0}}))
+    service = Service(SpaceConfig(default_model=str(model), device="cpu", max_chars=20_000))
+    near = "the president said .\nsmith visited paris"
+    result = service.run(near, ["first"], None)
+    assert result["max_tokens_per_window"] == 4 * 4 + 2  # [CLS] + 16 + [SEP]
+    assert [(e["start"], e["end"]) for e in result["entities"]["first"]] == [(21, 26)]
+    far = "the president said . " + "and then " * 10 + "\nsmith visited paris"
+    pipe = build_pipeline(AutoModelForTokenClassification.from_pretrained(model), AutoTokenizer.from_pretrained(model))
+    assert pipe.tokenizer.model_max_length == 18 and predict_detailed(pipe, far, ["first"]).num_windows > 2
+    plain = build_pipeline(AutoModelForTokenClassification.from_pretrained(context_model),
+                           AutoTokenizer.from_pretrained(context_model))
+    assert plain.tokenizer.model_max_length > 18 and predict_detailed(plain, far, ["first"]).num_windows == 1

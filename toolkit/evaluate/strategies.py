@@ -194,7 +194,7 @@ def build_pipeline(model: Any, tokenizer: Any, *, max_length: int | None = None)
 
     from nercore.lengths import fit_tokenizer
 
-    fit_tokenizer(tokenizer, model.config, max_length)
+    fit_tokenizer(tokenizer, model.config, max_length, inference=True)
     return pipeline("token-classification", model=model, tokenizer=tokenizer, device=torch.device(model.device))
 
 
