@@ -5,11 +5,15 @@ sequential calls and after 50 oversized bodies; how long a /predict on the loade
 waits while other models load; and micro-batching on vs off (NER_BATCH_SIZE=16 vs 1) at
 1/8/32/64 clients: calls/s, p95, and the server process's CPU time per call (the clients share the
 machine, so calls/s also pays for them; CPU per call is what a Space with remote visitors pays).
+Fairness: how long one-line /predict calls wait while 8 texts of 20,000 characters are in flight,
+and how long those long texts take; `--baseline REV` runs the same row on the app of another git
+revision (a temporary worktree), side by side.
 Model: NER_MODEL, else the bundled ./model; backend: NER_BACKEND (auto: ONNX int8 on CPU).
 
     python bench/space_load.py            # full
     python bench/space_load.py --quick    # fewer calls (a couple of minutes on 2 CPU cores)
     NER_BACKEND=torch python bench/space_load.py --quick --batching-only --wait-ms 15
+    python bench/space_load.py --fairness-only --baseline HEAD~3
 """
 
 from __future__ import annotations
@@ -47,12 +51,12 @@ def free_port() -> int:
 class Server:
     """`python app.py` in a subprocess with extra environment."""
 
-    def __init__(self, model: str, **env: str):
+    def __init__(self, model: str, cwd: Path = ROOT, **env: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         environ = dict(os.environ, NER_MODEL=model, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(self.port),
                        NER_DEVICE="cpu", NER_QUEUE_SIZE="256", **env)
-        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environ,
+        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=cwd, env=environ,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 180
         while True:
@@ -147,19 +151,95 @@ def wait_during_loads(server: Server, model: str, copies: int = 3) -> tuple[floa
     return baseline, during
 
 
+def long_text(chars: int = 20_000) -> str:
+    parts, i = [], 0
+    while sum(len(p) + 1 for p in parts) < chars:
+        parts.append(text_for(i))
+        i += 1
+    return " ".join(parts)[:chars]
+
+
+def fairness(server: Server, long_clients: int = 8, rounds: int = 1, gap_s: float = 0.25) -> dict:
+    """One-line /predict waits (p50, p95, max) while `long_clients` 20,000-character texts are in flight
+    (`rounds` each), and the wall time until every long text is answered."""
+    text = long_text()
+    errors = []
+
+    def long_calls():
+        for _ in range(rounds):
+            _t, exc = timed(server.client.predict, text=text, strategy="first", api_name="/predict")
+            if exc is not None:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=long_calls) for _ in range(long_clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # every long text has arrived
+    waits, i = [], 0
+    while any(thread.is_alive() for thread in threads):
+        waits.append(timed(server.client.predict, text=text_for(i), strategy="first", api_name="/predict")[0])
+        i += 1
+        time.sleep(gap_s)
+    long_wall = max(time.perf_counter() - began - gap_s, 1e-9)
+    for thread in threads:
+        thread.join()
+    waits.sort()
+    return {"short_p50": statistics.median(waits), "short_p95": waits[int(0.95 * (len(waits) - 1))],
+            "short_max": waits[-1], "shorts": len(waits), "long_wall": long_wall,
+            "long_per_s": long_clients * rounds / long_wall, "errors": len(errors)}
+
+
+def fairness_rows(model: str, baseline: str | None, rounds: int) -> None:
+    """The fairness row for this checkout, and for `baseline` (a git revision) when given."""
+    runs = [("this checkout", ROOT)]
+    worktree = None
+    if baseline:
+        worktree = Path(tempfile.mkdtemp(prefix="space-baseline-"))
+        subprocess.run(["git", "worktree", "add", "--detach", "--force", str(worktree), baseline], cwd=ROOT,
+                       check=True, capture_output=True)
+        runs.insert(0, (f"baseline {baseline}", worktree))
+    rows = []
+    try:
+        for label, cwd in runs:
+            server = Server(model, cwd=cwd, NER_QUEUE_SIZE="256")
+            try:
+                rows.append((label, fairness(server, rounds=rounds)))
+            finally:
+                server.close()
+    finally:
+        if worktree is not None:
+            subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT, capture_output=True)
+    print("fairness: one-line /predict while 8 texts of 20,000 characters are in flight")
+    print("app                 | short wait p50 s  p95 s  max s (n) | long texts: wall s  texts/s | errors")
+    for label, r in rows:
+        print(f"{label:19} | {r['short_p50']:16.2f} {r['short_p95']:6.2f} {r['short_max']:6.2f} ({r['shorts']:3d}) | "
+              f"{r['long_wall']:19.1f} {r['long_per_s']:8.2f} | {r['errors']}")
+    if len(rows) == 2:
+        (_, old), (_, new) = rows
+        print(f"ratio this/baseline: short p95 {new['short_p95'] / old['short_p95']:.2f}x, "
+              f"long-text throughput {new['long_per_s'] / old['long_per_s']:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer calls")
     parser.add_argument("--batching-only", action="store_true", help="only the batched-vs-unbatched table")
     parser.add_argument("--wait-ms", type=int, default=5, help="NER_BATCH_WAIT_MS of the batched server (default 5)")
+    parser.add_argument("--fairness-only", action="store_true", help="only the fairness row(s)")
+    parser.add_argument("--baseline", metavar="REV", help="also run the fairness row on the app at git revision REV")
     args = parser.parse_args()
     model = os.environ.get("NER_MODEL") or str(ROOT / "model")
     sequential = 100 if args.quick else 500
     per_clients = 64 if args.quick else 256
     print(f"model {Path(model).name if Path(model).exists() else model}; quick={args.quick}; "
           f"backend {os.environ.get('NER_BACKEND', 'auto')}; batch wait {args.wait_ms} ms")
+    if args.fairness_only:
+        fairness_rows(model, args.baseline, rounds=1 if args.quick else 2)
+        return
     if not args.batching_only:
         server_checks(model, sequential)
+        fairness_rows(model, args.baseline, rounds=1 if args.quick else 2)
     batching_table(model, per_clients, args.wait_ms)
 
 

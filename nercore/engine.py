@@ -209,6 +209,45 @@ def predict_detailed_batch(
     return results
 
 
+@dataclass
+class Pending:
+    """One text between `prepare` and `finish`: its windows, whose logits whoever runs the model fills
+    in (`nercore.windows.forward_items`), window by window, possibly batched with other texts' windows."""
+
+    encoded: Encoded
+    strategies: list[Strategy]
+    stride: int
+    ignore: tuple[str, ...]
+    began: float
+
+    @property
+    def num_windows(self) -> int:
+        return len(self.encoded.chunks)
+
+
+def prepare(pipe: Any, text: str, strategies: str | Iterable[str] | None = None, *, stride: int | None = None,
+            max_chars: int | None = DEFAULT_MAX_CHARS, ignore_labels: Sequence[str] = ("O",)) -> Pending:
+    """Check and cut one text into windows (no model call): the first half of `predict_detailed`, for a
+    scheduler that runs windows of many requests fairly. Raises what `predict_detailed` raises."""
+    began = time.perf_counter()
+    chosen = [get_strategy(name) for name in validate_strategies(strategies)]
+    check_internals(pipe)
+    text = check_text(text, max_chars)
+    stride = _checked_stride(pipe, stride)
+    encoded = encode(pipe, text, stride)
+    encoded.logits = [None] * len(encoded.chunks)  # type: ignore[list-item]
+    return Pending(encoded, chosen, stride, tuple(ignore_labels), began)
+
+
+def finish(pipe: Any, pending: Pending) -> Prediction:
+    """The second half: every strategy's entities once all of the text's windows have logits."""
+    if any(logits is None for logits in pending.encoded.logits):
+        raise RuntimeError("finish() before every window of the text went through the model")
+    entities, num_tokens = _postprocess(pipe, pending.encoded, pending.strategies, pending.stride, pending.ignore)
+    return Prediction(entities, num_tokens, pending.num_windows, pending.encoded.forward_s,
+                      time.perf_counter() - pending.began)
+
+
 def predict_detailed(pipe: Any, text: str, strategies: str | Iterable[str] | None = None, *,
                      window_batch_size: int = DEFAULT_WINDOW_BATCH, **options: Any) -> Prediction:
     """`predict_all` plus token/window counts and timings (what the UI shows)."""
@@ -236,8 +275,8 @@ def predict_all_batch(pipe: Any, texts: Sequence[str], strategies: str | Iterabl
 
 
 __all__ = [
-    "DEFAULT_MAX_CHARS", "InputTooLongError", "InternalsChangedError", "Prediction", "UnknownStrategyError",
-    "aggregate_windows", "check_internals", "check_text", "default_stride", "position_limit", "predict_all",
-    "predict_all_batch", "predict_detailed", "predict_detailed_batch", "window_capacity", "window_scores",
+    "DEFAULT_MAX_CHARS", "InputTooLongError", "InternalsChangedError", "Pending", "Prediction", "UnknownStrategyError",
+    "aggregate_windows", "check_internals", "check_text", "default_stride", "finish", "position_limit", "predict_all",
+    "predict_all_batch", "predict_detailed", "predict_detailed_batch", "prepare", "window_capacity", "window_scores",
     "word_boundary_method",
 ]

@@ -96,15 +96,26 @@ def _padded_batch(pipe: Any, rows: list[dict], lengths: list[int]) -> dict:
     return inputs
 
 
+def window_length(encoded: Encoded, index: int) -> int:
+    """Sub-tokens (special tokens included) of window `index`: what it costs in a padded batch."""
+    return int(encoded.chunks[index]["input_ids"].shape[-1])
+
+
 def forward_windows(pipe: Any, encoded: Sequence[Encoded], batch_size: int) -> None:
     """Run every window of every text through the model in padded batches; store float32 logits."""
-    import torch
-
-    items = [(e, i) for e in encoded for i in range(len(e.chunks))]
-    items.sort(key=lambda item: item[0].chunks[item[1]]["input_ids"].shape[-1])  # less padding
     for e in encoded:
         e.logits = [None] * len(e.chunks)  # type: ignore[list-item]
         e.forward_s = 0.0
+    forward_items(pipe, [(e, i) for e in encoded for i in range(len(e.chunks))], batch_size)
+
+
+def forward_items(pipe: Any, items: Sequence[tuple[Encoded, int]], batch_size: int) -> None:
+    """Run the given (text, window index) pairs in padded batches of `batch_size`, shortest first;
+    each window's float32 logits go to `encoded.logits[index]`, its share of the time to `forward_s`.
+    A scheduler calls it with windows of several texts (`space.scheduler`)."""
+    import torch
+
+    items = sorted(items, key=lambda item: window_length(*item))  # less padding
     for start in range(0, len(items), batch_size):
         batch = items[start : start + batch_size]
         rows = [e.chunks[i] for e, i in batch]

@@ -5,7 +5,7 @@ body costs 50 MB+ of memory first (and the allocator rarely gives it back). `Bod
 body over a small multiple of the text limit from its Content-Length alone, or after reading just
 past the limit when there is none; uploads (`POST …/upload`) are refused outright, because the
 Space takes text only. `protect(demo)` installs both on every launch of the demo, and lets
-`NER_WORKERS` requests into the app at once: the service's own slot (`space.batching`) limits
+`NER_WORKERS` requests into the app at once: the service's own slot (`space.scheduler`) limits
 forward passes, so a request may wait for a model to load without holding that slot.
 
 It also closes what Gradio leaves open by default: `/monitoring` (a public summary of every

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from nercore import strategies as registry
-from space.batching import Batcher
+from space.scheduler import WindowScheduler
 from space.config import SpaceConfig
 from nercore.device import DeviceError, default_device, gpu_wrap, is_zero_gpu
 from nercore.context import model_context
 from nercore.ids import ID_RULE, MAX_MODEL_ARGUMENT, MAX_NAME, MODEL_ID_RE, is_model_id
-from nercore.engine import InputTooLongError, check_text, predict_detailed, predict_detailed_batch, word_boundary_method
+from nercore.engine import InputTooLongError, check_text, finish, predict_detailed, prepare, word_boundary_method
 from space.model_scores import model_scores
 from space.model import LoadPolicy, ModelLoadError, get_pipeline, loaded_pipeline, plain_line, set_cache_size
 from nercore.errors import shown
@@ -90,8 +90,9 @@ class Service:
         # takes it. On ZeroGPU the forward pass must run in the request's own thread (spaces.GPU).
         self._zero_gpu = is_zero_gpu()
         self._slot = threading.BoundedSemaphore(cfg.concurrency)
-        self.batcher = None if self._zero_gpu else Batcher(
-            self._forward, max_batch=cfg.batch_size, max_wait_s=cfg.batch_wait_ms / 1000, workers=cfg.concurrency,
+        self.batcher = None if self._zero_gpu else WindowScheduler(
+            max_tokens=cfg.batch_tokens, max_windows=cfg.batch_size, max_wait_s=cfg.batch_wait_ms / 1000,
+            workers=cfg.concurrency,
         )
 
     @property
@@ -222,7 +223,9 @@ class Service:
                                     cfg.window_batch_size, policy)
             else:
                 pipe = get_pipeline(model_id, self.device, pinned=pinned, policy=policy)  # outside the slot
-                run = self.batcher.submit(id(pipe), (pipe, text, names))
+                pending = prepare(pipe, text, names, stride=cfg.stride, max_chars=cfg.max_chars)  # this thread
+                self.batcher.run(pipe, pending)  # its windows, fairly among everyone's (space.scheduler)
+                run = _result_of(pipe, finish(pipe, pending), names)
         except InputTooLongError as exc:
             raise RequestError(str(exc)) from exc
         result.update(run)
@@ -232,17 +235,6 @@ class Service:
             run["entities"], text, reference=[s.name for s in registry.STRATEGIES if not s.pipeline])
         result["wall_ms"] = round((time.perf_counter() - began) * 1000, 2)
         return result
-
-    def _forward(self, _key, items: Sequence[tuple]) -> list[dict]:
-        """One padded forward pass for texts of one pipeline (the batcher calls it; texts sorted by length there)."""
-        pipe = items[0][0]
-        union = [s.name for s in registry.STRATEGIES if any(s.name in names for _p, _t, names in items)]
-        cfg = self.config
-        predictions = predict_detailed_batch(
-            pipe, [text for _p, text, _n in items], union, batch_size=max(cfg.window_batch_size, len(items)),
-            stride=cfg.stride, max_chars=cfg.max_chars,
-        )
-        return [_result_of(pipe, p, names) for p, (_pipe, _text, names) in zip(predictions, items)]
 
     def compare(self, text: Any, strategies: Iterable[str] | str | None = None, model: str | None = None) -> dict:
         """The `/compare` payload: entities per strategy, disagreement regions, and run info."""

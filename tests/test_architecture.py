@@ -58,7 +58,7 @@ SPACE_STAGES = [
     ("space", "space.config"),
     ("space.loading",),
     ("space.model", "space.model_scores"),
-    ("space.batching",),
+    ("space.scheduler",),
     ("space.service",),
     ("space.limits",),
     ("space.ui", "space.ui_render", "space.ui_examples"),

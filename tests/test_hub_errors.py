@@ -61,6 +61,19 @@ def test_messages_never_hold_the_token():
     assert token not in str(err.value) and "hf_***" in str(err.value)
 
 
+def test_messages_end_in_one_full_stop_and_drop_the_mdn_link():
+    raw = ("Client error '400 Bad Request' for url 'http://127.0.0.1/api/models/alice/x/commit/main'\n"
+           "For more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/400\n\n"
+           "Bad request: the commit has no operations!")
+    call = HubCall("commit_failed", repo_id="alice/x", attempts=1, state="nothing was committed")
+    text = str(translate(HTTPError(400, raw), call))
+    assert "developer.mozilla.org" not in text and "For more information" not in text
+    assert "no operations. nothing was committed." in text
+    assert "!." not in text and ".." not in text
+    created = str(translate(HTTPError(400, "Repository name is invalid."), HubCall("create", repo_id="alice/x")))
+    assert created.endswith("HTTP 400: Repository name is invalid") and ".." not in created
+
+
 def test_failed_push_names_attempts_and_state():
     call = HubCall("commit_failed", repo_id="alice/x", attempts=3, state="nothing was committed")
     text = str(translate(HTTPError(500, "boom"), call))

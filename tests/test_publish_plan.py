@@ -157,6 +157,8 @@ def test_space_plan_holds_app_package_requirements_and_yaml():
     local_modules = {p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "space").glob("*.py")}
     assert local_modules and local_modules <= paths
     assert not any("__pycache__" in p for p in paths)
+    assert (REPO_ROOT / "space" / "requirements.txt").is_file()  # the checkout's own, for running space/ by hand…
+    assert [p for p in paths if p.endswith("requirements.txt")] == ["requirements.txt"]  # …is not shipped beside it
     meta = yaml.safe_load(plan.file("README.md").read().decode().split("---")[1])
     assert meta["sdk"] == "gradio" and meta["app_file"] == "app.py" and meta["models"] == ["alice/tiny-ner"]
     assert meta["sdk_version"] == version("gradio")

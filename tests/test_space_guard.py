@@ -1,4 +1,5 @@
-"""Issue 9 (Space: models, errors, privacy, models.txt) and issue 11 (micro-batching), without a server."""
+"""Issue 9 (Space: models, errors, privacy, models.txt), issue 11 (micro-batching) and issue 17 (windows
+scheduled fairly), without a server."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from space import model as space_model
-from space.batching import Batcher
+from space.scheduler import WindowScheduler
 from space.config import DEFAULT_MODELS_FILE, SpaceConfig, _split_models, read_models_file
 from nercore.device import DeviceChoice
 from space.model import LoadPolicy, ModelLoadError, clear_cache, get_pipeline, load_counts
 from space.service import RequestError, Service
+from nercore.engine import finish, predict_detailed, prepare
 
 from test_space_helpers import RIGGED_EXPECTED, RIGGED_TEXT, rigged_bert, spans_of  # noqa: F401 (fixture)
 
@@ -248,43 +250,80 @@ def test_evicted_downloads_leave_the_disk_but_local_folders_stay(tiny_bert, tiny
 
 # --- micro-batching ------------------------------------------------------------------------------
 
-def test_a_batcher_groups_concurrent_jobs_and_isolates_failures():
-    calls = []
-
-    def process(key, payloads):
-        calls.append(list(payloads))
-        if "bad" in payloads:
-            raise ValueError("bad")
-        time.sleep(0.05)
-        return [p.upper() for p in payloads]
-
-    batcher = Batcher(process, max_batch=8, max_wait_s=0.5)  # wide: the six callers surely meet in it
+def test_the_scheduler_shares_passes_and_one_bad_window_fails_only_its_request(rigged_bert, fresh_cache):
+    pipe = get_pipeline(str(rigged_bert), CPU)
+    texts = [f"{i} " + RIGGED_TEXT[: 20 + 3 * i] for i in range(6)]
+    expected = {t: predict_detailed(pipe, t).entities for t in texts}
+    scheduler = WindowScheduler(max_tokens=4096, max_windows=8, max_wait_s=0.5)  # wide: the six surely meet
     results, errors = {}, {}
 
-    def client(word):
-        with batcher.expect():
+    def client(i: int, text: str):
+        with scheduler.expect():
+            pending = prepare(pipe, text)
+            if i == 3:  # an id past the vocabulary: the embedding lookup fails for this window only
+                pending.encoded.chunks[0]["input_ids"][0, 1] = 10**6
             try:
-                results[word] = batcher.submit("k", word)
-            except ValueError as exc:
-                errors[word] = str(exc)
+                scheduler.run(pipe, pending)
+                results[text] = finish(pipe, pending).entities
+            except IndexError as exc:
+                errors[text] = exc
 
-    threads = [threading.Thread(target=client, args=(w,)) for w in ("a", "b", "c", "bad", "d", "e")]
+    threads = [threading.Thread(target=client, args=(i, t)) for i, t in enumerate(texts)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(10)
-    assert results == {w: w.upper() for w in ("a", "b", "c", "d", "e")} and errors == {"bad": "bad"}
-    assert max(len(c) for c in calls) > 1  # some shared a pass
+        t.join(30)
+    assert set(errors) == {texts[3]}
+    assert results == {t: expected[t] for t in texts if t != texts[3]}
+    assert max(scheduler.batch_sizes) > 1  # some shared a pass
 
 
-def test_a_lone_request_never_waits_for_company():
-    """With a 5 s batch window, a request nobody else is coming to join is answered at once: a batcher
-    that waited for company would take the whole 5 s, whatever the machine's load."""
-    batcher = Batcher(lambda key, payloads: [p.upper() for p in payloads], max_batch=8, max_wait_s=5.0)
+def test_a_lone_request_never_waits_for_company(rigged_bert, fresh_cache):
+    """With a 5 s batch window, a request nobody else is coming to join is answered at once: a
+    scheduler that waited for company would take the whole 5 s, whatever the machine's load."""
+    pipe = get_pipeline(str(rigged_bert), CPU)
+    scheduler = WindowScheduler(max_tokens=1024, max_windows=8, max_wait_s=5.0)
     began = time.perf_counter()
-    with batcher.expect():
-        assert batcher.submit("k", "z") == "Z"
+    with scheduler.expect():
+        pending = prepare(pipe, RIGGED_TEXT)
+        scheduler.run(pipe, pending)
     assert time.perf_counter() - began < 2.5
+    assert finish(pipe, pending).entities == predict_detailed(pipe, RIGGED_TEXT).entities
+
+
+def test_the_next_pass_takes_the_request_with_fewest_windows_left(rigged_bert, fresh_cache):
+    """Passes are filled fewest-windows-left first, within the token budget: a one-window request
+    queued behind a many-window one goes into the very next pass."""
+    pipe = get_pipeline(str(rigged_bert), CPU)
+    scheduler = WindowScheduler(max_tokens=1, max_windows=1)  # one window a pass
+    gate = threading.Event()
+    order = []
+    original = pipe.model.forward
+
+    def recording(*args, **kwargs):
+        gate.wait(10)
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        order.append(int(ids.shape[-1]))
+        return original(*args, **kwargs)
+
+    long_text = " ".join([RIGGED_TEXT] * 40)
+    pipe.model.forward = recording
+    try:
+        long_pending, short_pending = prepare(pipe, long_text), prepare(pipe, "Widodo")
+        assert long_pending.num_windows >= 3
+        first = threading.Thread(target=scheduler.run, args=(pipe, long_pending))
+        first.start()
+        time.sleep(0.2)  # the long request's first window is in the (gated) pass
+        second = threading.Thread(target=scheduler.run, args=(pipe, short_pending))
+        second.start()
+        time.sleep(0.2)
+        gate.set()
+        first.join(30)
+        second.join(30)
+    finally:
+        del pipe.model.forward
+    short_length = int(short_pending.encoded.chunks[0]["input_ids"].shape[-1])
+    assert order[1] == short_length and order.count(short_length) == 1  # right after the pass in flight
 
 
 def test_concurrent_requests_share_a_forward_pass_and_get_their_own_answers(rigged_bert, fresh_cache):

@@ -152,7 +152,7 @@ def _norm(s: str) -> str:
 def test_offsets_slice_the_original_text_to_the_entity(service, model_fixture, request):
     """Every entity's text[start:end] is the entity in the ORIGINAL text, whatever the script."""
     byte_of = {v: k for k, v in _gpt2_bytes_to_unicode().items()}
-    path = str(request.getfixturevalue(model_fixture))
+    path = service.config.display_of(str(request.getfixturevalue(model_fixture)))  # a listed folder's shown name
     checked = 0
     for text in UNICODE_TEXTS:
         result = service.compare(text, None, path)

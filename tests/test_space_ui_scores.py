@@ -102,4 +102,5 @@ def test_compare_carries_the_models_per_strategy_f1(tmp_path, tiny_bert):
     answer = service.compare("John Smith lives in London.")
     expected = {n: r["f1"] for n, r in json.loads(FIXTURE.read_text())["strategies"]["results"].items()}
     assert answer["scores"]["f1"] == expected and answer["scores"]["best"] == max(expected, key=expected.get)
-    assert service.compare("John Smith lives in London.", model=str(tiny_bert))["scores"] is None
+    listed = service.config.display_of(str(tiny_bert))
+    assert service.compare("John Smith lives in London.", model=listed)["scores"] is None

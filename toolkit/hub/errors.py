@@ -88,6 +88,8 @@ def is_transient(err: BaseException | None) -> bool:
 
 UPLOAD_FAILED = re.compile(r"Error while uploading '(?P<path>.+)' to the Hub")
 URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*")  # pre-signed URLs carry their signature in the query
+# httpx's status errors add "For more information check: https://developer.mozilla.org/…/Status/NNN".
+MDN_LINE = re.compile(r"For more information check: https?://developer\.mozilla\.org/\S*$")
 S3_ERROR = re.compile(r"<Code>(?P<code>[^<]*)</Code>\s*<Message>(?P<message>[^<]*)</Message>")
 
 
@@ -128,7 +130,7 @@ def describe_storage(err: BaseException, token: str | None) -> str:
     s3 = S3_ERROR.search(body)
     detail = f"{s3.group('code')}: {s3.group('message')}" if s3 else getattr(err, "server_message", None) or ""
     reason = getattr(getattr(err, "response", None), "reason_phrase", "") or ""
-    detail = scrub(" ".join(str(detail).split()), token)[:300]
+    detail = _no_end_stop(scrub(" ".join(str(detail).split()), token)[:300])
     return f"HTTP {code} {reason}".rstrip() + (f" ({detail})" if detail else "")
 
 
@@ -138,8 +140,14 @@ def describe(err: BaseException | None, token: str | None) -> str:
         return "unknown error"
     code = status(err)
     lines = URL_QUERY.sub(r"\1", scrub(str(err), token)).strip().splitlines()
-    text = " ".join(line.strip() for line in lines[:6] if line.strip())
-    return (f"HTTP {code}: {text}" if code else f"{type(err).__name__}: {text}")[:600]
+    lines = [line.strip() for line in lines if line.strip() and not MDN_LINE.match(line.strip())]
+    text = _no_end_stop(" ".join(lines[:6]))
+    return _no_end_stop((f"HTTP {code}: {text}" if code else f"{type(err).__name__}: {text}")[:600])
+
+
+def _no_end_stop(text: str) -> str:
+    """Without its closing '.', '!' or '?': every message puts its own full stop after it (no '!.' or '..')."""
+    return text.rstrip().rstrip(".!?").rstrip()
 
 
 def endpoint() -> str:

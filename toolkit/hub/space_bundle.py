@@ -108,6 +108,7 @@ def _space_modules(source: Path) -> list[Path]:
         found = sorted(
             p for p in package.rglob("*")
             if p.is_file() and p.suffix in SPACE_ASSET_SUFFIXES and "__pycache__" not in p.parts
+            and p.name != "requirements.txt"  # the Space has one, generated at its root (pinned torch, CPU index)
             and not any(part.startswith(".") for part in p.relative_to(source).parts)
         ) if package.is_dir() else []
         if not any(p.suffix == ".py" for p in found):

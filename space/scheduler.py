@@ -1,0 +1,155 @@
+"""Fair scheduling of forward passes: windows, not whole texts, are the unit of work.
+
+Why: with one inference slot, a visitor's 20,000-character text (about a dozen 512-token windows,
+2-4 s of CPU) used to hold the slot until its last window, so a one-line request behind 8 such
+texts waited 13 s. Here each request's text is cut into its windows in the request's own thread
+(`nercore.engine.prepare`), and the worker runs **one pass at a time of at most `max_tokens`
+padded sub-tokens**, filled in order of fewest windows left (then arrival): a short request goes
+into the very next pass, so it waits for at most one pass already running, never for a whole
+long text. Windows of several requests share a pass while the budget allows (micro-batching), so
+many short requests still cost one padded forward pass.
+
+A worker collects for at most `max_wait_s`, and only while other requests are known to be on their
+way (`expect()`), so a lone visitor never waits. A pass that fails is retried window by window, so
+one bad text cannot fail its neighbours. Each request's answer is computed from its own windows'
+logits exactly as `nercore.engine.predict_detailed` computes it (`finish`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from nercore.engine import Pending
+from nercore.windows import forward_items, window_length
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Task:
+    pipe: Any
+    pending: Pending
+    order: int
+    sent: int = 0  # windows handed to a pass
+    done: int = 0  # windows with logits
+    future: Future = field(default_factory=Future)
+
+    @property
+    def left(self) -> int:
+        return self.pending.num_windows - self.sent
+
+
+class WindowScheduler:
+    """`run(pipe, pending)` blocks until every window of `pending` has its logits (or raises its error).
+
+    `max_tokens`: padded sub-tokens per forward pass (windows × longest window); one window always
+    goes, however long. `max_windows`: windows per pass (1: no sharing between requests).
+    """
+
+    def __init__(self, *, max_tokens: int = 1024, max_windows: int = 16, max_wait_s: float = 0.0,
+                 workers: int = 1, name: str = "nerkit-infer"):
+        if max_tokens < 1 or max_windows < 1 or workers < 1 or max_wait_s < 0:
+            raise ValueError(f"max_tokens, max_windows and workers must be >= 1 and max_wait_s >= 0; got "
+                             f"{max_tokens}, {max_windows}, {workers}, {max_wait_s}")
+        self.max_tokens, self.max_windows, self.max_wait_s = max_tokens, max_windows, max_wait_s
+        self._tasks: list[_Task] = []  # tasks with windows not yet sent, in arrival order
+        self._cond = threading.Condition()
+        self._expected = 0
+        self._orders = itertools.count()
+        self.batch_sizes: list[int] = []  # requests that shared each recent pass (bench and tests)
+        for i in range(workers):
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True).start()
+
+    @contextlib.contextmanager
+    def expect(self):
+        """Mark a request that will submit soon (checking input, loading): workers wait for it briefly."""
+        with self._cond:
+            self._expected += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._expected -= 1
+                self._cond.notify_all()
+
+    def run(self, pipe: Any, pending: Pending) -> None:
+        task = _Task(pipe, pending, next(self._orders))
+        with self._cond:
+            self._tasks.append(task)
+            self._cond.notify_all()
+        task.future.result()
+
+    # -- worker -----------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._tasks:
+                    self._cond.wait()
+                self._wait_for_company_locked()
+                batch = self._pick_locked()
+            self._forward(batch)
+
+    def _wait_for_company_locked(self) -> None:
+        """Up to `max_wait_s` while requests are on their way and fewer windows wait than a pass holds."""
+        deadline = time.perf_counter() + self.max_wait_s
+        while (self._expected > len(self._tasks) and sum(t.left for t in self._tasks) < self.max_windows
+               and (remaining := deadline - time.perf_counter()) > 0):
+            self._cond.wait(min(remaining, 0.001))
+
+    def _pick_locked(self) -> list[tuple[_Task, int]]:
+        """The next pass: windows of the model of the task with fewest windows left, one per task per
+        round (fewest left first), while the pass stays within the budget."""
+        ranked = sorted(self._tasks, key=lambda t: (t.left, t.order))
+        pipe = ranked[0].pipe
+        ranked = [t for t in ranked if t.pipe is pipe]
+        batch: list[tuple[_Task, int]] = []
+        longest = 0
+        while len(batch) < self.max_windows:
+            added = False
+            for task in ranked:
+                if task.left == 0 or len(batch) >= self.max_windows:
+                    continue
+                length = window_length(task.pending.encoded, task.sent)
+                if batch and (len(batch) + 1) * max(longest, length) > self.max_tokens:
+                    continue
+                batch.append((task, task.sent))
+                task.sent += 1
+                longest = max(longest, length)
+                added = True
+            if not added:
+                break
+        self._tasks = [t for t in self._tasks if t.left > 0]
+        self.batch_sizes = (self.batch_sizes + [len({id(t) for t, _ in batch})])[-1000:]
+        return batch
+
+    def _forward(self, batch: list[tuple[_Task, int]]) -> None:
+        pipe = batch[0][0].pipe
+        try:
+            forward_items(pipe, [(task.pending.encoded, index) for task, index in batch], len(batch))
+        except BaseException as exc:  # noqa: BLE001 - handed to the callers
+            if len({id(task) for task, _ in batch}) == 1:
+                self._fail(batch[0][0], exc)
+                return
+            for item in batch:  # find the window that failed; the others still get their logits
+                self._forward([item])
+            return
+        for task, _index in batch:
+            task.done += 1
+            if task.done == task.pending.num_windows and not task.future.done():
+                task.future.set_result(None)
+
+    def _fail(self, task: _Task, exc: BaseException) -> None:
+        with self._cond:
+            self._tasks = [t for t in self._tasks if t is not task]  # its other windows are not run
+        if not task.future.done():
+            task.future.set_exception(exc)
+
+
+__all__ = ["WindowScheduler"]
