@@ -202,7 +202,7 @@ def fairness_rows(model: str, baseline: str | None, rounds: int) -> None:
     rows = []
     try:
         for label, cwd in runs:
-            server = Server(model, cwd=cwd, NER_QUEUE_SIZE="256")
+            server = Server(model, cwd=cwd)
             try:
                 rows.append((label, fairness(server, rounds=rounds)))
             finally:

@@ -19,7 +19,7 @@
 | `NER_MODEL_CACHE`         | `4`                           | typed (custom) models kept loaded, least recent out  |
 | `NER_WORKERS`             | `32`                          | requests inside the app at once (loading/waiting)    |
 | `NER_BATCH_SIZE`          | `16`                          | windows of concurrent requests in one pass (1: off)  |
-| `NER_BATCH_TOKENS`        | `1024`                        | padded sub-tokens per forward pass (fairness budget) |
+| `NER_BATCH_TOKENS`        | `512`                         | padded sub-tokens per forward pass (fairness budget) |
 | `NER_BATCH_WAIT_MS`       | `5`                           | how long a forward pass waits for more texts         |
 
 `NER_ALLOW_CUSTOM_MODEL` is the old name of `NER_ALLOW_ANY_MODEL` and still read.
@@ -152,7 +152,7 @@ class SpaceConfig:
     stride: int | None = None
     window_batch_size: int = 8
     batch_size: int = 16
-    batch_tokens: int = 1024
+    batch_tokens: int = 512
     batch_wait_ms: float = 5.0
 
     def __post_init__(self):
@@ -237,6 +237,6 @@ class SpaceConfig:
             load_timeout=float(_positive_int(environ, "NER_LOAD_TIMEOUT", 120)),
             workers=_positive_int(environ, "NER_WORKERS", 32),
             batch_size=_positive_int(environ, "NER_BATCH_SIZE", 16),
-            batch_tokens=_positive_int(environ, "NER_BATCH_TOKENS", 1024),
+            batch_tokens=_positive_int(environ, "NER_BATCH_TOKENS", 512),
             batch_wait_ms=float(_positive_int(environ, "NER_BATCH_WAIT_MS", 5)),
         )

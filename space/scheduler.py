@@ -53,7 +53,7 @@ class WindowScheduler:
     goes, however long. `max_windows`: windows per pass (1: no sharing between requests).
     """
 
-    def __init__(self, *, max_tokens: int = 1024, max_windows: int = 16, max_wait_s: float = 0.0,
+    def __init__(self, *, max_tokens: int = 512, max_windows: int = 16, max_wait_s: float = 0.0,
                  workers: int = 1, name: str = "nerkit-infer"):
         if max_tokens < 1 or max_windows < 1 or workers < 1 or max_wait_s < 0:
             raise ValueError(f"max_tokens, max_windows and workers must be >= 1 and max_wait_s >= 0; got "
