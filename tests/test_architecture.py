@@ -41,7 +41,7 @@ CORE_STAGES = [
     ("nercore.runfolder",),
 ]
 TOOLKIT_STAGES = [
-    ("toolkit", "toolkit.runtime", "toolkit.ids", "toolkit.scores"),
+    ("toolkit", "toolkit.runtime", "toolkit.ids", "toolkit.scores", "toolkit.paths"),
     ("toolkit.data",),
     ("toolkit.labels",),
     ("toolkit.alignment", "toolkit.metrics"),

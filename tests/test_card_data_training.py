@@ -94,9 +94,9 @@ def test_reproducibility_scrubs_paths_and_lists_fingerprints():
     ctx = make_context(run_info=run_info, data_info={"source": source}, repo_id="alice/r")
     text = reproducibility.reproducibility(ctx)
     assert "/home/alice" not in text
-    assert "nerkit train --dataset .../data/x --output-dir=.../runs/r" in text
+    assert "nerkit train --dataset .../data/x --output-dir=.../runs/r" in text  # toolkit.paths: the push's rule
     assert "nerkit card my-run --repo-id alice/r" in text
-    assert "- **Seed:** 3" in text and "Local absolute paths are shortened" in text
+    assert "- **Seed:** 3" in text and "`.` is the run folder; other absolute paths are shortened to `.../<last two parts>`" in text
     assert "| train | `train.txt` | 1,000 | — |" in text and "| test | — | — | `abc` |" in text
     assert "SHA-256" not in text  # a column nobody recorded is dropped
 

@@ -119,6 +119,48 @@ def test_repush_is_idempotent_and_sends_only_changes(nerkit, hub, fresh_run):
     assert [p for p in new if new[p] != old.get(p)] == ["training_log.json"]
 
 
+def test_a_downloaded_model_moves_to_a_new_repo_with_its_card_re_rendered(nerkit, hub, fresh_run, tmp_path):
+    """Issue 18: a nerkit model someone downloads can be pushed to their own repo. The pushed files had their
+    local paths rewritten; the card is rendered with the same rule (toolkit.paths), so re-rendering it from
+    the downloaded files reproduces it, and it can be re-rendered for the new id."""
+    first = f"alice/{unique('move-from')}"
+    render_card_for(fresh_run, first)
+    assert nerkit("push", fresh_run, "--repo-id", first).code == 0
+    downloaded = tmp_path / "downloaded"
+    for path, data in hub.files(first).items():
+        if path.startswith("."):
+            continue
+        (downloaded / path).parent.mkdir(parents=True, exist_ok=True)
+        (downloaded / path).write_bytes(data)
+    second = f"acme/{unique('move-to')}"  # the token's organisation: someone else's namespace than the card's
+    moved = nerkit("push", downloaded, "--repo-id", second)
+    assert moved.code == 0, moved.output
+    assert f"README.md: re-rendered for {second}" in moved.stdout
+    old_card, new_card = hub.files(first)["README.md"].decode(), hub.files(second)["README.md"].decode()
+    assert f'model="{second}"' in new_card and first not in new_card
+    renamed = old_card.replace(first, second).replace(first.split("/")[1], second.split("/")[1])
+    assert new_card == renamed  # everything else reproduced
+
+
+def test_a_changed_lfs_file_is_pushed_again(nerkit, hub, fresh_run):
+    """Issue 18, item 5: a retrained model's weights (an LFS file) must reach the Hub; a push that took every
+    existing LFS file for unchanged would print "Nothing to push" and keep the old weights."""
+    repo = f"alice/{unique('lfs-again')}"
+    render_card_for(fresh_run, repo)
+    assert nerkit("push", fresh_run, "--repo-id", repo).code == 0
+    weights = fresh_run / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF  # one byte of the last tensor changes: same size, new content
+    weights.write_bytes(bytes(data))
+    again = nerkit("push", fresh_run, "--repo-id", repo)
+    assert again.code == 0, again.output
+    assert "Pushed 1 changed file(s)" in again.stdout
+    history = hub.repo(repo).history()
+    new, old = history[0].files, history[1].files
+    assert [p for p in new if new[p] != old.get(p)] == ["model.safetensors"]
+    assert hub.files(repo)["model.safetensors"] == bytes(data)
+
+
 def test_dry_run_writes_the_exact_tree_without_network(nerkit, hub, run_folder, tmp_path):
     preview = tmp_path / "preview"
     repo = f"alice/{unique('dry')}"

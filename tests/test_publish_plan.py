@@ -50,13 +50,27 @@ def test_plan_rewrites_local_paths(fresh_run):
     args = json.loads(plan.file("training_args.json").read())
     assert args["config"]["output_dir"] == "."
     assert args["trainer"]["logging_dir"] == "./runs/Nov22"
-    assert args["config"]["model"] == "bert-tiny"  # an absolute path elsewhere keeps its last part
+    assert args["config"]["model"] == ".../models/bert-tiny"  # an absolute path elsewhere keeps its last two parts
     command = json.loads(plan.file("run_info.json").read())["command"]
-    assert command == "nerkit train --model bert-tiny --dataset ~/data/conll2003/train.txt --output-dir ."
+    # toolkit.paths: the run folder is ".", any other absolute path (home ones too) its last two parts
+    assert command == "nerkit train --model .../models/bert-tiny --dataset .../conll2003/train.txt --output-dir ."
     # the folder itself is never touched
     assert str(fresh_run.resolve()) in (fresh_run / "training_args.json").read_text()
     # untouched files are read from disk, not copied into memory
     assert plan.file("model.safetensors").source == fresh_run / "model.safetensors"
+
+
+def test_the_bundled_model_can_move_to_any_repo(tmp_path):
+    """Issue 18: `nerkit push <copy of ./model> --repo-id someuser/my-ner` was refused because the card no
+    longer matched a render from the folder's path-rewritten run files."""
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(REPO_ROOT / "model", copy, ignore=shutil.ignore_patterns("onnx"))
+    plan = plan_model_folder(copy, repo_id="someuser/my-ner")
+    card = plan.file("README.md").read().decode()
+    assert 'model="someuser/my-ner"' in card and "nerkit/minilm-l6-conll2003" not in card
+    assert any(note.startswith("README.md: re-rendered for someuser/my-ner") for note in plan.notes)
 
 
 def test_lfs_prediction_follows_the_hub_rules():

@@ -56,6 +56,7 @@ class CardContext:
     tokenizer_config: Mapping = field(default_factory=dict)
     tokenizer_lowercases: bool = False  # tokenizer.json's normaliser lowercases
     parameters: str | None = None  # "110.0 M (F32, 440 MB on disk)" from model.safetensors
+    folder: Path | None = None  # the run folder (local paths in recorded commands are shown relative to it)
     chart_png: bytes | None = None
     confusion_png: bytes | None = None  # the error analysis' confusion heatmap
     backend_results: Mapping[str, EvalResults] = field(default_factory=dict)  # eval_results.<backend>.json (ONNX)
@@ -168,7 +169,7 @@ def build_context(output_dir: str | Path, options: CardOptions = CardOptions()) 
         warn=warn,
     )
     ctx = CardContext(
-        results=results, folder_name=path.resolve().name, dataset=dataset, base=base,
+        results=results, folder_name=path.resolve().name, folder=path, dataset=dataset, base=base,
         strategy=strategy, strategy_why=why, widget=widget,
         repo_id=repo_id, language=language, license=license,
         labels=files[LABELS], data_info=files[DATA_INFO], training_args=files[TRAINING_ARGS],

@@ -16,7 +16,8 @@ from typing import Any
 
 from nercore.strategies import recommendable
 from nercore.tags import split_tag
-from toolkit.card.fmt import count, detokenize, is_local_path, pct, short_path
+from toolkit.card.fmt import count, detokenize, is_local_path, pct
+from toolkit.paths import short_path
 from toolkit.card.known_datasets import KnownDataset, find_known
 from toolkit.data import is_file_format
 from nercore.runfolder import PREDICTIONS, RUN_INFO

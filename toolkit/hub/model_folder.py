@@ -21,7 +21,6 @@ from toolkit.hub.plan import (
     check_secrets,
     collapse_excluded,
     exclusion,
-    local_prefixes,
     planned,
     rewrite_text,
 )
@@ -45,7 +44,6 @@ def plan_model_folder(output_dir: str | Path, *, exclude: tuple[str, ...] = (), 
     if not root.is_dir():
         raise UserError(f"{root}: no such folder. Expected the output folder of `nerkit train` (pass it as OUTPUT_DIR).")
     check_model_folder(root)
-    prefixes = local_prefixes(root)
     plan = PushPlan(repo_type="model", files=[], source=str(root))
     for path in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
         rel = PurePosixPath(path.relative_to(root).as_posix())
@@ -57,24 +55,24 @@ def plan_model_folder(output_dir: str | Path, *, exclude: tuple[str, ...] = (), 
         if why:
             plan.excluded.append((str(rel), why))
             continue
-        plan.files.append(_planned_file(plan, str(rel), path, prefixes))
+        plan.files.append(_planned_file(plan, str(rel), path, root))
     plan.excluded = collapse_excluded(plan.excluded)
     pushed_card = [i for i, f in enumerate(plan.files) if f.path == runfolder.CARD]
     if repo_id and pushed_card:
         check_secrets(plan)  # a token in the folder is reported before anything about the card
         card = card_for_repo(output_dir, repo_id)
         if card is not None:
-            plan.files[pushed_card[0]] = _planned_file(plan, runfolder.CARD, root / runfolder.CARD, prefixes, data=card[0])
+            plan.files[pushed_card[0]] = _planned_file(plan, runfolder.CARD, root / runfolder.CARD, root, data=card[0])
             plan.notes.append(card[1])
     return plan
 
 
-def _planned_file(plan: PushPlan, rel: str, path: Path, prefixes, *, data: bytes | None = None):
+def _planned_file(plan: PushPlan, rel: str, path: Path, root: Path, *, data: bytes | None = None):
     """One file of the tree, local paths rewritten in text files (from `data` instead of disk when given)."""
     plan.rewritten.pop(rel, None)
     if PurePosixPath(rel).suffix in TEXT_SUFFIXES and (data is not None or path.stat().st_size < LFS_TEXT_THRESHOLD):
         text = (data if data is not None else path.read_bytes()).decode("utf-8", errors="surrogateescape")
-        new, count = rewrite_text(text, prefixes, in_json=rel.endswith(".json"))
+        new, count = rewrite_text(text, root, in_json=rel.endswith(".json"))
         if count:
             data = new.encode("utf-8", errors="surrogateescape")
             plan.rewritten[rel] = count

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from nercore import runfolder
 from nercore.errors import UserError
 from toolkit.hub.errors import TOKEN_PATTERN
+from toolkit.paths import local_prefixes, public_paths, replace_prefixes
 
 # The LFS patterns of the default `.gitattributes` the Hub puts in every new model/Space repo.
 HUB_LFS_PATTERNS = (
@@ -179,37 +180,16 @@ def collapse_excluded(excluded: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def local_prefixes(root: Path) -> list[tuple[str, str]]:
-    """Local path prefixes and what replaces them in pushed text: the folder itself, cwd, home."""
-    pairs = [(str(root.resolve()), "."), (str(root.absolute()), "."), (str(Path.cwd().resolve()), ".")]
-    home = Path.home()
-    pairs += [(str(home.resolve()), "~"), (str(home), "~")]
-    seen, out = set(), []
-    for prefix, replacement in sorted(pairs, key=lambda p: -len(p[0])):
-        if len(prefix) > 1 and prefix not in seen:
-            seen.add(prefix)
-            out.append((prefix, replacement))
-    return out
-
-
-_ABS_PATH = re.compile(r"^(/[^/\s]+){2,}/?$|^[A-Za-z]:\\[^\s]+$")
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
-def rewrite_text(text: str, prefixes: list[tuple[str, str]], in_json: bool) -> tuple[str, int]:
-    """Replace local paths: known prefixes everywhere; in JSON strings, any other absolute path by its name."""
-    count = 0
-
-    def sub_prefixes(value: str) -> str:
-        nonlocal count
-        for prefix, replacement in prefixes:
-            pattern = re.escape(prefix) + r"(?=[/\\\s\"'`),;:]|$)"
-            value, n = re.subn(pattern, replacement, value)
-            count += n
-        return value
-
+def rewrite_text(text: str, root: Path, in_json: bool) -> tuple[str, int]:
+    """Replace local paths: in JSON strings by `toolkit.paths.public_paths` (the card's rule, so a card
+    re-rendered from the pushed files reproduces the pushed card); in other text, the run folder, the
+    current directory and home (`local_prefixes`)."""
     if not in_json:
-        return sub_prefixes(text), count
+        return replace_prefixes(text, local_prefixes(root))
+    count = 0
 
     def sub_string(match: re.Match) -> str:
         nonlocal count
@@ -217,13 +197,8 @@ def rewrite_text(text: str, prefixes: list[tuple[str, str]], in_json: bool) -> t
             value = json.loads(match.group(0))
         except ValueError:
             return match.group(0)
-        new = sub_prefixes(value)
-        pieces = re.split(r"(\s+|=)", new)
-        for i, piece in enumerate(pieces):
-            if _ABS_PATH.match(piece):
-                pieces[i] = PurePosixPath(piece.replace("\\", "/")).name or piece
-                count += 1
-        new = "".join(pieces)
+        new, n = public_paths(value, root)
+        count += n
         return match.group(0) if new == value else json.dumps(new, ensure_ascii=False)
 
     return _JSON_STRING.sub(sub_string, text), count

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from toolkit.card.context import CardContext
-from toolkit.card.fmt import count, has_absolute_path, is_absolute, md_table, scrub_command, short_path
+from toolkit.card.fmt import count, is_absolute, md_table, scrub_command
+from toolkit.paths import public_paths, short_path
 from toolkit.card.sections.data import split_order
 
 
@@ -19,8 +20,10 @@ def reproducibility(ctx: CardContext) -> str | None:
         ctx.warn("no training command recorded: the card leaves out the reproducibility block.")
         return None
     evaluated = ctx.results.command or ""
+    # The push's rule (toolkit.paths): a card re-rendered from the pushed files reproduces this one.
+    command, evaluated = (public_paths(c, ctx.folder)[0] for c in (command, evaluated))
     commands = [scrub_command(command)] + ([scrub_command(evaluated)] if evaluated else [])
-    folder = config.get("output_dir") or ctx.folder_name
+    folder = public_paths(config.get("output_dir") or ctx.folder_name, ctx.folder)[0]
     folder = short_path(folder) if is_absolute(folder) else folder
     commands.append(f"nerkit card {shlex.quote(folder)}" + (f" --repo-id {ctx.repo_id}" if ctx.repo_id else ""))
     parts = ["```bash\n" + "\n".join(commands) + "\n```"]
@@ -30,8 +33,7 @@ def reproducibility(ctx: CardContext) -> str | None:
         facts.append(f"- **Seed:** {seed}")
     if ctx.base.revision:
         facts.append(f"- **Base model revision:** `{ctx.base.revision}`")
-    if has_absolute_path(command, evaluated, config.get("output_dir") or ""):
-        facts.append("- Local absolute paths are shortened to `.../<last two parts>`.")
+    facts.append("- Local paths: `.` is the run folder; other absolute paths are shortened to `.../<last two parts>`.")
     if facts:
         parts.append("\n".join(facts))
     source = (ctx.data_info or {}).get("source") or ctx.results.dataset or {}
