@@ -27,12 +27,23 @@ from space.ui_examples import EXAMPLE_LABELS, EXAMPLES
 
 log = logging.getLogger(__name__)
 
+# After a run on a phone-sized screen, bring the summary line to the top: there the results start
+# far below the button. A desktop page, where they are in view, does not move.
+SCROLL_TO_RESULTS = """() => {
+  const el = document.getElementById('summary');
+  if (el && el.offsetParent !== null && window.innerWidth <= 700 && el.getBoundingClientRect().top > 8) {
+    el.scrollIntoView({behavior: 'instant', block: 'start'});
+  }
+}"""
+
 
 @dataclass
 class _Page:
     """The output components one Compare click fills."""
 
     status: Any
+    results: Any  # everything below the status line; hidden until a run has something to show
+    summary: Any
     legend: Any
     disagreements: Any
     rows: dict = field(default_factory=dict)  # name -> Column (hidden when the strategy is not chosen)
@@ -42,8 +53,8 @@ class _Page:
 
     @property
     def outputs(self) -> list:
-        return [self.status, self.legend, self.disagreements, *self.rows.values(), *self.texts.values(),
-                *self.tables.values()]
+        return [self.status, self.results, self.summary, self.legend, self.disagreements, *self.rows.values(),
+                *self.texts.values(), *self.tables.values()]
 
 
 def _html(value: str = "", **kwargs) -> gr.HTML:
@@ -75,14 +86,17 @@ def _inputs(cfg: SpaceConfig, table: tuple):
 
 
 def _results(start_status: str, table: tuple, scores: StrategyF1 | None) -> _Page:
-    """Status, legend, the disagreement view, and one stacked full-width row per registered strategy."""
-    status = _html(start_status, elem_id="run-info")
-    legend = _html(render.legend_html({}), elem_id="legend", head=f"<style>{render.CSS}</style>")
-    gr.Markdown("### Where the strategies disagree")
-    page = _Page(status, legend, _html("", elem_id="disagreements"))
-    gr.Markdown("### What each strategy finds")
-    with gr.Column(elem_classes=["ner-rows"]):
-        _rows(page, table, scores)
+    """Status; then, once a run has something to show: the summary line, legend, the disagreement
+    view, and one stacked full-width row per registered strategy."""
+    status = _html(start_status, elem_id="run-info", head=f"<style>{render.CSS}</style>")
+    with gr.Column(visible=False, elem_id="results") as results:
+        summary = _html("", elem_id="summary")
+        legend = _html(render.legend_html({}), elem_id="legend")
+        gr.Markdown("### Where the strategies disagree")
+        page = _Page(status, results, summary, legend, _html("", elem_id="disagreements"))
+        gr.Markdown("### What each strategy finds")
+        with gr.Column(elem_classes=["ner-rows"]):
+            _rows(page, table, scores)
     return page
 
 
@@ -120,8 +134,19 @@ def _model_facts(result: dict) -> tuple[list, StrategyF1 | None]:
     return render.legend_types(result["labels"]) or seen, shown
 
 
+def _best(scores: StrategyF1 | None, names) -> tuple[str, float, str] | None:
+    """(strategy, F1, split) of the shown strategy with the model's best measured F1, or None."""
+    shown = {n: f for n, f in (scores.f1 if scores else {}).items() if n in names}
+    if not shown:
+        return None
+    name = max(shown, key=shown.get)
+    return name, shown[name], scores.split
+
+
 def _cleared(page: _Page, message_html: str) -> dict:
-    updates = {page.status: message_html, page.disagreements: ""}
+    """A failed (or empty) run: the message, and no results of an earlier run left on screen."""
+    updates = {page.status: message_html, page.results: gr.update(visible=False), page.summary: "",
+               page.legend: render.legend_html({}), page.disagreements: ""}
     for name in page.rows:
         updates[page.texts[name]] = page.plain_heads[name]
         updates[page.tables[name]] = ""
@@ -141,14 +166,19 @@ def _compare_handler(service: Service, page: _Page, table: tuple):
             log.exception("compare failed")
             return _cleared(page, render.error_html(f"unexpected error ({type(exc).__name__}): {exc}"))
         text_value = text_value or ""
+        if result.get("message"):  # e.g. empty text: nothing ran, nothing to show below the message
+            return _cleared(page, render.status_html(result))
         chosen_names = result["strategies"]
         types, scores = _model_facts(result)
         colors = render.palette(types)
+        best = _best(scores, chosen_names)
         updates = {
             page.status: render.status_html(result),
+            page.results: gr.update(visible=True),
+            page.summary: render.summary_html(len(chosen_names), len(result["disagreements"]), best),
             page.legend: render.legend_html(colors),
             page.disagreements: render.disagreement_html(
-                result["disagreements"], chosen_names, text_value, colors, pipeline_names),
+                result["disagreements"], chosen_names, text_value, colors, pipeline_names, best[0] if best else None),
         }
         for strategy in table:
             name = strategy.name
@@ -231,20 +261,29 @@ def build_demo(config: SpaceConfig | None = None) -> gr.Blocks:
     with gr.Blocks(title="NER aggregation strategies side by side", analytics_enabled=False) as demo:
         gr.Markdown(
             "# NER: every aggregation strategy, one forward pass\n"
+            "**What to look for:** a model reads text in word pieces; there are several ways to turn those "
+            "pieces back into names of people, places and organisations, and they do not always agree. Click "
+            "an example: each row below shows one way, the table shows where they differ, and the green badge "
+            "the way that scored best for this model.",
+            elem_id="intro",
+        )
+        gr.Markdown(  # the how, for readers who know the pipeline; hidden on a phone
             f"The model runs **once**; its token scores are then grouped {len(pipeline_names)} ways "
             f"({', '.join(f'`{n}`' for n in pipeline_names)}) exactly as `transformers`' token-classification "
             "pipeline would, one row each, so the same words line up from row to row."
             + (" The `word` row is nerkit's own tokenizer-independent view, shown for reference."
                if len(pipeline_names) < len(table) else ""),
-            elem_id="intro",
+            elem_id="intro-more",
         )
         text, model, strategies, run = _inputs(cfg, table)
-        gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text], example_labels=EXAMPLE_LABELS,
-                    label="Examples where the strategies differ")
+        examples = gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text], example_labels=EXAMPLE_LABELS,
+                               label="Examples where the strategies differ (click one to run it)")
         page = _results(_start_status(service), table, _default_scores(cfg))
         demo.load(lambda: _start_status(service), outputs=[page.status], api_visibility="private", queue=False)
-        run.click(_compare_handler(service, page, table), inputs=[text, strategies, model], outputs=page.outputs,
-                  api_visibility="private", **limit)
+        handler = _compare_handler(service, page, table)
+        for event in (run.click, examples.load_input_event.then):  # an example click fills the box, then runs
+            event(handler, inputs=[text, strategies, model], outputs=page.outputs, api_visibility="private",
+                  **limit).then(None, js=SCROLL_TO_RESULTS)
         _register_api(service, table, limit)
 
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=cfg.concurrency)

@@ -52,6 +52,12 @@ CSS = """
   background: #ff9f43; color: #222; font-weight: 600; font-size: 0.85em;}
 .ner-agree {padding: 6px 0; font-weight: 600;}
 .ner-status {font-size: 0.9em; line-height: 1.5; white-space: pre-wrap; overflow-wrap: break-word;}
+.ner-status details summary {cursor: pointer; color: var(--body-text-color-subdued, #666);}
+.ner-summary {font-size: 1.05em; font-weight: 600; margin: 4px 0;}
+.ner-summary .best {background: #2e7d32; color: #fff; border-radius: 8px; padding: 0 6px; font-size: 0.85em;}
+.ner-dis th.best-col, .ner-dis td.best-col {background: rgba(46,125,50,.08);}
+.ner-dis th .best {background: #2e7d32; color: #fff; border-radius: 8px; padding: 0 5px; font-size: 0.75em;
+  margin-left: 4px; font-weight: 600;}
 .ner-status.error {color: #b00020; font-weight: 600;}
 .ner-row {gap: 2px !important;}
 @media (max-width: 700px) {
@@ -62,10 +68,17 @@ CSS = """
   .ner-dis td, .ner-dis tr, .ner-dis {border: none !important; padding: 1px 0 !important; margin: 0 !important;
     line-height: 1.45;}
   #intro h1 {font-size: 1.5em !important; margin-bottom: 4px !important;}
+  #intro-more {display: none !important;}
+  /* Phone: the rows and the disagreement table carry every entity; the per-row tables stay on desktop. */
+  .ner-row > .block:not(:first-child), .ner-row [id^="acc-"] {display: none !important;}
   .ner-status .wb-desc {display: none;}
   .ner-text {line-height: 1.6;}
   .ner-dis tr.region {border-bottom: 1px solid rgba(128,128,128,.4) !important; padding: 4px 0;}
   .ner-dis td[data-label]::before {content: attr(data-label) ": "; font-weight: 600;}
+  .ner-dis td.best-col[data-label]::before {content: attr(data-label) " (best F1): ";}
+  /* A long text must not make the page many screens tall: each row and the region list scroll inside. */
+  .ner-text {max-height: 4.9em; overflow-y: auto;}
+  #disagreements {max-height: 45vh; overflow-y: auto;}
 }
 """
 
@@ -225,20 +238,23 @@ def agreement_message(names: Sequence[str], pipeline_names: Iterable[str]) -> st
 
 
 def disagreement_html(regions: Sequence[Mapping], names: Sequence[str], text: str,
-                      colors: Mapping[str, str], pipeline_names: Iterable[str]) -> str:
+                      colors: Mapping[str, str], pipeline_names: Iterable[str], best: str | None = None) -> str:
     """One table row per region (numbered badge, the region in context, what each strategy said there);
-    a sentence instead when all agree. Fixed layout: it fits its container, whatever the text."""
+    a sentence instead when all agree. Fixed layout: it fits its container, whatever the text. `best`:
+    the strategy with the model's best measured F1, whose column is marked."""
     if not text.strip():
         return ""
     if not regions:
         return f'<div class="ner-agree" id="agree">{esc(agreement_message(names, pipeline_names))}</div>'
     cols = '<col class="where">' + "<col>" * len(names)
-    head = "<th>where</th>" + "".join(f"<th>{esc(n)}</th>" for n in names)
+    mark = {n: ' class="best-col"' if n == best else "" for n in names}
+    badge = '<span class="best">best F1</span>'
+    head = "<th>where</th>" + "".join(f"<th{mark[n]}>{esc(n)}{badge if n == best else ''}</th>" for n in names)
     rows, direction = [], text_direction(text)
     for i, region in enumerate(regions, 1):
         start, end = int(region["start"]), int(region["end"])
         cells = "".join(
-            f'<td data-label="{esc(n)}" dir="auto">{_said(region["strategies"].get(n, []), text, colors)}</td>'
+            f'<td{mark[n]} data-label="{esc(n)}" dir="auto">{_said(region["strategies"].get(n, []), text, colors)}</td>'
             for n in names
         )
         rows.append(f'<tr class="region"><td class="where" dir="{direction}"><span class="ner-badge">{i}</span> '
@@ -248,22 +264,40 @@ def disagreement_html(regions: Sequence[Mapping], names: Sequence[str], text: st
 
 
 def status_html(result: Mapping) -> str:
-    """The run's status line as plain (escaped) text."""
+    """The run's status: a visitor's advice in plain sight, the technical details collapsed."""
     if result.get("message"):
         return f'<div class="ner-status">ℹ️ {esc(result["message"])}</div>'
     wb = result["word_boundaries"]
     method = "WordPiece-style prefix (real words)" if wb["method"] == "prefix" else "space heuristic"
     n_dis = len(result["disagreements"])
     context = result.get("document_context")
-    reads = (f"\nTrained with document context ({int(context['tokens_per_side'])} sub-tokens of the neighbouring "
-             "sentences per side): paste whole paragraphs, not single sentences." if context else "")
+    reads = (f"Trained with document context ({int(context['tokens_per_side'])} sub-tokens of the neighbouring "
+             "sentences per side): paste whole paragraphs, not single sentences.\n" if context else "")
     return (
-        f'<div class="ner-status">Model {esc(result["model"])} · device {esc(result["device"])}{esc(reads)}\n'
+        f'<div class="ner-status">{esc(reads)}<details><summary>Run details: model {esc(result["model"])} · '
+        f"{float(result['total_ms']):.0f} ms</summary>"
+        f"Device {esc(result['device'])}\n"
         f"Word boundaries: {esc(method)}<span class=\"wb-desc\"> — {esc(wb['description'])}</span>\n"
         f"One forward pass: {float(result['forward_ms']):.1f} ms for {int(result['num_tokens'])} tokens in "
         f"{int(result['windows'])} window(s) of ≤ {int(result['max_tokens_per_window'])} tokens · all strategies "
-        f"{float(result['total_ms']):.1f} ms · {n_dis} disagreement region(s)</div>"
+        f"{float(result['total_ms']):.1f} ms · {n_dis} disagreement region(s)</details></div>"
     )
+
+
+def summary_html(views: int, regions: int, best: tuple[str, float, str] | None) -> str:
+    """The one line above the rows: how many views, where they disagree, which one measured best.
+
+    `best`: (strategy, F1, split) from the model's own evaluation, or None when it has none."""
+    where = ("they all agree" if regions == 0 else
+             f"{regions} place{'s' if regions != 1 else ''} where they disagree")
+    line = f"{views} view{'s' if views != 1 else ''}, {where}"
+    if best:
+        name, f1, split = best
+        line = (f'{esc(line)} · best on this model\'s {esc(split)} set: <span class="best">{esc(name)}</span> '
+                f"(F1 {100 * float(f1):.1f})")
+    else:
+        line = esc(line)
+    return f'<div class="ner-summary" id="summary-line">{line}</div>'
 
 
 def notice_html(message: str) -> str:
@@ -278,5 +312,5 @@ def error_html(message: str) -> str:
 __all__ = [
     "CSS", "DISAGREE_COLOR", "agreement_message", "color_of", "disagreement_html", "entity_table_html",
     "error_html", "is_pipeline", "legend_html", "legend_types", "notice_html", "palette", "row_head_html",
-    "row_title", "status_html", "text_html",
+    "row_title", "status_html", "summary_html", "text_html",
 ]

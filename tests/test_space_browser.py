@@ -93,11 +93,20 @@ def open_page(browser, url, viewport):
 def compare(page, text, expect="forward pass"):
     page.locator("#input-text textarea").fill(text)
     page.locator("#compare-btn").click()
+    wait_for_run(page, expect)
+
+
+def wait_for_run(page, expect="forward pass"):
+    """Until the status holds `expect` (its technical details are collapsed: textContent, not innerText)."""
     page.wait_for_function(
-        "want => document.querySelector('#run-info') && document.querySelector('#run-info').innerText.includes(want)",
+        "want => document.querySelector('#run-info') && document.querySelector('#run-info').textContent.includes(want)",
         arg=expect, timeout=60_000,
     )
     page.wait_for_timeout(300)
+
+
+def run_info(page) -> str:
+    return page.locator("#run-info").text_content()
 
 
 def marks(page, name):
@@ -125,7 +134,16 @@ def no_horizontal_scroll(page):
 
 def test_compare_in_the_browser(browser, app_url, shots):
     page = open_page(browser, app_url, DESKTOP)
+    # Before a run: the explanation, no empty headings or rows.
+    assert "What to look for" in page.locator("#intro").inner_text()
+    assert not page.locator("#results").is_visible() and not page.get_by_text("Where the strategies disagree").is_visible()
     compare(page, TEXT)
+    # After it: one summary line above the rows, and the best strategy marked in the disagreement table.
+    assert page.locator("#summary").inner_text().strip() == (
+        f"{len(NAMES)} views, 1 place where they disagree · best on this model's test set: first (F1 95.0)")
+    assert page.locator("#disagreements th.best-col").inner_text().startswith("first")
+    assert page.locator("#run-info details").get_attribute("open") is None  # technical details collapsed
+    assert "device" not in page.locator("#run-info").inner_text().lower()
     page.screenshot(path=str(shots / "space-1280x900.png"), full_page=True)
     assert (shots / "space-1280x900.png").stat().st_size > 10_000
 
@@ -170,7 +188,7 @@ def test_compare_in_the_browser(browser, app_url, shots):
     assert "PER W" in said["none"] and "LOC d" in said["simple"] and said["average"] == "—"
     assert "PER Widodo" in said["first"]
     assert no_horizontal_scroll(page)
-    info = page.locator("#run-info").inner_text()
+    info = run_info(page)
     assert "cpu" in info and "prefix" in info and "1 disagreement region" in info
 
     # HTML typed by the user is shown as text and never executed.
@@ -194,9 +212,7 @@ def test_phone_layout(browser, app_url, shots):
     height = page.evaluate("document.documentElement.scrollHeight")
     assert height <= 3 * PHONE["height"], f"the page is {height}px tall on a phone, over 3 screens"
     assert no_horizontal_scroll(page)
-    page.locator("#acc-first").get_by_text("first: entity table").click()
-    page.locator("#table-first table").wait_for(state="visible")
-    assert broken_cells(page, "#table-first th, #table-first td.num, #table-first td.lab") == []
+    assert not page.locator("#acc-first").is_visible()  # on a phone the rows carry the entities; tables: desktop
     page.close()
 
 
@@ -228,7 +244,7 @@ def test_markdown_and_html_from_users_are_shown_as_text(browser, app_url):
     box.fill(typed)
     box.press("Enter")
     compare(page, "Barack Obama <script>alert(3)</script>", expect="Cannot run")
-    info = page.locator("#run-info").inner_text()
+    info = run_info(page)
     assert "[link](http://x)" in info and "![img](" in info  # the message may shorten the rest
     assert page.locator('a[href="http://x"], img[src="http://x/a.png"], #run-info a, #run-info img').count() == 0
     assert page.nerkit_dialogs == [] and page.nerkit_errors == []
@@ -238,6 +254,46 @@ def test_markdown_and_html_from_users_are_shown_as_text(browser, app_url):
 def test_empty_text_and_refusals_show_messages_not_tracebacks(browser, app_url):
     page = open_page(browser, app_url, DESKTOP)
     compare(page, "", expect="Type or paste some text")
+    assert not page.locator("#results").is_visible()
+    compare(page, TEXT)
+    assert page.locator("#results").is_visible() and page.locator("#legend [data-type]").count() > 0
     compare(page, "x" * 20_001, expect="the limit is 20,000")
+    # A failed run clears the earlier results: no old legend, rows or table left under the error.
+    assert not page.locator("#results").is_visible() and page.locator("#legend [data-type]").count() == 0
     assert "Traceback" not in page.content()
+    page.close()
+
+
+def test_clicking_an_example_runs_it(browser, app_url):
+    from space.ui_examples import LABELED_EXAMPLES
+
+    page = open_page(browser, app_url, DESKTOP)
+    label, text = LABELED_EXAMPLES[0]
+    page.get_by_text(label, exact=True).click()
+    wait_for_run(page)
+    assert page.locator("#input-text textarea").input_value() == text
+    assert page.locator("#results").is_visible() and page.locator("#summary").inner_text().startswith(
+        f"{len(NAMES)} views")
+    page.close()
+
+
+def test_every_example_fits_three_phone_screens_and_scrolls_to_its_results(browser, app_url):
+    from space.ui_examples import LABELED_EXAMPLES
+
+    page = open_page(browser, app_url, PHONE)
+    heights = {}
+    for label, text in LABELED_EXAMPLES:
+        page.evaluate("window.scrollTo(0, 0)")
+        page.get_by_text(label, exact=True).click()
+        page.wait_for_function(  # this example's run is on screen: the first row shows its text
+            "want => (document.querySelector('#hl-none .ner-text') || {}).textContent === want", arg=text,
+            timeout=60_000)
+        page.wait_for_timeout(300)
+        heights[label] = page.evaluate("document.documentElement.scrollHeight")
+        top = page.locator("#summary").evaluate("e => e.getBoundingClientRect().top")
+        # The results came into view by themselves: from the top of the page, where the summary line sits
+        # ~1,100 px down, to on screen (at the top, or as high as the page's end allows).
+        assert -2 <= top < 0.75 * PHONE["height"], (label, top)
+    assert all(h <= 3 * PHONE["height"] for h in heights.values()), heights
+    assert no_horizontal_scroll(page)
     page.close()

@@ -370,7 +370,7 @@ def test_cli_writes_the_schema_the_card_renders(tiny_bert, tmp_path, capsys):
     best = max(("first", "average", "max", "simple"), key=lambda s: block["results"][s]["f1"])
     assert f'aggregation_strategy="{best}"' in card or f"aggregation_strategy: {best}" in card
     assert "F1 (95% CI)" in card and "resamples of the 12 test sentences, seed 3" in card
-    assert "nerkit evaluate --model .../" in card, "the evaluation command is in the reproducibility block"
+    assert "nerkit evaluate --model . " in card, "the evaluation command is in the reproducibility block (run folder: .)"
 
 
 def test_cli_bootstrap_defaults_and_off(tiny_bert, tmp_path):
