@@ -4,6 +4,7 @@ huggingface_hub/transformers clients, and the Hub-compatible server of tests/hub
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import signal
 import socket
@@ -159,6 +160,22 @@ def test_a_changed_lfs_file_is_pushed_again(nerkit, hub, fresh_run):
     new, old = history[0].files, history[1].files
     assert [p for p in new if new[p] != old.get(p)] == ["model.safetensors"]
     assert hub.files(repo)["model.safetensors"] == bytes(data)
+
+
+def test_a_corrupted_eval_results_is_refused_before_anything_is_sent(nerkit, hub, fresh_run):
+    """Issue 18: with a card that already names the repo, a truncated eval_results.json used to be pushed
+    (rc 0): the Hub then held metrics that do not parse and do not match the card."""
+    repo = f"alice/{unique('corrupt')}"
+    render_card_for(fresh_run, repo)
+    results = fresh_run / "eval_results.json"
+    results.write_text(results.read_text()[: len(results.read_text()) // 2])
+    run = nerkit("push", fresh_run, "--repo-id", repo)
+    assert run.code == 2, run.output
+    assert "eval_results.json: invalid JSON at line" in run.stderr and "column" in run.stderr
+    assert not hub.has_repo(repo)
+    (fresh_run / "eval_results.json").write_text(json.dumps({"schema_version": "x"}))
+    run = nerkit("push", fresh_run, "--repo-id", repo)
+    assert run.code == 2 and "eval_results.json" in run.stderr and "schema_version" in run.stderr, run.output
 
 
 def test_dry_run_writes_the_exact_tree_without_network(nerkit, hub, run_folder, tmp_path):
@@ -504,6 +521,37 @@ def test_publish_checks_the_token_before_training(nerkit, hub, tiny_bert, tmp_pa
     assert run.code == 2, run.output
     assert ("no Hugging Face token found" if token == "missing" else "rejected the token") in run.stderr
     assert not out.exists(), "nothing trained"
+    assert not hub.has_repo(repo)
+
+
+@pytest.mark.parametrize("bad", ["dataset", "output-dir", "model"])
+def test_publish_creates_no_repo_when_a_local_input_is_wrong(nerkit, hub, tiny_bert, tmp_path, bad):
+    """Issue 18: a mistyped --dataset (or an output folder that holds a model, or a base model that cannot
+    be read) used to fail after the public repo was created, leaving it empty."""
+    repo = f"alice/{unique('bad-input')}"
+    out = tmp_path / "out"
+    args = publish_args(repo, tiny_bert, out)
+    if bad == "dataset":
+        args[args.index("--dataset") + 1] = tmp_path / "no-such-data"
+    elif bad == "output-dir":
+        shutil.copytree(tiny_bert, out)  # a finished model already there, and no --overwrite
+    else:
+        args[args.index("--model") + 1] = tmp_path / "no-such-model"
+    run = nerkit(*args)
+    assert run.code == 2, run.output
+    assert not hub.has_repo(repo), "nothing is created before the local inputs are checked"
+    assert "Traceback" not in run.stderr
+
+
+def test_publish_deletes_the_empty_repo_it_created_when_the_push_fails(nerkit, hub, tiny_bert, tmp_path):
+    repo = f"alice/{unique('fails-late')}"
+    hub.fail("POST", rf"/api/models/{repo}/commit/", "500", times=None)
+    try:
+        run = nerkit(*publish_args(repo, tiny_bert, tmp_path / "out"), timeout=600)
+    finally:
+        hub.clear_faults()
+    assert run.code == 2, run.output
+    assert f"the empty repo {repo} it had created was deleted" in run.stderr
     assert not hub.has_repo(repo)
 
 

@@ -109,6 +109,20 @@ def check_model_folder(root: Path) -> None:
     if not card.is_file():
         raise UserError(f"{root} has no model card ({runfolder.CARD}). Render it first: nerkit card {root}")
     check_front_matter(card.read_text(encoding="utf-8", errors="replace"), str(card))
+    check_run_files(root)
+
+
+def check_run_files(root: Path) -> None:
+    """Every run file nerkit knows, read through its typed reader before anything is sent: a truncated
+    eval_results.json must never reach the Hub, where it would not parse and would contradict the card.
+    The readers' errors name the file and the line and column, or the field."""
+    from nercore.runfolder import EvalResults
+    from nercore.runfolder.records import TRAINING_RECORDS
+
+    for path in sorted(root.glob("eval_results*.json")):  # the headline one and each backend's
+        EvalResults.from_json(path)
+    for record in TRAINING_RECORDS:
+        record.read(root)
 
 
 def _check_shards(root: Path) -> None:

@@ -53,16 +53,59 @@ def publish_model(config, load_data: Callable[[], object], options: HubOptions, 
         check_dry_run_dir(options.dry_run, output_dir=config.output_dir)
     rank = process_rank()
     session = None
-    if rank == 0 and not options.dry_run:
-        session = options.preflight("model")
-        print(f"pre-flight ok: {session.user} can push to {options.repo_id}; training now")
+    if rank == 0 and not options.dry_run:  # the token and the namespace first: no local work is wasted on them
+        session = options.preflight("model", create=False)
 
-    from toolkit.training import train
+    from toolkit.training import check_output_dir, train
 
-    data = load_data()
+    data = load_data()  # the local inputs next, before any repo exists: a mistyped --dataset creates nothing
     if evaluate_split not in data.splits and config.eval_split not in data.splits:
         raise UserError(f"--evaluate-split {evaluate_split}: the dataset has no such split (it has: "
                         f"{', '.join(data.splits)}). Pass --evaluate-split.")
+    check_output_dir(config)
+    _check_base_model(config.model, config.revision)
+    if session is not None:
+        options.create(session)
+        print(f"pre-flight ok: {session.user} can push to {options.repo_id}; training now")
+    try:
+        return _train_evaluate_push(config, data, options, card, session, rank, train, evaluate_split=evaluate_split,
+                                    bootstrap=bootstrap, max_eval_sentences=max_eval_sentences,
+                                    include_onnx=include_onnx)
+    except BaseException as err:
+        if session is not None and session.created:
+            _remove_empty_repo(session, err)
+        raise
+
+
+def _check_base_model(model: str, revision: str | None = None) -> None:
+    """The base model's config can be read (a local folder, or a Hub id: one small download)."""
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(model, revision=revision)
+    except Exception as exc:  # OSError (missing, offline), ValueError (unknown architecture)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"--model {model!r:.120}: its config cannot be read ({first[:300]}). Pass a Hub model id such "
+                        "as bert-base-cased or a folder written by save_pretrained.") from None
+
+
+def _remove_empty_repo(session, err: BaseException) -> None:
+    """The run created the repo and failed before its one commit: delete the empty repo, and say so."""
+    try:
+        session.api.delete_repo(session.repo_id, repo_type=session.repo_type)
+        note = f"nerkit publish: the run failed before pushing, so the empty repo {session.repo_id} it had created was deleted."
+    except Exception as exc:  # noqa: BLE001 - the run's own error is the one to raise
+        note = (f"nerkit publish: the run failed before pushing and left the empty repo {session.repo_id} it created "
+                f"({type(exc).__name__} when deleting it); delete it at "
+                f"https://huggingface.co/{session.repo_id}/settings or push to it later with nerkit push.")
+    if isinstance(err, UserError) and err.args:
+        err.args = (f"{err.args[0]}\n{note}", *err.args[1:])
+    else:
+        print(note, file=sys.stderr, flush=True)
+
+
+def _train_evaluate_push(config, data, options, card, session, rank, train, *, evaluate_split, bootstrap,
+                         max_eval_sentences, include_onnx) -> int:
     result = train(config, data)
     if rank != 0:
         print(f"nerkit publish: process rank {rank}: training done; rank 0 evaluates and pushes")

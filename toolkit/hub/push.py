@@ -12,7 +12,7 @@ from pathlib import Path
 from toolkit.hub.commit import format_result, push
 from toolkit.hub.model_folder import plan_model_folder
 from toolkit.hub.plan import PushPlan, check_secrets, format_plan, write_tree
-from toolkit.hub.session import HubSession, check_space_model, preflight
+from toolkit.hub.session import HubSession, check_space_model, create_repo, preflight
 from toolkit.hub.space_bundle import plan_space
 from toolkit.ids import check_repo_id
 from toolkit.runtime import process_rank
@@ -33,9 +33,14 @@ class HubOptions:
     def __post_init__(self) -> None:
         check_repo_id(self.repo_id)
 
-    def preflight(self, repo_type: str = "model") -> HubSession:
+    def preflight(self, repo_type: str = "model", *, create: bool = True) -> HubSession:
         return preflight(self.repo_id, repo_type=repo_type, private=self.private, create_pr=self.create_pr,
-                         space_sdk="gradio" if repo_type == "space" else None)
+                         space_sdk="gradio" if repo_type == "space" else None, create=create)
+
+    def create(self, session: HubSession) -> None:
+        """Create the repo a `preflight(create=False)` checked (after the local inputs were)."""
+        create_repo(session, private=self.private, create_pr=self.create_pr,
+                    space_sdk="gradio" if session.repo_type == "space" else None)
 
 
 def push_plan(plan: PushPlan, options: HubOptions, *, session: HubSession | None = None) -> int:

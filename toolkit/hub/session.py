@@ -30,6 +30,7 @@ class HubSession:
     repo_url: str
     token: str = field(repr=False)
     token_source: str = ""
+    created: bool = False  # this run created the repo (it was not there before)
 
     def scrub(self, text: str) -> str:
         return scrub(text, self.token)
@@ -47,8 +48,10 @@ def preflight(
     private: bool | None = None,
     create_pr: bool = False,
     space_sdk: str | None = None,
+    create: bool = True,
 ) -> HubSession:
-    """Check the token and write access and create the repo. Raises UserError."""
+    """Check the token and write access and (unless `create` is False: `create_repo` later) create the
+    repo. Raises UserError."""
     from huggingface_hub import HfApi
 
     check_repo_id(repo_id)
@@ -65,15 +68,25 @@ def preflight(
         _check_may_push(me, repo_id, source)
     session = HubSession(api=api, user=user, repo_id=repo_id, repo_type=repo_type, repo_url="", token=token,
                          token_source=source)
+    if create:
+        create_repo(session, private=private, create_pr=create_pr, space_sdk=space_sdk)
+    return session
+
+
+def create_repo(session: HubSession, *, private: bool | None = None, create_pr: bool = False,
+                space_sdk: str | None = None) -> None:
+    """Create the session's repo (or find it), check write access; `session.created` says whether this
+    call made it, so a run that fails afterwards can say that it left an empty repo behind."""
+    api, repo_id, repo_type = session.api, session.repo_id, session.repo_type
     with hub_errors(session.call("create")):
+        session.created = not api.repo_exists(repo_id, repo_type=repo_type)
         session.repo_url = str(api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True,
                                                space_sdk=space_sdk))
         if not create_pr:
             api.auth_check(repo_id, repo_type=repo_type, write=True)
         if private is not None:
             _warn_on_visibility(api, repo_id, repo_type, private)
-    log.info("pre-flight ok: user %s can write to %s %s", user, repo_type, repo_id)
-    return session
+    log.info("pre-flight ok: user %s can write to %s %s", session.user, repo_type, repo_id)
 
 
 def _check_may_push(me: dict, repo_id: str, source: str) -> None:
