@@ -627,6 +627,13 @@ def test_publish_trial_limits_the_evaluation_and_warns_about_a_useless_model(ner
     card = (tmp_path / "preview" / "README.md").read_text()
     assert "**Warning: this model does not work yet.** Its F1 " in card and "is below 10.00" in card
     assert "highest end-to-end F1 (0.00)" not in card
+    # A partial evaluation says so in the headline and in the model-index (issue 18).
+    total = results["split_sentences"]
+    assert total > 3 and f"On the first 3 of the {total} sentences of the " in card and "(a partial evaluation)" in card
+    import yaml
+
+    index = yaml.safe_load(card.split("---")[1])["model-index"][0]["results"][0]["dataset"]
+    assert index["args"]["sentences"] == f"first 3 of {total}" and "(first 3 sentences)" in index["name"]
     if max(s["f1"] for s in results["strategies"]["results"].values()) == 0:
         assert "No strategy could be recommended from the evaluation" in card
 

@@ -18,7 +18,8 @@ SCHEMA_VERSION = 1
 # Written by `nerkit evaluate` before the scores; strings/dicts kept as they are.
 _HEADER = ("model", "label_column", "dataset")
 _KNOWN = {
-    "schema_version", "model", "split", "label_column", "dataset", "num_sentences", "num_tokens", "truncated_words",
+    "schema_version", "model", "split", "label_column", "dataset", "num_sentences", "split_sentences", "num_tokens",
+    "truncated_words",
     "command", "task", "overall", "modes", "invalid_sequences", "per_tag", "macro_f1", "confidence_intervals",
     "strategies",
     "error_analysis",
@@ -74,6 +75,7 @@ class EvalResults:
     model: str | None = None
     label_column: str | None = None
     dataset: dict | None = None  # the data source (kind, name, files, fingerprints)
+    split_sentences: int | None = None  # the whole split's size; more than num_sentences: a partial evaluation
     num_tokens: int | None = None
     truncated_words: int | None = None
     command: str | None = None
@@ -93,6 +95,11 @@ class EvalResults:
     @property
     def entities(self) -> bool:
         return self.task == "entities"
+
+    @property
+    def partial(self) -> bool:
+        """Only the first `num_sentences` of the split's `split_sentences` were scored (a trial run)."""
+        return self.split_sentences is not None and self.num_sentences < self.split_sentences
 
     @property
     def per_type(self) -> dict[str, Scores]:
@@ -122,6 +129,7 @@ class EvalResults:
             "task": task,
             "overall": overall,
             "num_sentences": where.get(data, "num_sentences", "a count", is_count),
+            "split_sentences": optional(where.get(data, "split_sentences", "a count", is_count, optional=True)),
             "num_tokens": optional(where.get(data, "num_tokens", "a count", is_count, optional=True)),
             "truncated_words": optional(where.get(data, "truncated_words", "a count", is_count, optional=True)),
             "command": optional(where.get(data, "command", "the command line", lambda v: isinstance(v, str), optional=True)),
@@ -149,7 +157,7 @@ class EvalResults:
         put(payload, "label_column", self.label_column)
         put(payload, "dataset", self.dataset)
         payload["num_sentences"] = self.num_sentences
-        for key in ("num_tokens", "truncated_words", "command"):
+        for key in ("split_sentences", "num_tokens", "truncated_words", "command"):
             put(payload, key, getattr(self, key))
         put(payload, "backend", self.backend)
         payload.update(task=self.task, overall=self.overall.to_json())

@@ -56,6 +56,10 @@ def eval_results(ctx: CardContext) -> list[EvalResult]:
     if block is not None:  # how each sentence was read, so a leaderboard reader cannot mistake the setting
         common["dataset_args"] = {"document_context": f"{block.tokens_per_side} sub-tokens per side"
                                   if block.headline == "with" else "none (sentences alone)"}
+    if ctx.results.partial:  # a leaderboard reader must not take a trial run for the whole split
+        common["dataset_args"] = {**common.get("dataset_args", {}),
+                                  "sentences": f"first {ctx.results.num_sentences} of {ctx.results.split_sentences}"}
+        common["dataset_name"] = f"{ds.pretty} (first {ctx.results.num_sentences} sentences)"
     overall = ctx.results.overall
     metrics = ("precision", "recall", "f1", "accuracy") if ctx.entities else ("accuracy",)
     out = [EvalResult(metric_type=m, metric_value=getattr(overall, m), metric_name=_metric_label(m), **common) for m in metrics]

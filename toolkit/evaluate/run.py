@@ -90,6 +90,7 @@ def evaluate_model(
         "label_column": data.label_column,
         "dataset": data.source,
         "num_sentences": len(sentences),
+        **({"split_sentences": len(data.splits[split])} if len(sentences) < len(data.splits[split]) else {}),
         "num_tokens": sum(len(s) for s in sentences),
         "truncated_words": stats.truncated_words,
         **({"command": command} if command else {}),

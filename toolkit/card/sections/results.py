@@ -35,6 +35,9 @@ def summary(ctx: CardContext) -> str:
 def _summary(ctx: CardContext) -> str:
     overall = ctx.results.overall
     on = f"the {ctx.dataset.pretty} {ctx.split} split"
+    if ctx.results.partial:  # a trial run must not read as the whole split's figure
+        on = (f"the first {count(ctx.results.num_sentences)} of the {count(ctx.results.split_sentences)} sentences "
+              f"of {on} (a partial evaluation)")
     reading = headline_reading(ctx)
     if reading:
         on += f", {reading},"
