@@ -498,10 +498,14 @@ def test_publish_space(nerkit, hub, run_folder, tmp_path):
     assert again.code == 0 and "Nothing to push" in again.stdout and len(repo.history()) == 2
 
 
-def test_publish_space_warns_about_a_missing_model(nerkit, hub):
-    run = nerkit("publish-space", "--repo-id", f"alice/{unique('demo')}", "--model", "alice/does-not-exist")
-    assert run.code == 0, run.output
+def test_publish_space_refuses_a_space_with_no_model_to_serve(nerkit, hub):
+    """Issue 18: it used to warn and push a Space that serves nothing."""
+    space = f"alice/{unique('demo')}"
+    run = nerkit("publish-space", "--repo-id", space, "--model", "alice/does-not-exist")
+    assert run.code == 2, run.output
     assert "model alice/does-not-exist was not found on the Hub" in run.stderr
+    assert "a Space for it would serve nothing" in run.stderr and "nerkit push OUTPUT_DIR --repo-id" in run.stderr
+    assert not hub.has_repo(space, "space")
 
 
 # ---- publish: train -> evaluate -> card -> push ---------------------------------------------------------

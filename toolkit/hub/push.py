@@ -77,6 +77,7 @@ def publish_space(model_id: str, options: HubOptions, *, source_dir: str | Path 
     plan = plan_space(model_id, source_dir=source_dir, title=title, hardware=hardware)
     session = None
     if not options.dry_run:
-        session = options.preflight("space")
-        check_space_model(session, model_id)
+        session = options.preflight("space", create=False)
+        check_space_model(session, model_id)  # before the Space exists: a Space with no model is refused
+        options.create(session)
     return push_plan(plan, options, session=session)

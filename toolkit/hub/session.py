@@ -114,12 +114,16 @@ def _warn_on_visibility(api, repo_id: str, repo_type: str, private: bool) -> Non
 
 
 def check_space_model(session: HubSession, model_id: str) -> None:
-    """Warn (only) when the Space's model is missing or private: the Space would fail to start."""
-    from huggingface_hub.errors import HfHubHTTPError
+    """Refuse a Space whose model is not on the Hub (it would serve nothing); warn when the model is
+    private (the Space needs a token) or cannot be checked right now."""
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
     call = session.call("model_info").but(repo_id=model_id, repo_type="model")
     try:
         info = session.api.model_info(model_id)
+    except RepositoryNotFoundError as err:
+        raise UserError(message(err, call).replace("the Space will fail to start until it exists",
+                                                   "a Space for it would serve nothing")) from None
     except HfHubHTTPError as err:
         log.warning("%s", message(err, call))
         return
