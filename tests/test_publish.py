@@ -400,7 +400,10 @@ def test_storage_failure_is_one_line_naming_the_file_and_status(nerkit, hub, run
     assert run.code == 2, run.output
     assert "Traceback" not in run.stderr
     error, after = run.stderr[run.stderr.index("nerkit push: error: "):].split("\n", 1)
-    assert "error" not in after.lower(), "the message is one line (the progress bar may close after it)"
+    assert "error" not in after.lower(), "the message is one line"
+    line = run.stderr[: run.stderr.index("nerkit push: error: ") + 1].split("\n")[-1]
+    assert line.split("\r")[-1] == "n", "the error starts its own line: the open upload bar was erased first"
+    assert "100%" not in after, "no bar claims the upload finished after the error"
     assert error.startswith(f"nerkit push: error: could not upload model.safetensors to the Hub's file storage: {why}")
     assert f"nothing was committed: {repo}@main still points to" in error and "Run the same command again" in error
     assert "X-Signature" not in error, "pre-signed URLs stay out of the message"

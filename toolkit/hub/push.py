@@ -54,10 +54,26 @@ def push_plan(plan: PushPlan, options: HubOptions, *, session: HubSession | None
         return 0
     session = session or options.preflight(plan.repo_type)
     print(format_plan(plan, f"Publishing to {where} as {session.user}:"))
-    result = push(plan, session, revision=options.revision, create_pr=options.create_pr,
-                  commit_message=options.commit_message, commit_description=options.commit_description)
+    try:
+        result = push(plan, session, revision=options.revision, create_pr=options.create_pr,
+                      commit_message=options.commit_message, commit_description=options.commit_description)
+    except BaseException:
+        clear_progress_bars()
+        raise
     print(format_result(result, plan))
     return 0
+
+
+def clear_progress_bars() -> None:
+    """Close and erase the upload bars a failed transfer left open: the error then starts on a line of
+    its own, and no bar redraws itself at "100%" after it (the bytes were sent; the storage refused them)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.leave = False
+        bar.close()
 
 
 def push_folder(output_dir: str | Path, options: HubOptions, *, exclude: tuple[str, ...] = (),
