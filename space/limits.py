@@ -9,8 +9,10 @@ Space takes text only. `protect(demo)` installs both on every launch of the demo
 forward passes, so a request may wait for a model to load without holding that slot.
 
 It also closes what Gradio leaves open by default: `/monitoring` (a public summary of every
-handler's traffic) is off; a call with too few arguments gets a message naming them (Gradio's own
-ValueError reaches API clients as `{"error": null}` and logs the values in full); and MCP tool
+handler's traffic) is off; a call that leaves out optional values gets their defaults (a client
+written before `min_score` existed still works), and one without a required value gets a message
+naming them (Gradio's own ValueError reaches API clients as `{"error": null}` and logs the values in
+full); and MCP tool
 results are JSON (Gradio's MCP server sends `str(dict)`, a Python repr).
 """
 
@@ -86,6 +88,9 @@ def _named_missing_inputs(validate):
     import gradio as gr
 
     def validate_inputs(block_fn, inputs):
+        defaults = _parameter_defaults(block_fn)
+        if defaults and len(inputs) < len(defaults) and all(d is not _REQUIRED for d in defaults[len(inputs):]):
+            inputs.extend(defaults[len(inputs):])  # optional values left out (an older client): their defaults
         try:
             return validate(block_fn, inputs)
         except ValueError:
@@ -97,6 +102,22 @@ def _named_missing_inputs(validate):
             ) from None
 
     return validate_inputs
+
+
+_REQUIRED = object()
+
+
+def _parameter_defaults(block_fn) -> list | None:
+    """Each endpoint parameter's default (`_REQUIRED` for none), or None when they cannot be read."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(block_fn.fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if len(parameters) != len(block_fn.inputs):
+        return None
+    return [_REQUIRED if p.default is inspect.Parameter.empty else p.default for p in parameters]
 
 
 def _parameter_names(block_fn) -> list[str]:

@@ -23,6 +23,7 @@ from nercore.engine import InputTooLongError, check_text, finish, predict_detail
 from space.model_scores import model_scores
 from space.model import LoadPolicy, ModelLoadError, get_pipeline, loaded_pipeline, plain_line, set_cache_size
 from nercore.errors import shown
+from nercore.thresholds import check_min_score, keep_confident
 from nercore.spans import disagreements
 
 log = logging.getLogger(__name__)
@@ -189,23 +190,27 @@ class Service:
 
     # -- requests ---------------------------------------------------------------------------
     def run(self, text: Any, strategies: Iterable[str] | str | None = None, model: str | None = None, *,
-            scores: bool = True) -> dict:
+            scores: bool = True, min_score: Any = None) -> dict:
         """Everything the UI shows; raises RequestError / ModelLoadError with a one-line user-facing message.
 
         `scores` adds the model's per-strategy F1 (its eval_results.json; a download for a Hub model the
         first time), which `/predict` does not return and so does not look up."""
         try:
             if self.batcher is None:
-                return self._request(text, strategies, model, scores)
+                return self._request(text, strategies, model, scores, min_score)
             with self.batcher.expect():
-                return self._request(text, strategies, model, scores)
+                return self._request(text, strategies, model, scores, min_score)
         except (RequestError, ModelLoadError) as exc:
             message = plain_line(str(exc))
             log.warning("refused a request: %s", message)  # one line, no traceback: the visitor's mistake
             raise type(exc)(message) from None
 
-    def _request(self, text: Any, strategies, model, with_scores: bool = True) -> dict:
+    def _request(self, text: Any, strategies, model, with_scores: bool = True, min_score: Any = None) -> dict:
         began = time.perf_counter()
+        try:
+            min_score = check_min_score(min_score)
+        except ValueError as exc:
+            raise RequestError(str(exc)) from None
         names = self.check_strategies(strategies)
         text = self.check_text(text)
         model_id, pinned, display = self.resolve_model(model)
@@ -229,16 +234,20 @@ class Service:
         except InputTooLongError as exc:
             raise RequestError(str(exc)) from exc
         result.update(run)
+        if min_score:  # the API's threshold: only entities scored at least min_score (nercore.thresholds)
+            result["entities"] = {s: keep_confident(found, min_score) for s, found in result["entities"].items()}
         scores = model_scores(model_id) if with_scores else None  # eval_results.json via the core reader; cached
         result["scores"] = scores.to_json() if scores else None
         result["disagreements"] = disagreements(
-            run["entities"], text, reference=[s.name for s in registry.STRATEGIES if not s.pipeline])
+            result["entities"], text, reference=[s.name for s in registry.STRATEGIES if not s.pipeline])
         result["wall_ms"] = round((time.perf_counter() - began) * 1000, 2)
         return result
 
-    def compare(self, text: Any, strategies: Iterable[str] | str | None = None, model: str | None = None) -> dict:
-        """The `/compare` payload: entities per strategy, disagreement regions, and run info."""
-        r = self.run(text, strategies, model)
+    def compare(self, text: Any, strategies: Iterable[str] | str | None = None, model: str | None = None,
+                min_score: Any = None) -> dict:
+        """The `/compare` payload: entities per strategy (those scored at least `min_score`, if given),
+        disagreement regions, and run info."""
+        r = self.run(text, strategies, model, min_score=min_score)
         info_keys = ("device", "num_tokens", "windows", "forward_ms", "total_ms", "word_boundaries", "max_tokens_per_window",
                      "backend", "labels", "document_context")
         return {
@@ -250,12 +259,12 @@ class Service:
             "info": {k: r[k] for k in info_keys if k in r},
         }
 
-    def predict(self, text: Any, strategy: str = "simple", model: str | None = None) -> list[dict]:
-        """The `/predict` payload: one strategy's entities (empty list for empty text)."""
+    def predict(self, text: Any, strategy: str = "simple", model: str | None = None, min_score: Any = None) -> list[dict]:
+        """The `/predict` payload: one strategy's entities (empty list for empty text), scored at least `min_score`."""
         if not isinstance(strategy, str):
             raise RequestError(f"strategy must be one name out of {', '.join(s.name for s in registry.STRATEGIES)}.")
         (name,) = self.check_strategies([strategy])
-        return self.run(text, [name], model, scores=False)["entities"][name]
+        return self.run(text, [name], model, scores=False, min_score=min_score)["entities"][name]
 
 
 __all__ = ["Service", "RequestError", "ModelLoadError", "EMPTY_TEXT_MESSAGE", "NO_MODEL_MESSAGE"]

@@ -81,8 +81,10 @@ def _inputs(cfg: SpaceConfig, table: tuple):
                 choices=[(s.name if render.is_pipeline(s) else f"{s.name} (nerkit)", s.name) for s in table],
                 value=[s.name for s in table], label="Strategies", elem_id="strategies",
             )
+            threshold = gr.Slider(0, 1, value=0, step=0.05, label="Dim entities scored below",
+                                  info="0 shows every entity at full strength", elem_id="threshold")
             run = gr.Button("Compare", variant="primary", elem_id="compare-btn")
-    return text, model, strategies, run
+    return text, model, strategies, threshold, run
 
 
 def _results(start_status: str, table: tuple, scores: StrategyF1 | None) -> _Page:
@@ -157,9 +159,9 @@ def _compare_handler(service: Service, page: _Page, table: tuple):
     """The Compare click: every chosen strategy's row filled, the others hidden, errors as plain text."""
     pipeline_names = [s.name for s in table if render.is_pipeline(s)]
 
-    def on_compare(text_value, chosen, model_value):
+    def on_compare(text_value, chosen, model_value, min_score=0.0):
         try:
-            result = service.run(text_value, chosen or [], model_value)
+            result = service.run(text_value, chosen or [], model_value)  # every entity: the page dims, never drops
         except (RequestError, ModelLoadError) as exc:
             return _cleared(page, render.error_html(str(exc)))
         except Exception as exc:  # never a traceback in the page
@@ -184,7 +186,7 @@ def _compare_handler(service: Service, page: _Page, table: tuple):
             name = strategy.name
             entities = result["entities"].get(name, [])
             updates[page.rows[name]] = gr.update(visible=name in chosen_names)
-            shown = render.text_html(text_value, entities, colors) if text_value.strip() else ""
+            shown = render.text_html(text_value, entities, colors, min_score) if text_value.strip() else ""
             updates[page.texts[name]] = _head(strategy, scores) + shown
             updates[page.tables[name]] = render.entity_table_html(text_value, entities)
         return updates
@@ -197,33 +199,36 @@ def _register_api(service: Service, table: tuple, limit: dict) -> None:
     quoted = ", ".join(f'"{s.name}"' for s in table)
     token_level = ", ".join(f'"{s.name}"' for s in table if not s.whole_entities) or "token-level"
 
-    def compare(text: str, strategies: list[str] | None = None, model: str | None = None) -> dict:
+    def compare(text: str, strategies: list[str] | None = None, model: str | None = None,
+                min_score: float | None = None) -> dict:
         """Find named entities (people, organisations, places, ...) in a text with a token-classification model, and compare how each aggregation strategy (STRATEGY_LIST) groups the model's token predictions into entities. The model runs once; every strategy reads the same token scores. Use it to extract entities from a text, or to see where the strategies disagree before choosing one.
 
         Args:
             text: the text to analyse, plain text of at most NER_MAX_CHARS characters; empty text gives empty results and a message.
             strategies: a list with any of STRATEGY_LIST; null or omitted means all of them.
             model: one of the Space's models or a Hub id (if the Space allows typed ids); null or "" means the Space's default model.
+            min_score: keep only entities whose score is at least this number from 0 to 1 (e.g. 0.9 trades recall for precision); null keeps all.
         Returns:
             A JSON object: "model" (the model used), "entities" (strategy name -> list of entities; STRATEGY_FIELDS; offsets index `text`, so text[start:end] is the entity), "disagreements" (regions where the strategies give different spans: start, end, text, and what each strategy found there; empty when they all agree), "message" (a note, e.g. for empty text) and "info" (device, token and window counts, timings).
         """
         try:
-            return service.compare(text, strategies, model)
+            return service.compare(text, strategies, model, min_score)
         except (RequestError, ModelLoadError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    def predict(text: str, strategy: str = "simple", model: str | None = None) -> list[dict]:
+    def predict(text: str, strategy: str = "simple", model: str | None = None, min_score: float | None = None) -> list[dict]:
         """Find named entities in a text with one aggregation strategy (one of STRATEGY_LIST) of the transformers token-classification pipeline.
 
         Args:
             text: the text to analyse; empty text gives [].
             strategy: the aggregation strategy, "simple" by default.
             model: a listed model or Hub id; null or "" means the Space's default model.
+            min_score: keep only entities scored at least this (0 to 1); null keeps all.
         Returns:
             The pipeline's entity dicts for that strategy (STRATEGY_FIELDS), scores as plain floats.
         """
         try:
-            return service.predict(text, strategy, model)
+            return service.predict(text, strategy, model, min_score)
         except (RequestError, ModelLoadError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -275,15 +280,17 @@ def build_demo(config: SpaceConfig | None = None) -> gr.Blocks:
                if len(pipeline_names) < len(table) else ""),
             elem_id="intro-more",
         )
-        text, model, strategies, run = _inputs(cfg, table)
+        text, model, strategies, threshold, run = _inputs(cfg, table)
         examples = gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text], example_labels=EXAMPLE_LABELS,
                                label="Examples where the strategies differ (click one to run it)")
         page = _results(_start_status(service), table, _default_scores(cfg))
         demo.load(lambda: _start_status(service), outputs=[page.status], api_visibility="private", queue=False)
         handler = _compare_handler(service, page, table)
+        inputs = [text, strategies, model, threshold]
         for event in (run.click, examples.load_input_event.then):  # an example click fills the box, then runs
-            event(handler, inputs=[text, strategies, model], outputs=page.outputs, api_visibility="private",
+            event(handler, inputs=inputs, outputs=page.outputs, api_visibility="private",
                   **limit).then(None, js=SCROLL_TO_RESULTS)
+        threshold.release(handler, inputs=inputs, outputs=page.outputs, api_visibility="private", **limit)
         _register_api(service, table, limit)
 
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=cfg.concurrency)

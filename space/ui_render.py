@@ -14,6 +14,7 @@ import unicodedata
 from typing import Iterable, Mapping, Sequence
 
 from nercore.tags import entity_types, pipeline_type
+from nercore.thresholds import is_below
 
 # Distinct light colours for the first types (sorted by name); more are generated.
 _BASE_COLORS = ("#f6b3b3", "#a9cdf7", "#aeeabc", "#f7e19c", "#d6b8f2", "#9fe3e0", "#f7c59f", "#c9d89a",
@@ -35,6 +36,7 @@ CSS = """
   unicode-bidi: plaintext;}
 .ner-text mark.ent {background: var(--c); color: inherit; padding: 0; margin: 0; border-radius: 0;
   box-shadow: inset 2px 0 0 rgba(0,0,0,.55); unicode-bidi: isolate;}
+.ner-text mark.ent.low {background: transparent; box-shadow: inset 0 -2px 0 var(--c); opacity: .55;}
 .ner-table, .ner-dis {border-collapse: collapse; width: 100%; font-size: 0.9em;}
 .ner-table th, .ner-table td, .ner-dis th, .ner-dis td {border-bottom: 1px solid rgba(128,128,128,.3);
   padding: 3px 6px; text-align: start; vertical-align: top;}
@@ -143,17 +145,20 @@ def _pieces(text: str, entities: Sequence[Mapping]) -> list[tuple[str, Mapping |
     return pieces
 
 
-def text_html(text: str, entities: Sequence[Mapping], colors: Mapping[str, str]) -> str:
-    """The text with each entity coloured by type; label and score in the tooltip and data attributes."""
+def text_html(text: str, entities: Sequence[Mapping], colors: Mapping[str, str], min_score: float | None = None) -> str:
+    """The text with each entity coloured by type; label and score in the tooltip and data attributes.
+    Entities scored below `min_score` are dimmed (class `low`), never dropped."""
     out = []
     for segment, entity in _pieces(text, entities):
         if entity is None:
             out.append(esc(segment))
             continue
         label = label_of(entity)
+        low = is_below(entity, min_score)
         out.append(
-            f'<mark class="ent" data-label="{esc(label)}" style="--c:{color_of(label, colors)}" '
-            f'title="{esc(label)} · {float(entity["score"]):.3f}">{esc(segment)}</mark>'
+            f'<mark class="ent{" low" if low else ""}" data-label="{esc(label)}" style="--c:{color_of(label, colors)}" '
+            f'title="{esc(label)} · {float(entity["score"]):.3f}{" (below the threshold)" if low else ""}">'
+            f"{esc(segment)}</mark>"
         )
     return f'<div class="ner-text" dir="auto">{"".join(out)}</div>'
 

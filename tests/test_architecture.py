@@ -34,7 +34,7 @@ FORBIDDEN_OUTSIDE = {"nercore": {"gradio", "gradio_client"}, "toolkit": {"gradio
 # Entries are module-name prefixes; the longest matching prefix decides a module's stage.
 CORE_STAGES = [
     ("nercore", "nercore.errors", "nercore.tags", "nercore.device", "nercore.context", "nercore.lengths",
-     "nercore.ids", "nercore.windows", "nercore.backends"),
+     "nercore.ids", "nercore.windows", "nercore.backends", "nercore.thresholds"),
     ("nercore.grouping", "nercore.spans", "nercore.words", "nercore.documents"),
     ("nercore.strategies",),
     ("nercore.engine",),

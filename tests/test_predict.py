@@ -74,6 +74,22 @@ def test_text_input_all_strategies_equal_the_engine(tiny_bert, tmp_path):
     assert not (tmp_path / "out.jsonl.partial").exists()
 
 
+def test_min_score_keeps_only_entities_scored_at_least_it(tiny_bert, tmp_path, capsys):
+    source = write(tmp_path / "in.txt", "\n".join(TEXTS) + "\n")
+    full, kept = tmp_path / "all.jsonl", tmp_path / "kept.jsonl"
+    assert predict(tiny_bert, source, full, "--strategies", "all") == 0
+    everything = [r["entities"] for r in records(full)]
+    scores = sorted(e["score"] for found in everything for group in found.values() for e in group)
+    cut = scores[len(scores) // 2]
+    assert predict(tiny_bert, source, kept, "--strategies", "all", "--min-score", str(cut)) == 0
+    for before, after in zip(everything, [r["entities"] for r in records(kept)]):
+        assert after == {s: [e for e in group if e["score"] >= cut] for s, group in before.items()}
+    assert sum(len(g) for r in records(kept) for g in r["entities"].values()) < len(scores)
+    assert predict(tiny_bert, source, tmp_path / "bad.jsonl", "--min-score", "1.5") == 2
+    assert "--min-score 1.5: expected a number from 0 to 1" in capsys.readouterr().err
+    assert not (tmp_path / "bad.jsonl").exists()
+
+
 def test_default_strategy_and_a_long_text_in_windows(tiny_bert, tmp_path):
     long_text = " ".join(["John Smith visited Paris and London with Mara Lindqvist ."] * 40)  # >> 128 tokens
     source = write(tmp_path / "in.txt", long_text + "\n")

@@ -57,12 +57,32 @@ def test_endpoints_are_named_and_typed(client):
     info = client.view_api(print_info=False, return_format="dict")
     endpoints = info["named_endpoints"]
     assert set(endpoints) == {"/compare", "/predict"}  # the UI's own event is private
-    assert [p["parameter_name"] for p in endpoints["/compare"]["parameters"]] == ["text", "strategies", "model"]
-    assert [p["parameter_name"] for p in endpoints["/predict"]["parameters"]] == ["text", "strategy", "model"]
+    assert [p["parameter_name"] for p in endpoints["/compare"]["parameters"]] == ["text", "strategies", "model",
+                                                                                    "min_score"]
+    assert [p["parameter_name"] for p in endpoints["/predict"]["parameters"]] == ["text", "strategy", "model", "min_score"]
     compare_types = [p["type"] for p in endpoints["/compare"]["parameters"]]
     assert compare_types[0] == {"type": "string"}
     assert compare_types[1]["oneOf"][1] == {"type": "array", "items": {"type": "string"}}
     assert endpoints["/compare"]["returns"][0]["type"]["type"] == "object"
+
+
+def test_min_score_keeps_only_entities_scored_at_least_it(client):
+    """Issue 18: `/compare` and `/predict` take an optional `min_score`; a bad one is refused with a message."""
+    from gradio_client.exceptions import AppError
+
+    everything = client.predict(text=RIGGED_TEXT, api_name="/compare")["entities"]
+    scores = sorted({round(e["score"], 6) for found in everything.values() for e in found})
+    assert len(scores) > 1
+    cut = (scores[0] + scores[-1]) / 2
+    kept = client.predict(text=RIGGED_TEXT, min_score=cut, api_name="/compare")["entities"]
+    for name, found in everything.items():
+        assert kept[name] == [e for e in found if e["score"] >= cut], name
+    assert any(len(kept[n]) < len(everything[n]) for n in everything)
+    one = client.predict(text=RIGGED_TEXT, strategy="first", min_score=cut, api_name="/predict")
+    assert one == kept["first"]
+    assert client.predict(text=RIGGED_TEXT, strategy="first", min_score=None, api_name="/predict") == everything["first"]
+    with pytest.raises(AppError, match="min_score must be a number from 0 to 1"):
+        client.predict(text=RIGGED_TEXT, min_score=1.5, api_name="/compare")
 
 
 def test_compare_returns_all_strategies_and_the_disagreement(client):

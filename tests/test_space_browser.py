@@ -297,3 +297,23 @@ def test_every_example_fits_three_phone_screens_and_scrolls_to_its_results(brows
     assert all(h <= 3 * PHONE["height"] for h in heights.values()), heights
     assert no_horizontal_scroll(page)
     page.close()
+
+
+def test_the_threshold_dims_low_scored_entities_in_every_row(browser, app_url):
+    page = open_page(browser, app_url, DESKTOP)
+    compare(page, TEXT)
+    scores = page.evaluate("[...document.querySelectorAll('.ner-text mark.ent')].map(m => parseFloat(m.title.split('· ')[1]))")
+    assert scores and page.locator(".ner-text mark.ent.low").count() == 0  # 0: every entity at full strength
+    cut = round((min(scores) + max(scores)) / 2 / 0.05) * 0.05
+    slider = page.locator("#threshold input[type=number]")
+    slider.fill(f"{cut:.2f}")
+    slider.press("Enter")
+    page.locator("#compare-btn").click()
+    page.wait_for_function("() => document.querySelectorAll('.ner-text mark.ent.low').length > 0", timeout=60_000)
+    low = page.evaluate("[...document.querySelectorAll('.ner-text mark.ent.low')].map(m => parseFloat(m.title.split('· ')[1]))")
+    kept = page.evaluate("[...document.querySelectorAll('.ner-text mark.ent:not(.low)')].map(m => parseFloat(m.title.split('· ')[1]))")
+    assert low and all(s < cut + 1e-9 for s in low) and all(s >= cut - 1e-3 for s in kept)
+    rows = page.evaluate("[...document.querySelectorAll('.ner-text mark.ent.low')].map(m => m.closest('[id^=hl-]').id)")
+    assert len(set(rows)) > 1, "dimmed in every row that has such an entity"
+    assert len(low) + len(kept) == len(scores), "dimmed, never dropped"
+    page.close()

@@ -145,6 +145,7 @@ def test_the_served_app_has_no_monitoring_and_names_missing_arguments(rigged_ber
         answer = _sse_call(url, "compare", [])
         assert answer["event"] == "error"
         message = answer["data"]["error"]
-        assert message and "text, strategies, model" in message and "sent 0" in message
-        ok = _sse_call(url, "predict", [RIGGED_TEXT, "simple", None])
+        assert message and "text, strategies, model, min_score" in message and "sent 0" in message
+        ok = _sse_call(url, "predict", [RIGGED_TEXT, "simple", None])  # optional values left out: defaults
         assert ok["event"] == "complete" and ok["data"][0]
+        assert _sse_call(url, "predict", [RIGGED_TEXT])["event"] == "complete"

@@ -55,8 +55,8 @@ def test_compare_is_an_mcp_tool_a_model_can_use(rigged_bert):
     assert "named entities" in description and "aggregation strateg" in description and "returns" in description
     for name in registry.STRATEGY_NAMES:
         assert f'"{name}"' in compare.inputSchema["properties"]["strategies"]["description"]
-    assert set(compare.inputSchema["properties"]) == {"text", "strategies", "model"}
-    assert all(compare.inputSchema["properties"][p].get("description") for p in ("text", "strategies", "model"))
+    assert set(compare.inputSchema["properties"]) == {"text", "strategies", "model", "min_score"}
+    assert all(compare.inputSchema["properties"][p].get("description") for p in ("text", "strategies", "model", "min_score"))
 
     result = _json_of(everything)
     assert set(result["entities"]) == set(registry.STRATEGY_NAMES)

@@ -15,6 +15,8 @@ examples:
   # JSON Lines whose text sits in "body"; ids from "doc_id" are copied into the records
   nerkit predict --model dslim/bert-base-NER --input news.jsonl --text-field body --id-field doc_id \\
       --output news.ner.jsonl --strategies first,max
+  # only the entities the model is sure of (precision over recall)
+  nerkit predict --model runs/bert-conll --input corpus.txt --output confident.jsonl --min-score 0.9
   # CoNLL column files: each sentence's tokens joined with spaces
   nerkit predict --model runs/bert-conll --input ../shared/data/conll2003/test.txt --output test.jsonl
   # a save_to_disk folder or a Hub dataset: a text column, or a tokens column joined with spaces
@@ -76,6 +78,8 @@ def register(subparsers) -> None:
     run.add_argument("--max-length", type=int, default=None, help="tokens per window (default: the model's limit)")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="default: auto")
     run.add_argument("--backend", default="torch", choices=BACKENDS, help="inference backend (default: torch)")
+    run.add_argument("--min-score", type=float, default=None, metavar="S",
+                     help="keep only entities scored at least S (0-1), e.g. 0.9 for precision over recall")
     run.add_argument("--resume", action="store_true", help="keep the records already written, verified against the input")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
@@ -89,7 +93,7 @@ def run_predict(args: argparse.Namespace) -> int:
     summary = predict_corpus(PredictConfig(
         args.model, spec, args.output, strategies=args.strategies, batch_size=args.batch_size, stride=args.stride,
         max_length=args.max_length, device=args.device, backend=args.backend, revision=args.revision,
-        resume=args.resume, progress=args.progress,
+        resume=args.resume, progress=args.progress, min_score=args.min_score,
     ))
     if is_main_process():
         print(summary.text())

@@ -18,6 +18,7 @@ import hashlib
 import inspect
 import os
 import time
+from nercore.thresholds import check_min_score, keep_confident
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -48,6 +49,7 @@ class PredictConfig:
     revision: str | None = None
     resume: bool = False
     progress: bool = True
+    min_score: float | None = None  # keep only entities scored at least this (nercore.thresholds)
     poll_s: float = 0.2  # rank 0's wait between looks for the other shards
 
     def check(self) -> tuple[str, ...]:
@@ -61,6 +63,10 @@ class PredictConfig:
             raise UserError(f"--max-length {self.max_length}: expected at least 8 tokens per window.")
         if self.backend not in BACKENDS:
             raise UserError(f"--backend {self.backend!r}: expected one of {', '.join(BACKENDS)}.")
+        try:
+            check_min_score(self.min_score)
+        except ValueError as err:
+            raise UserError(f"--min-score {self.min_score}: {err}".replace("min_score must be", "expected")) from None
         source = Path(self.input.source)
         if source.exists() and source.resolve() == Path(self.output).resolve():
             raise UserError(f"--output {self.output}: is the input file; write the predictions to another file.")
@@ -180,6 +186,7 @@ def _predict_into(pipe: Any, shard: Sequence[Doc], names: Sequence[str], path: P
             joined = [join_sentences([shard[i].text for i in group]) for group in part]
             outputs = predict_all_batch(pipe, [text for text, _ in joined], names, config.batch_size,
                                         stride=config.stride, max_chars=None)
+            outputs = [{s: keep_confident(found, config.min_score) for s, found in o.items()} for o in outputs]
             lines = []
             for group, (_, starts), found in zip(part, joined, outputs):
                 texts = [shard[i].text for i in group]
