@@ -93,7 +93,13 @@ class WindowScheduler:
                 while not self._tasks:
                     self._cond.wait()
                 self._wait_for_company_locked()
-                batch = self._pick_locked()
+                try:
+                    batch = self._pick_locked()
+                except BaseException as exc:  # noqa: BLE001 - never a dead worker with callers waiting on it
+                    failed, self._tasks = self._tasks, []
+                    for task in failed:
+                        task.future.set_exception(exc)
+                    continue
             self._forward(batch)
 
     def _wait_for_company_locked(self) -> None:
