@@ -74,6 +74,14 @@ def test_messages_end_in_one_full_stop_and_drop_the_mdn_link():
     assert created.endswith("HTTP 400: Repository name is invalid") and ".." not in created
 
 
+def test_create_pr_is_not_suggested_to_someone_who_asked_for_it():
+    refused = HTTPError(403)
+    plain = str(translate(refused, HubCall("create", repo_id="bob/x", user="alice")))
+    asked = str(translate(refused, HubCall("create", repo_id="bob/x", user="alice", create_pr=True)))
+    assert plain.endswith("Use a token with write access to 'bob', or --create-pr.")
+    assert asked.endswith("Use a token with write access to 'bob'.") and "--create-pr" not in asked
+
+
 def test_failed_push_names_attempts_and_state():
     call = HubCall("commit_failed", repo_id="alice/x", attempts=3, state="nothing was committed")
     text = str(translate(HTTPError(500, "boom"), call))

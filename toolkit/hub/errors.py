@@ -39,6 +39,7 @@ class HubCall:
     user: str = "?"
     attempts: int = 1
     state: str = ""  # what the repo holds now, for a failed commit
+    create_pr: bool = False  # the user already asked for a pull request: never suggest --create-pr
 
     def but(self, **changes) -> HubCall:
         return replace(self, **changes)
@@ -188,7 +189,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("whoami",), _http(), "could not check your token at {endpoint}: {why}"),
     Rule(("create",), _http(401, 403, 404),
          "no write access to {repo_type} repo {repo_id} for user {user} with the token from {source} ({why}). "
-         "Use a token with write access to '{namespace}', or --create-pr."),
+         "Use a token with write access to '{namespace}'{or_create_pr}."),
     Rule(("create",), _http(), "could not create or check {repo_id}: {why}"),
     Rule(("commit",), _bad_card_metadata,
          "the Hub rejected the YAML metadata of README.md: {why}. Fix it (re-run `nerkit card`) and push again."),
@@ -224,7 +225,7 @@ def _fields(err: BaseException, call: HubCall) -> dict[str, str]:
         why=why, endpoint=endpoint(), login_help=LOGIN_HELP, source=call.token_source, user=call.user,
         repo_id=call.repo_id, repo_type=call.repo_type, revision=call.revision, state=call.state,
         namespace=call.repo_id.split("/")[0], tries=f" after {call.attempts} attempts" if call.attempts > 1 else "",
-        file=file,
+        file=file, or_create_pr="" if call.create_pr else ", or --create-pr",
     )
 
 

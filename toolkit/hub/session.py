@@ -78,7 +78,7 @@ def create_repo(session: HubSession, *, private: bool | None = None, create_pr: 
     """Create the session's repo (or find it), check write access; `session.created` says whether this
     call made it, so a run that fails afterwards can say that it left an empty repo behind."""
     api, repo_id, repo_type = session.api, session.repo_id, session.repo_type
-    with hub_errors(session.call("create")):
+    with hub_errors(session.call("create", create_pr=create_pr)):
         session.created = not api.repo_exists(repo_id, repo_type=repo_type)
         session.repo_url = str(api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True,
                                                space_sdk=space_sdk))
