@@ -204,7 +204,7 @@ def fairness_rows(model: str, baseline: str | None, rounds: int) -> None:
         worktree = Path(tempfile.mkdtemp(prefix="space-baseline-"))
         subprocess.run(["git", "worktree", "add", "--detach", "--force", str(worktree), baseline], cwd=ROOT,
                        check=True, capture_output=True)
-        runs.insert(0, (f"baseline {baseline}", worktree))
+        runs.insert(0, (f"baseline {baseline[:12]}", worktree))
     rows = []
     try:
         for label, cwd in runs:
