@@ -134,3 +134,39 @@ def test_summary_warns_when_the_model_does_not_work():
     assert "Warning" not in results.summary(make_context())
     tags = make_context(TAG_RESULTS, edit=lambda d: d["overall"].update(accuracy=0.05))
     assert "Its accuracy 5.00 on the test split is below 10.00" in results.summary(tags)
+
+
+def _with_confidence(data: dict) -> None:
+    thresholds = [{"min_score": t, "precision": p, "recall": r, "f1": 2 * p * r / (p + r), "kept": k}
+                  for t, p, r, k in ((0.5, 0.86, 0.90, 100), (0.7, 0.90, 0.88, 95), (0.8, 0.93, 0.85, 90),
+                                     (0.9, 0.955, 0.80, 84), (0.95, 0.97, 0.71, 74), (0.99, 0.99, 0.40, 41))]
+    entry = {"precision": 0.86, "recall": 0.9, "f1": 0.88, "support": 96, "predicted": 100, "correct": 86,
+             "confidence": {"bins": 10, "entities": 100, "ece": 0.062, "per_type_ece": {"LOC": 0.05, "PER": 0.07},
+                            "reliability": [{"low": 0.9, "high": 1.0, "count": 100, "confidence": 0.97,
+                                             "accuracy": 0.9}],
+                            "thresholds": thresholds}}
+    data["strategies"] = {"split": "test", "num_sentences": 12, "results": {"first": entry}}
+
+
+def test_the_confidence_section_gives_ece_the_threshold_table_and_advice():
+    """Issue 18: what a score means for this model, from the recommended strategy's evaluation."""
+    from toolkit.card.sections.confidence import confidence
+
+    ctx = make_context(edit=_with_confidence)
+    text = confidence(ctx)
+    assert "Expected calibration error **0.062**" in text and "per type: LOC 0.050, PER 0.070" in text
+    assert "| ≥ 0.9 | 95.50 | 80.00 |" in text and "| ≥ 0.99 | 99.00 | 40.00 |" in text
+    assert "keep entities scored ≥ 0.9: precision 95.50, recall 80.00" in text  # the lowest reaching 95
+    assert "--min-score 0.9" in text
+
+
+def test_an_evaluation_without_confidence_figures_leaves_the_section_out_with_a_warning():
+    from toolkit.card.sections.confidence import confidence
+
+    def older(data: dict) -> None:
+        _with_confidence(data)
+        del data["strategies"]["results"]["first"]["confidence"]
+
+    ctx = make_context(edit=older)
+    assert confidence(ctx) is None and "no confidence figures" in ctx.warnings[-1]
+    assert confidence(make_context()) is None  # no strategies block at all: the strategies section warns

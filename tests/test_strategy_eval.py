@@ -346,8 +346,13 @@ def test_cli_writes_the_schema_the_card_renders(tiny_bert, tmp_path, capsys):
     assert list(block["results"]) == ["none", "simple", "first", "average", "max", "word"]
     support = results["modes"]["default"]["micro avg"]["support"]
     for entry in block["results"].values():
-        assert set(entry) == {"precision", "recall", "f1", "support", "predicted", "correct", "per_type"}
+        assert set(entry) == {"precision", "recall", "f1", "support", "predicted", "correct", "per_type", "confidence"}
         assert entry["support"] == support, "the same gold entities as seqeval's"
+        confidence = entry["confidence"]  # issue 18: what a score means for this model, per strategy
+        assert confidence["entities"] == sum(r["count"] for r in confidence["reliability"]) > 0
+        assert [t["min_score"] for t in confidence["thresholds"]] == [0.5, 0.7, 0.8, 0.9, 0.95, 0.99]
+        assert all(t["kept"] <= confidence["entities"] for t in confidence["thresholds"])
+        assert 0 <= confidence["ece"] <= 1
         for kind, scores in entry["per_type"].items():
             assert set(scores) == {"precision", "recall", "f1", "support", "predicted", "correct"}
             assert all(isinstance(scores[k], float) for k in ("precision", "recall", "f1"))
@@ -399,3 +404,22 @@ def test_cli_bad_options_write_nothing(tiny_bert, tmp_path, capsys, extra, messa
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_confidence_report_on_hand_made_entities():
+    """ECE, reliability bins and the threshold table, by hand: two sentences, four predicted entities."""
+    from toolkit.evaluate.confidence import confidence_report
+
+    gold = [[("PER", 0, 4), ("LOC", 10, 15)], [("ORG", 0, 3)]]
+    scored = [[(("PER", 0, 4), 0.95), (("LOC", 9, 15), 0.91)],  # right, wrong (boundary)
+              [(("ORG", 0, 3), 0.55), (("ORG", 0, 3), 0.52)]]  # right, then the same span again: wrong
+    report = confidence_report(gold, scored)
+    assert report["entities"] == 4
+    # bin [0.9, 1.0): scores 0.95, 0.91, 1 of 2 right -> |0.93 - 0.5|; bin [0.5, 0.6): 0.55, 0.52, 1 of 2 right
+    assert report["ece"] == pytest.approx(0.5 * abs(0.93 - 0.5) + 0.5 * abs(0.535 - 0.5))
+    assert [(r["low"], r["count"]) for r in report["reliability"]] == [(0.5, 2), (0.9, 2)]
+    table = {t["min_score"]: t for t in report["thresholds"]}
+    assert (table[0.5]["kept"], table[0.5]["precision"], table[0.5]["recall"]) == (4, 0.5, 2 / 3)
+    assert (table[0.9]["kept"], table[0.9]["precision"], table[0.9]["recall"]) == (2, 0.5, 1 / 3)
+    assert table[0.99]["kept"] == 0 and table[0.99]["precision"] == 0
+    assert report["per_type_ece"]["PER"] == pytest.approx(0.05)

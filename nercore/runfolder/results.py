@@ -116,21 +116,66 @@ class ModeReport:
 
 
 @dataclass(frozen=True)
+class Confidence:
+    """How well one strategy's entity scores match how often its entities are right
+    (`toolkit.evaluate.confidence`): ECE overall and per type, reliability bins, threshold table."""
+
+    bins: int
+    entities: int
+    ece: float | None
+    per_type_ece: dict[str, float | None]
+    reliability: list[dict]  # {low, high, count, confidence, accuracy}
+    thresholds: list[dict]  # {min_score, precision, recall, f1, kept}
+
+    @classmethod
+    def from_json(cls, data: Any, where: Where, key: str) -> Confidence:
+        inner = where.enter(data, key)
+
+        def maybe_score(value: Any) -> bool:  # no entity of a type: no ECE
+            return value is None or is_score(value)
+
+        def rows(value: Any) -> bool:
+            return isinstance(value, list) and all(isinstance(x, dict) for x in value)
+
+        values = {
+            "bins": inner.get(data, "bins", COUNT, is_count),
+            "entities": inner.get(data, "entities", COUNT, is_count),
+            "ece": inner.get(data, "ece", "a number between 0 and 1, or null", maybe_score),
+            "per_type_ece": inner.get(data, "per_type_ece", "an object: type -> ECE",
+                                      lambda v: isinstance(v, dict) and all(maybe_score(x) for x in v.values())),
+            "reliability": inner.get(data, "reliability", "an array of objects", rows),
+            "thresholds": inner.get(data, "thresholds", "an array of objects", rows),
+        }
+        for i, entry in enumerate(values["thresholds"]):
+            for name in ("min_score", "precision", "recall", "f1"):
+                inner.at(f"thresholds[{i}]").get(entry, name, SCORE, is_score)
+        return cls(**values)
+
+    def to_json(self) -> dict:
+        return {"bins": self.bins, "entities": self.entities, "ece": self.ece, "per_type_ece": self.per_type_ece,
+                "reliability": self.reliability, "thresholds": self.thresholds}
+
+
+@dataclass(frozen=True)
 class StrategyScores(Scores):
     """End-to-end span scores of one aggregation strategy, overall and per type."""
 
     per_type: dict[str, Scores] | None = None
+    confidence: Confidence | None = None  # written by nerkit evaluate since issue 18; older files have none
 
     @classmethod
     def from_json(cls, data: Any, where: Where, key: str, *, support: bool = False) -> StrategyScores:
         scores = Scores.from_json(data, where, key, support=support)
         per_type = data.get("per_type")
         table = _score_table(per_type, where, f"{key}.per_type", support=False) if per_type is not None else None
-        return cls(**scores.__dict__, per_type=table)
+        block = data.get("confidence")
+        confidence = Confidence.from_json(block, where.at(key), "confidence") if block is not None else None
+        return cls(**scores.__dict__, per_type=table, confidence=confidence)
 
     def to_json(self) -> dict:
         payload = super().to_json()
         put(payload, "per_type", _table_json(self.per_type) if self.per_type is not None else None)
+        put(payload, "confidence", self.confidence.to_json() if self.confidence is not None else None)
         return payload
 
 

@@ -127,6 +127,15 @@ def predicted_spans(
     Grouped output (`entity_group`) is used as it is; "none" output (`entity`) is decoded with
     `nercore.spans.none_to_spans`. Then types are mapped and edges stripped of whitespace.
     """
+    return [span for span, _score in scored_spans(entities, text, types)]
+
+
+def scored_spans(
+    entities: Sequence[Mapping],
+    text: str,
+    types: Mapping[str, str | None] | None = None,
+) -> list[tuple[Span, float | None]]:
+    """`predicted_spans` with each span's score (for `toolkit.evaluate.confidence`; None when the output has none)."""
     from nercore.spans import none_to_spans
 
     if entities and "entity_group" not in entities[0]:
@@ -140,7 +149,8 @@ def predicted_spans(
             continue
         bounds = strip_span(text, int(entity["start"]), int(entity["end"]))
         if bounds is not None:
-            spans.append((kind, *bounds))
+            score = entity.get("score")  # the pipeline always gives one; hand-made outputs may not
+            spans.append(((kind, *bounds), None if score is None else float(score)))
     return spans
 
 
@@ -211,7 +221,7 @@ def evaluate_strategies(
     join: str = "spaces",
     documents: Sequence | None = None,
 ) -> dict:
-    """`{strategy: {precision, recall, f1, support, predicted, correct, per_type}}` over all sentences.
+    """`{strategy: {precision, recall, f1, support, predicted, correct, per_type, confidence}}` over all sentences.
 
     `tags` are the gold IOB2 tags (dataset label names); `types` maps pipeline types to dataset
     types (`type_map`); `ignore_labels` are the model labels that mean "no entity"; `join` how the
@@ -230,7 +240,7 @@ def evaluate_strategies(
     texts = [detokenize(tokens, join)[0] for tokens in sentences]
     gold = [gold_spans(tokens, sentence_tags, join) for tokens, sentence_tags in zip(sentences, tags)]
     groups = document_groups(documents) if documents is not None else [[i] for i in range(len(texts))]
-    pred: dict[str, list[list[Span]]] = {name: [] for name in names}
+    pred: dict[str, list[list[tuple[Span, float]]]] = {name: [] for name in names}
     chunks = range(0, len(groups), _CHUNK)
     for first in tqdm(chunks, desc="strategies", unit="chunk", disable=not progress or len(chunks) < 2):
         part = groups[first : first + _CHUNK]
@@ -241,8 +251,11 @@ def evaluate_strategies(
             own = [texts[i] for i in group]
             for text, found in zip(own, [output] if len(group) == 1 else split_entities(output, own, starts)):
                 for name in names:
-                    pred[name].append(predicted_spans(found[name], text, types))
-    return {name: score_spans(gold, pred[name]) for name in names}
+                    pred[name].append(scored_spans(found[name], text, types))
+    from toolkit.evaluate.confidence import confidence_report
+
+    return {name: {**score_spans(gold, [[span for span, _ in p] for p in pred[name]]),
+                   "confidence": confidence_report(gold, pred[name])} for name in names}
 
 
 def evaluate_model_strategies(

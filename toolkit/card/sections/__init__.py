@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from toolkit.card.context import CardContext
-from toolkit.card.sections import data, errors, limitations, reproducibility, results, training, usage
+from toolkit.card.sections import confidence, data, errors, limitations, reproducibility, results, training, usage
 from toolkit.card.sections import backends, context
 
 Section = Callable[[CardContext], "str | None"]
@@ -25,6 +25,7 @@ SECTIONS: tuple[tuple[str, Section], ...] = (
     ("chart", results.chart),
     ("modes", results.modes),
     ("strategies", results.strategies),
+    ("confidence", confidence.confidence),
     ("document_context", context.document_context),
     ("error_analysis", errors.error_analysis),
     ("backends", backends.backends),
