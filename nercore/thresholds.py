@@ -11,14 +11,16 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
+from nercore.errors import shown
+
 
 def check_min_score(value: Any) -> float | None:
     """`value` as a threshold in [0, 1], None for none; a ValueError saying what was expected otherwise."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not 0 <= value <= 1:
-        shown = repr(value) if not isinstance(value, str) else repr(value[:40])
-        raise ValueError(f"min_score must be a number from 0 to 1 (an entity's score), or null for none; got {shown}.")
+        raise ValueError(f"min_score must be a number from 0 to 1 (an entity's score), or null for none; "
+                         f"got {shown(value)}.")
     return float(value)
 
 

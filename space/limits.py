@@ -12,8 +12,7 @@ It also closes what Gradio leaves open by default: `/monitoring` (a public summa
 handler's traffic) is off; a call that leaves out optional values gets their defaults (a client
 written before `min_score` existed still works), and one without a required value gets a message
 naming them (Gradio's own ValueError reaches API clients as `{"error": null}` and logs the values in
-full); and MCP tool
-results are JSON (Gradio's MCP server sends `str(dict)`, a Python repr).
+full); and MCP tool results are JSON (Gradio's MCP server sends `str(dict)`, a Python repr).
 """
 
 from __future__ import annotations
@@ -88,13 +87,13 @@ def _named_missing_inputs(validate):
     import gradio as gr
 
     def validate_inputs(block_fn, inputs):
-        defaults = _parameter_defaults(block_fn)
-        if defaults and len(inputs) < len(defaults) and all(d is not _REQUIRED for d in defaults[len(inputs):]):
-            inputs.extend(defaults[len(inputs):])  # optional values left out (an older client): their defaults
+        parameters = _parameters(block_fn) if len(inputs) < len(block_fn.inputs) else None  # a short call only
+        if parameters and all(p.default is not p.empty for p in parameters[len(inputs):]):
+            inputs.extend(p.default for p in parameters[len(inputs):])  # optional values left out: their defaults
         try:
             return validate(block_fn, inputs)
         except ValueError:
-            wanted = _parameter_names(block_fn)
+            wanted = [p.name for p in parameters] if parameters else [f"value {i + 1}" for i in range(len(block_fn.inputs))]
             raise gr.Error(
                 f"/{shown(block_fn.name, 40)[1:-1]} takes {len(wanted)} values ({', '.join(wanted)}) but the call "
                 f"sent {len(inputs)}; send null for the optional ones (gradio_client fills them in for you).",
@@ -104,32 +103,15 @@ def _named_missing_inputs(validate):
     return validate_inputs
 
 
-_REQUIRED = object()
-
-
-def _parameter_defaults(block_fn) -> list | None:
-    """Each endpoint parameter's default (`_REQUIRED` for none), or None when they cannot be read."""
+def _parameters(block_fn) -> list | None:
+    """The endpoint function's parameters (text, strategies, model, min_score), or None when unreadable."""
     import inspect
 
     try:
         parameters = list(inspect.signature(block_fn.fn).parameters.values())
     except (TypeError, ValueError):
         return None
-    if len(parameters) != len(block_fn.inputs):
-        return None
-    return [_REQUIRED if p.default is inspect.Parameter.empty else p.default for p in parameters]
-
-
-def _parameter_names(block_fn) -> list[str]:
-    """The endpoint function's parameter names (text, strategies, model), else 'value 1', 'value 2', …."""
-    import inspect
-
-    count = len(block_fn.inputs)
-    try:
-        names = list(inspect.signature(block_fn.fn).parameters)
-    except (TypeError, ValueError):
-        names = []
-    return names if len(names) == count else [f"value {i + 1}" for i in range(count)]
+    return parameters if len(parameters) == len(block_fn.inputs) else None
 
 
 def _json_tool_results(mcp: Any) -> None:

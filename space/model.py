@@ -41,7 +41,6 @@ class ModelLoadError(Exception):
     """A model cannot be used by the Space; the message says what was expected, what was found, and the fix."""
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------------------------

@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from nercore.engine import Pending
 from nercore.windows import forward_items, window_length
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -63,7 +61,7 @@ class WindowScheduler:
         self._cond = threading.Condition()
         self._expected = 0
         self._orders = itertools.count()
-        self.batch_sizes: list[int] = []  # requests that shared each recent pass (bench and tests)
+        self.batch_sizes: deque[int] = deque(maxlen=1000)  # requests that shared each recent pass (bench, tests)
         for i in range(workers):
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True).start()
 
@@ -132,7 +130,7 @@ class WindowScheduler:
             if not added:
                 break
         self._tasks = [t for t in self._tasks if t.left > 0]
-        self.batch_sizes = (self.batch_sizes + [len({id(t) for t, _ in batch})])[-1000:]
+        self.batch_sizes.append(len({id(t) for t, _ in batch}))
         return batch
 
     def _forward(self, batch: list[tuple[_Task, int]]) -> None:

@@ -56,7 +56,7 @@ def publish_model(config, load_data: Callable[[], object], options: HubOptions, 
     if rank == 0 and not options.dry_run:  # the token and the namespace first: no local work is wasted on them
         session = options.preflight("model", create=False)
 
-    from toolkit.training import check_output_dir, train
+    from toolkit.training import check_output_dir
 
     data = load_data()  # the local inputs next, before any repo exists: a mistyped --dataset creates nothing
     if evaluate_split not in data.splits and config.eval_split not in data.splits:
@@ -68,7 +68,7 @@ def publish_model(config, load_data: Callable[[], object], options: HubOptions, 
         options.create(session)
         print(f"pre-flight ok: {session.user} can push to {options.repo_id}; training now")
     try:
-        return _train_evaluate_push(config, data, options, card, session, rank, train, evaluate_split=evaluate_split,
+        return _train_evaluate_push(config, data, options, card, session, rank, evaluate_split=evaluate_split,
                                     bootstrap=bootstrap, max_eval_sentences=max_eval_sentences,
                                     include_onnx=include_onnx)
     except BaseException as err:
@@ -104,8 +104,10 @@ def _remove_empty_repo(session, err: BaseException) -> None:
         print(note, file=sys.stderr, flush=True)
 
 
-def _train_evaluate_push(config, data, options, card, session, rank, train, *, evaluate_split, bootstrap,
+def _train_evaluate_push(config, data, options, card, session, rank, *, evaluate_split, bootstrap,
                          max_eval_sentences, include_onnx) -> int:
+    from toolkit.training import train
+
     result = train(config, data)
     if rank != 0:
         print(f"nerkit publish: process rank {rank}: training done; rank 0 evaluates and pushes")
