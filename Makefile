@@ -59,7 +59,8 @@ train-demo:
 
 # Rebuild the bundled default model in ./model: train on CoNLL-2003 train with 24 sub-tokens of
 # document context per side (context dropout 0.3), 5 epochs, evaluating and checkpointing every half
-# epoch (validation F1 in context picks the best); evaluate on test (both readings, per-strategy F1,
+# epoch (validation F1 in context picks the best); fit a temperature on validation and bake it into the
+# classifier (`nerkit calibrate`); evaluate on test (both readings, per-strategy F1 and confidence,
 # bootstrap CIs, error analysis), export the int8 ONNX file and evaluate it too, write the card, then
 # keep exactly the tree a Hub push would send (no predictions: they quote the test set). About 3
 # CPU-hours (docs/benchmarks.md); a stopped run continues with `make bundled-model RESUME=--resume`.
@@ -68,6 +69,7 @@ bundled-model:
 	$(BIN)nerkit train --model "$(MINILM)" --dataset $(CONLL) --output-dir $(BUNDLED_RUN) \
 	    --learning-rate 2e-4 --epochs 5 --batch-size 16 --label-all-subtokens --save-dtype float16 \
 	    --context-tokens 24 --context-dropout 0.3 --eval-steps 439 --overwrite $(RESUME)
+	$(BIN)nerkit calibrate $(BUNDLED_RUN) --dataset $(CONLL)
 	$(BIN)nerkit evaluate --model $(BUNDLED_RUN) --dataset $(CONLL) --split test --strategies --bootstrap 1000
 	$(BIN)nerkit export $(BUNDLED_RUN) --int8-only
 	$(BIN)nerkit evaluate --model $(BUNDLED_RUN) --dataset $(CONLL) --split test --strategies --bootstrap 1000 --backend onnx-int8

@@ -15,7 +15,7 @@ keep it out of what needs a pipeline name (`pipeline_names()`, `recommendable`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -181,7 +181,19 @@ def recommendable() -> tuple[str, ...]:
     return tuple(s.name for s in sorted(whole, key=lambda s: not s.whole_words))
 
 
+def best_recommendable(f1: Mapping[str, float]) -> str | None:
+    """The recommendable strategy with the highest F1 in `f1` (ties: the earlier in `recommendable()`);
+    None when none was measured or all scored 0. The card's recommendation and calibration's choice."""
+    order = recommendable()
+    candidates = [name for name in order if name in f1]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda name: (f1[name], -order.index(name)))
+    return best if f1[best] > 0 else None
+
+
 __all__ = [
-    "STRATEGIES", "Strategy", "UnknownStrategyError", "get_strategy", "names", "pipeline_names", "recommendable",
+    "STRATEGIES", "Strategy", "UnknownStrategyError", "best_recommendable", "get_strategy", "names", "pipeline_names",
+    "recommendable",
     "validate_strategies",
 ]

@@ -1,8 +1,9 @@
 """The Space's built-in examples: invented texts on which the strategies differ.
 
 Each one is built around one kind of difference, and each packs several rare, long names, so the
-bundled model gives at least one disagreement (checked on the MiniLM-L6 CoNLL-2003 runs at hand;
-tests/test_space_ui_examples.py runs every example through ./model).
+bundled model gives at least one disagreement (checked on the MiniLM-L6 CoNLL-2003 runs at hand, the
+"split by simple" one re-picked for the model trained with document context; tests/test_space_ui_examples.py
+runs every example through ./model).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ LABELED_EXAMPLES: list[tuple[str, str]] = [
      "Grzegorz Brzęczyszczykiewicz from Chrząszczyżewoszyce works at Ubisoft Montpellier with Bożydar Żółtowski "
      "and Małgorzata Wójcik of Szczebrzeszyn."),
     ("A word split by simple",
-     "Wojciech Szczęsny-Kowalczyk and Siobhán Ní Bhriain flew from Tromsø to Inowrocław, where Tedros "
-     "Ghebremedhin met them at the Filharmonia Pomorska."),
+     "Wojciech Szczęsny-Kowalczyk and Siobhán Ní Bhriain flew from Reykjanesbær to Šiauliai, where they met "
+     "Kwabena Nkrumah at Rabobank."),
     ("Punctuation in a word",
      "Oyelaran Adebayo-Okafor left AL-AIN for Saint-Étienne; Ngozi Okonjo-Iweala, Chiamaka Nwachukwu-Obi and "
      "Małgorzata Wójcik-Przybylska met Kwabena Nkrumah-Asante in Mönchengladbach-Rheydt and Cluj-Napoca."),
@@ -53,6 +54,11 @@ LABELED_EXAMPLES: list[tuple[str, str]] = [
      "from Hafnarfjörður Kołobrzeg and Świnoujście; the runners-up Grzegorz Brzęczyszczykiewicz Oyelaran Adebayo "
      "and Chiamaka Nwachukwu came from Chrząszczyżewoszyce Mönchengladbach and Szczebrzeszyn."),
     ("Long text (windows)", _LONG),
+    # On the bundled model (trained with document context) the second sentence alone tags "Ferreira" PER;
+    # after the first sentence, LOC.
+    ("Context from the sentence before",
+     "The mayor of Ferreira, Wojciech Szczęsny-Kowalczyk, opened a new bridge over the river. "
+     "Police in Ferreira said nobody was hurt."),
 ]
 EXAMPLES: list[str] = [text for _label, text in LABELED_EXAMPLES]
 EXAMPLE_LABELS: list[str] = [label for label, _text in LABELED_EXAMPLES]

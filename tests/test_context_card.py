@@ -10,7 +10,7 @@ from pathlib import Path
 
 from huggingface_hub import metadata_load
 
-from toolkit.card import render_card
+from toolkit.card import CardOptions, render_card
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "run_fixture"
 
@@ -32,7 +32,7 @@ def _with_context(tmp_path: Path, headline: str, other_f1: float) -> Path:
 
 def test_the_card_shows_both_readings_and_names_the_headline_one(tmp_path):
     run = _with_context(tmp_path, "with", 0.85)
-    text = render_card(run, repo_id="alice/ctx").read_text()
+    text = render_card(run, CardOptions(repo_id="alice/ctx")).read_text()
     f1 = json.loads((run / "eval_results.json").read_text())["overall"]["f1"]
     assert "in its document (24 sub-tokens of context per side), it reaches **F1" in text
     section = text.split("### Document context", 1)[1].split("\n### ", 1)[0]
@@ -46,7 +46,7 @@ def test_the_card_shows_both_readings_and_names_the_headline_one(tmp_path):
 
 def test_a_sentence_model_that_loses_in_context_says_so(tmp_path):
     run = _with_context(tmp_path, "without", 0.80)
-    text = render_card(run, repo_id="alice/ctx").read_text()
+    text = render_card(run, CardOptions(repo_id="alice/ctx")).read_text()
     assert "each sentence read alone, it reaches **F1" in text
     assert "trained on lone sentences" in text and "**Pass one sentence at a time**" in text
     assert metadata_load(run / "README.md")["model-index"][0]["results"][0]["dataset"]["args"] == {

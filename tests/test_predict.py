@@ -121,6 +121,39 @@ def test_conll_input_joins_each_sentences_tokens(tiny_bert, tmp_path):
     assert [r["text"] for r in records(out)] == ["Acme hires", "Mara Lindqvist"]
 
 
+def test_csv_input_goes_through_the_data_registrys_reader(tiny_bert, tmp_path):
+    """Issue 15: predict reads the data registry's formats, so a CSV a user trains on can be predicted too."""
+    source = write(tmp_path / "dev.csv", 'tokens,ner_tags,document_id\n"Acme hires",B-ORG O,d1\n"Mara Lindqvist",B-PER I-PER,d1\n')
+    out = tmp_path / "out.jsonl"
+    assert predict(tiny_bert, source, out) == 0
+    assert [r["text"] for r in records(out)] == ["Acme hires", "Mara Lindqvist"]
+
+
+def test_a_new_data_reader_reaches_predict_with_no_edit_there(tiny_bert, tmp_path, monkeypatch, capsys):
+    """A format added to `toolkit.data.registry.READERS` (one line there) is a --format choice of predict and
+    picked by its extension."""
+    from toolkit.data import registry
+    from toolkit.data.raw import RawSplit
+
+    def read_pipes(text, file, options):  # "token|tag token|tag" per line
+        rows = [[pair.split("|") for pair in line.split()] for line in text.splitlines() if line.strip()]
+        return RawSplit(tokens=[[t for t, _ in row] for row in rows], tags=[[g for _, g in row] for row in rows], file=file)
+
+    pipes = registry.Reader("pipes", (".pipes",), read_pipes, "token|tag pairs, one sentence per line")
+    monkeypatch.setattr(registry, "READERS", (*registry.READERS, pipes))
+    monkeypatch.setitem(registry.EXTENSIONS, ".pipes", pipes)
+    source = write(tmp_path / "in.pipes", "Acme|B-ORG hires|O\nMara|B-PER Lindqvist|I-PER\n")
+    out = tmp_path / "out.jsonl"
+    assert predict(tiny_bert, source, out) == 0
+    assert [r["text"] for r in records(out)] == ["Acme hires", "Mara Lindqvist"]
+    assert predict(tiny_bert, write(tmp_path / "in.txt", "Acme|B-ORG hires|O\n"), out, "--format", "pipes") == 0
+    assert [r["text"] for r in records(out)] == ["Acme hires"]
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    assert "pipes     .pipes: token|tag pairs, one sentence per line" in capsys.readouterr().out
+
+
 def test_dataset_input_from_a_save_to_disk_folder(tiny_bert, tmp_path):
     import datasets
 

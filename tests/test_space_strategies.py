@@ -168,7 +168,7 @@ def test_a_sixth_strategy_reaches_evaluate_the_card_and_predict_from_the_table_a
     import json
     from pathlib import Path
 
-    from toolkit.card import build_card
+    from toolkit.card import CardOptions, build_card
     from toolkit.data import load_raw_splits
     from toolkit.evaluate import evaluate_model
     from toolkit.labels import prepare_labels
@@ -178,7 +178,7 @@ def test_a_sixth_strategy_reaches_evaluate_the_card_and_predict_from_the_table_a
     results = evaluate_model(str(tiny_bert), data, "test", output_dir=tmp_path, progress=False, bootstrap=0,
                              strategies="all")
     assert list(results.strategies.results)[-1] == "last"
-    card = str(build_card(tmp_path, repo_id="alice/tiny").card)
+    card = str(build_card(tmp_path, CardOptions(repo_id="alice/tiny")).card)
     label = "`last`" if sixth.pipeline else "`last` (nerkit's own, not a `pipeline` strategy)"
     assert f"| {label} |" in card or f"| **{label}" in card
     (tmp_path / "in.txt").write_text("John Smith lives in London.\n")

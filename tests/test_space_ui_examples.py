@@ -27,6 +27,7 @@ def test_examples_cover_each_kind_of_difference():
     assert text_for("simple")
     assert text_for("adjacent")
     assert len(text_for("long")) > 2_000  # several 512-token windows' worth, checked on the model below
+    assert text_for("context").count(". ") >= 1  # two sentences: the second needs the first (below)
 
 
 @pytest.mark.slow
@@ -47,3 +48,26 @@ def test_every_example_makes_the_strategies_disagree_on_the_bundled_model():
         assert regions, f"example {label!r} gives no disagreement on {BUNDLED}"
         if "long" in label.lower():
             assert prediction.num_windows >= 2, (label, prediction.num_windows)
+
+
+@pytest.mark.slow
+def test_the_context_example_changes_the_answer_on_the_bundled_model():
+    """Issue 16: the bundled model reads the document; the example shows a name whose type comes from the
+    sentence before it."""
+    if not (BUNDLED / "config.json").is_file():
+        pytest.skip("no bundled model in ./model")
+    from transformers import pipeline
+
+    from nercore.engine import predict_detailed
+
+    text = next(text for label, text in LABELED_EXAMPLES if "context" in label.lower())
+    second = text[text.index(". ") + 2:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = pipeline("token-classification", model=str(BUNDLED), device="cpu")
+    offset = len(text) - len(second)
+    alone = {(e["entity_group"], e["start"]) for e in predict_detailed(pipe, second).entities["first"]}
+    in_text = {(e["entity_group"], e["start"] - offset) for e in predict_detailed(pipe, text).entities["first"]
+               if e["start"] >= offset}
+    where = second.index("Ferreira")
+    assert ("PER", where) in alone and ("LOC", where) in in_text, (alone, in_text)

@@ -199,3 +199,26 @@ def build_context_rigged_bert(directory: Path, strength: float = 5.0) -> Path:
         attention.output.dense.weight.copy_(torch.eye(attention.output.dense.weight.shape[0]))
     model.save_pretrained(directory)
     return directory
+
+
+# Words of tests/data/tiny_conll's validation and test splits, rigged right (Paris, Japan, Peter, United Nations)
+# or wrong (Germany as PER, London and British as ORG, ...): about half of the entities are right.
+OVERCONFIDENT_TABLE = {
+    "Paris": {"B-LOC": 1}, "Japan": {"B-LOC": 1}, "Germany": {"B-PER": 1}, "London": {"B-ORG": 1},
+    "Peter": {"B-PER": 1}, "British": {"B-ORG": 1}, "German": {"B-MISC": 1}, "United": {"B-ORG": 1},
+    "Nations": {"I-ORG": 1},
+}
+
+
+def build_overconfident_bert(directory: Path, sharpness: float = 4.0) -> Path:
+    """`build_rigged_bert` on `OVERCONFIDENT_TABLE` with the classifier multiplied by `sharpness`: every entity
+    it predicts is scored ~1.0 while about half of them are wrong, the over-confidence calibration must fix."""
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    directory = build_rigged_bert(Path(directory), OVERCONFIDENT_TABLE)
+    model = AutoModelForTokenClassification.from_pretrained(directory)
+    with torch.no_grad():
+        model.classifier.weight.mul_(sharpness)
+    model.save_pretrained(directory)
+    return directory

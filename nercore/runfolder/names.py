@@ -9,12 +9,14 @@ DATA_INFO = "data_info.json"  # dataset source, fingerprint, split sizes, entity
 TRAINING_ARGS = "training_args.json"  # {"config": TrainConfig as dict, "trainer": HF TrainingArguments as dict}
 TRAINING_LOG = "training_log.json"  # per-epoch eval metrics, best epoch
 RUN_INFO = "run_info.json"  # command line, seed, hardware, wall time, framework versions, base model
+CALIBRATION = "calibration.json"  # nercore.runfolder.records.Calibration: the temperature baked into the classifier
 EVAL_RESULTS = "eval_results.json"  # nercore.runfolder.EvalResults; schema in docs/eval-results.md
 PREDICTIONS = "predictions_{split}.conll"  # token gold predicted, blank line between sentences
 ERRORS = "errors_{split}.txt"  # a short list of misclassified sentences
 CARD = "README.md"
 F1_CHART = "per_entity_f1.png"
 CONFUSION_CHART = "confusion_matrix.png"  # entity-type confusion heatmap beside the card
+RELIABILITY_CHART = "reliability.png"  # entity scores against accuracy, before and after calibration
 CHECKPOINTS = "checkpoints"  # Trainer checkpoints; never pushed
 
 # ONNX files written by `nerkit export`; their home is nercore.backends (the Space is deployed without the toolkit).
@@ -22,8 +24,10 @@ from nercore.backends import ONNX_DIR, ONNX_FP32, ONNX_INT8  # noqa: E402
 
 
 # What describes one set of weights: evaluations (any backend), predictions, error lists, the card and
-# its charts, the ONNX export. A retrained folder drops them, or they would vouch for the new weights.
-DERIVED_FROM_WEIGHTS = ("eval_results*.json", "predictions_*.conll", "errors_*.txt", CARD, F1_CHART, CONFUSION_CHART, ONNX_DIR)
+# its charts, the ONNX export, the calibration record. A retrained (or newly calibrated) folder drops
+# them, or they would vouch for the new weights.
+DERIVED_FROM_WEIGHTS = ("eval_results*.json", "predictions_*.conll", "errors_*.txt", CARD, F1_CHART, CONFUSION_CHART,
+                        RELIABILITY_CHART, ONNX_DIR, CALIBRATION)
 
 
 def derived_from_weights(folder: str | Path) -> list[Path]:

@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar
 
 from nercore.errors import UserError
 from nercore.runfolder.checks import MISSING, Where, is_count, is_object, is_text, read_json_object
-from nercore.runfolder.names import DATA_INFO, LABELS, RUN_INFO, TRAINING_ARGS, TRAINING_LOG
+from nercore.runfolder.names import CALIBRATION, DATA_INFO, LABELS, RUN_INFO, TRAINING_ARGS, TRAINING_LOG
 
 _FIX = "Re-run `nerkit train` to rewrite the file (docs/eval-results.md#the-run-folder lists the files)."
 
@@ -44,15 +44,16 @@ class Record:
     """
 
     FILE: ClassVar[str] = ""
+    FIX: ClassVar[str] = _FIX
     SPEC: ClassVar[dict[str, tuple[str, Callable[[Any], bool], bool]]] = {}
     extra: dict[str, Any] = field(default_factory=dict, kw_only=True)
     absent: frozenset[str] = field(default=frozenset(), kw_only=True, repr=False)
 
     @classmethod
     def from_json(cls, data: Any, *, file: str | Path | None = None):
-        where = Where(file or cls.FILE, fix=_FIX)
+        where = Where(file or cls.FILE, fix=cls.FIX)
         if not isinstance(data, dict):
-            raise UserError(f"{where.file}: expected a JSON object, found {type(data).__name__}. {_FIX}")
+            raise UserError(f"{where.file}: expected a JSON object, found {type(data).__name__}. {cls.FIX}")
         values = {}
         for name, (expected, check, required) in cls.SPEC.items():
             value = where.get(data, name, expected, check, optional=not required)
@@ -140,3 +141,38 @@ class RunInfo(Record):
 
 
 TRAINING_RECORDS = (LabelsRecord, DataInfo, TrainingArgs, TrainingLog, RunInfo)
+
+
+def _is_reading(value: Any) -> bool:
+    """{num_sentences, before, after}: before/after map each strategy to at least its F1 and ECE."""
+    def strategies(side: Any) -> bool:
+        return is_object(side) and bool(side) and all(
+            is_object(row) and _is_number(row.get("f1")) and _maybe(_is_number)(row.get("ece")) for row in side.values())
+
+    return is_object(value) and is_count(value.get("num_sentences")) and strategies(value.get("before")) \
+        and strategies(value.get("after"))
+
+
+@dataclass(frozen=True)
+class Calibration(Record):
+    """`nerkit calibrate`: the temperature divided into the classifier, how it was chosen, and what it did."""
+
+    FILE: ClassVar[str] = CALIBRATION
+    FIX: ClassVar[str] = ("The weights and this file belong together: retrain (or restore the weights from before "
+                          "calibration) and run `nerkit calibrate` again.")
+    SPEC: ClassVar[dict] = {
+        "temperature": ("a number > 0", lambda v: _is_number(v) and v > 0, True),
+        "strategy": (*_TEXT, True), "objective": (*_TEXT, False), "fit_split": (*_TEXT, True),
+        "readings": ("an object of split -> {num_sentences, before, after}, before/after: strategy -> {f1, ece, ...}",
+                     lambda v: is_object(v) and bool(v) and all(_is_reading(r) for r in v.values()), True),
+        "tried": ("a list of {temperature, log_loss, f1}", lambda v: isinstance(v, list), False),
+        "argmax_check": (*_OBJECT, False), "command": (*_TEXT, False),
+    }
+    temperature: float
+    strategy: str  # the strategy whose entity scores T was fitted to
+    objective: str
+    fit_split: str
+    readings: dict  # split -> {"num_sentences", "before"/"after": strategy -> {f1, ece, ...}, "changed_sentences"}
+    tried: list
+    argmax_check: dict  # {"sub_tokens": n, "changed": 0, "splits": [...]}: the saved model reloaded and compared
+    command: str

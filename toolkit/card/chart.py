@@ -1,4 +1,5 @@
-"""The card's images: the per-type F1 bar chart (per_entity_f1.png) and the confusion heatmap (confusion_matrix.png).
+"""The card's images: per-type F1 bars (per_entity_f1.png), the confusion heatmap (confusion_matrix.png)
+and the reliability chart (reliability.png).
 
 Uses matplotlib's object API with the Agg canvas, so it never touches pyplot's global state or
 needs a display. The charts are optional: without matplotlib, or if plotting fails, the card is
@@ -95,3 +96,38 @@ def confusion_heatmap(ctx: CardContext) -> bytes | None:
 
     size = 0.75 * len(kinds) + 2.4
     return _png(ctx, "confusion heatmap", (size + 0.8, size), draw)
+
+
+def reliability_chart(ctx: CardContext) -> bytes | None:
+    """Accuracy against mean score per score bin for the recommended strategy's entities, after calibration
+    and (when calibration.json measured it on the same split and strategy) before, as PNG bytes, or None."""
+    scores = ctx.results.strategies.results.get(ctx.strategy) if ctx.results.strategies else None
+    report = scores.confidence if scores is not None else None
+    if report is None or not report.reliability:
+        return None
+    before = (ctx.calibration_reading("before") or {}).get("reliability")
+
+    def draw(figure) -> None:
+        axes = figure.add_subplot()
+        axes.plot([0, 1], [0, 1], linestyle="--", color="#888888", linewidth=1, label="perfect calibration")
+        lines = [(before, "before calibration", "#dd8452"), (report.reliability, "calibrated" if before else ctx.strategy, "#4c72b0")]
+        for bins, label, colour in lines:
+            if not bins:
+                continue
+            total = sum(b["count"] for b in bins)
+            xs, ys = [b["confidence"] for b in bins], [b["accuracy"] for b in bins]
+            axes.plot(xs, ys, color=colour, linewidth=1.5, label=label)
+            axes.scatter(xs, ys, s=[20 + 400 * b["count"] / total for b in bins], color=colour, alpha=0.7, zorder=3)
+        axes.set_xlim(0, 1.02)
+        axes.set_ylim(0, 1.02)
+        axes.set_xlabel("entity score (bin mean)")
+        axes.set_ylabel("share of entities right")
+        axes.set_title(f"Reliability of `{ctx.strategy}` entity scores, {ctx.dataset.pretty} {report_split(ctx)}")
+        axes.legend(loc="upper left", fontsize=8)
+
+    return _png(ctx, "reliability chart", (5.2, 4.4), draw)
+
+
+def report_split(ctx: CardContext) -> str:
+    block = ctx.results.strategies
+    return (block.split if block is not None and block.split else None) or ctx.split

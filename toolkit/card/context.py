@@ -17,7 +17,7 @@ from pathlib import Path
 
 from toolkit import ids
 from toolkit.card import facts
-from toolkit.card.chart import confusion_heatmap, f1_chart
+from toolkit.card.chart import confusion_heatmap, f1_chart, reliability_chart
 from toolkit.card.facts import BaseModel, DatasetIdentity
 from nercore.errors import UserError
 from nercore.runfolder import (
@@ -26,12 +26,10 @@ from nercore.runfolder import (
 )
 from nercore.backends import ONNX_BACKENDS
 from nercore.strategies import UnknownStrategyError, get_strategy
-from nercore.runfolder.records import TRAINING_RECORDS, Record
+from nercore.runfolder.predictions import read_predictions
+from nercore.runfolder.records import TRAINING_RECORDS, Calibration, Record
 
 logger = logging.getLogger("toolkit")
-
-Sentences = list[tuple[list[str], list[str]]]  # (tokens, gold tags) per sentence of the evaluated split
-
 
 @dataclass(frozen=True)
 class CardContext:
@@ -59,6 +57,8 @@ class CardContext:
     folder: Path | None = None  # the run folder (local paths in recorded commands are shown relative to it)
     chart_png: bytes | None = None
     confusion_png: bytes | None = None  # the error analysis' confusion heatmap
+    reliability_png: bytes | None = None  # the recommended strategy's entity scores against accuracy
+    calibration: Calibration | None = None  # calibration.json (`nerkit calibrate`)
     backend_results: Mapping[str, EvalResults] = field(default_factory=dict)  # eval_results.<backend>.json (ONNX)
     warnings: list[str] = field(default_factory=list)
 
@@ -119,6 +119,14 @@ class CardContext:
         except UnknownStrategyError:
             return self.strategy
 
+    def calibration_reading(self, side: str) -> dict | None:
+        """calibration.json's figures for the recommended strategy `before` or `after` T, on the split the
+        card reports (None when it measured another split or strategy, or there is no calibration)."""
+        block = self.results.strategies
+        split = (block.split if block is not None and block.split else None) or self.split
+        reading = self.calibration.readings.get(split) if self.calibration is not None else None
+        return reading[side].get(self.strategy) if reading else None
+
     @property
     def usage_text(self) -> str:
         return self.widget[0]["text"] if self.widget else facts.DEFAULT_USAGE_TEXT
@@ -126,12 +134,12 @@ class CardContext:
 
 @dataclass(frozen=True)
 class CardOptions:
-    """What the user adds to the folder's records; the one place these keyword arguments are declared.
+    """What the user adds to the folder's records; the one place these options are declared and checked.
 
     `repo_id` names the model in the usage snippet (default: the folder's name); `language` is a
     code, "en,de" or a list; `base_model` gives the Hub id of a base model trained from a local
     folder; `widget_texts` replace the widget sentences picked from the evaluated split (for data
-    that may not be quoted).
+    that may not be quoted). Bad values raise `UserError` when the options are made, before any work.
     """
 
     repo_id: str | None = None
@@ -140,13 +148,21 @@ class CardOptions:
     base_model: str | None = None
     widget_texts: Sequence[str] | None = None
 
+    def __post_init__(self) -> None:
+        checked = {
+            "repo_id": ids.check_repo_id(self.repo_id) if self.repo_id is not None else None,
+            "language": ids.parse_languages(self.language),
+            "license": ids.check_license(self.license),
+            "base_model": ids.check_model_id(self.base_model) if self.base_model is not None else None,
+            "widget_texts": tuple(self.widget_texts) if self.widget_texts is not None else None,
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
 
 def build_context(output_dir: str | Path, options: CardOptions = CardOptions()) -> CardContext:
-    """Read and check the run folder and the options; raises `UserError` before anything is written."""
-    repo_id = ids.check_repo_id(options.repo_id) if options.repo_id is not None else None
-    language = ids.parse_languages(options.language)
-    license = ids.check_license(options.license)  # noqa: A001 - the Hub's metadata key
-    override = ids.check_model_id(options.base_model) if options.base_model is not None else None
+    """Read and check the run folder; raises `UserError` before anything is written."""
+    repo_id, override = options.repo_id, options.base_model
     path = Path(output_dir)
     results = read_eval_results(path)
     files: dict[str, dict | None] = {record.FILE: _as_json(record.read(path)) for record in TRAINING_RECORDS}
@@ -171,16 +187,17 @@ def build_context(output_dir: str | Path, options: CardOptions = CardOptions()) 
     ctx = CardContext(
         results=results, folder_name=path.resolve().name, folder=path, dataset=dataset, base=base,
         strategy=strategy, strategy_why=why, widget=widget,
-        repo_id=repo_id, language=language, license=license,
+        repo_id=repo_id, language=options.language, license=options.license,
         labels=files[LABELS], data_info=files[DATA_INFO], training_args=files[TRAINING_ARGS],
         training_log=files[TRAINING_LOG], run_info=files[RUN_INFO],
         model_config=files["config.json"] or {}, tokenizer_config=files["tokenizer_config.json"] or {},
         tokenizer_lowercases=facts.tokenizer_json_lowercases(path / "tokenizer.json"),
         parameters=facts.safetensors_parameters(path / "model.safetensors"),
         backend_results=read_backend_results(path),
+        calibration=Calibration.read(path),
         warnings=warnings,
     )
-    return replace(ctx, chart_png=f1_chart(ctx), confusion_png=confusion_heatmap(ctx))
+    return replace(ctx, chart_png=f1_chart(ctx), confusion_png=confusion_heatmap(ctx), reliability_png=reliability_chart(ctx))
 
 
 def _as_json(record: Record | None) -> dict | None:
@@ -216,34 +233,6 @@ def read_backend_results(path: Path) -> dict[str, EvalResults]:
         for backend in ONNX_BACKENDS
         if (path / for_backend(EVAL_RESULTS, backend)).is_file()
     }
-
-
-def read_predictions(path: Path) -> Sentences | None:
-    """Sentences of `predictions_{split}.conll` as (tokens, gold tags); None when the file is absent."""
-    if not path.is_file():
-        return None
-    sentences: Sentences = []
-    tokens: list[str] = []
-    gold: list[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                if tokens:
-                    sentences.append((tokens, gold))
-                tokens, gold = [], []
-                continue
-            parts = line.rsplit(None, 2)
-            if len(parts) != 3:
-                raise UserError(
-                    f"{path}, line {number}: expected 'token gold predicted', found {line!r}. "
-                    "Re-run `nerkit evaluate` to rewrite the file."
-                )
-            tokens.append(parts[0])
-            gold.append(parts[1])
-    if tokens:
-        sentences.append((tokens, gold))
-    return sentences
 
 
 def _check_intervals_contain_estimates(results: EvalResults, warn: facts.Warn) -> None:

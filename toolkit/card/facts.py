@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nercore.strategies import recommendable
+from nercore.strategies import best_recommendable, recommendable
 from nercore.tags import split_tag
 from toolkit.card.fmt import count, detokenize, is_local_path, pct
 from toolkit.paths import short_path
@@ -103,16 +103,14 @@ def recommended_strategy(
     strategy_f1: Mapping[str, float], split: str, label_strategy: str | None, entities: bool
 ) -> tuple[str, str]:
     """The aggregation strategy for the usage snippet and metadata, and a sentence saying why."""
-    order = recommendable()
-    candidates = [name for name in order if name in strategy_f1]
+    best = best_recommendable(strategy_f1)
     prefix = ""
-    if candidates:
-        best = max(candidates, key=lambda name: (strategy_f1[name], -order.index(name)))
-        if strategy_f1[best] > 0:
-            return best, (
-                f"`{best}` has the highest end-to-end F1 ({pct(strategy_f1[best])}) of the strategies that return "
-                f"whole entities, on the {split} split (see [F1 by aggregation strategy](#f1-by-aggregation-strategy))."
-            )
+    if best is not None:
+        return best, (
+            f"`{best}` has the highest end-to-end F1 ({pct(strategy_f1[best])}) of the strategies that return "
+            f"whole entities, on the {split} split (see [F1 by aggregation strategy](#f1-by-aggregation-strategy))."
+        )
+    if any(name in strategy_f1 for name in recommendable()):
         prefix = (f"No strategy could be recommended from the evaluation: every strategy scored F1 "
                   f"{pct(0.0)} on the {split} split. ")
     strategy, why = _strategy_from_training(label_strategy, entities)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
 from huggingface_hub import ModelCard
 
 from toolkit.card.context import CardOptions, build_context
 from toolkit.card.metadata import card_data
 from toolkit.card.sections import render_sections
 from nercore.errors import UserError
-from nercore.runfolder import CARD, CONFUSION_CHART, F1_CHART
+from nercore.runfolder import CARD, CONFUSION_CHART, F1_CHART, RELIABILITY_CHART
 from toolkit.runtime import write_files_atomically
 
 TEMPLATE_NAME = "token_classification.md"
@@ -26,12 +24,18 @@ class RenderedCard:
     chart_png: bytes | None
     warnings: list[str] = field(default_factory=list)
     confusion_png: bytes | None = None
+    reliability_png: bytes | None = None
+
+    @property
+    def images(self) -> dict[str, bytes | None]:
+        """File name -> PNG bytes of each chart the card may show (None: this card has none)."""
+        return {F1_CHART: self.chart_png, CONFUSION_CHART: self.confusion_png, RELIABILITY_CHART: self.reliability_png}
 
     def write(self, output_dir: str | Path) -> Path:
         """README.md and the charts as one set (temp files + rename), so a reader never sees half a card."""
         out = Path(output_dir)
         readme = out / CARD
-        images = {out / F1_CHART: self.chart_png, out / CONFUSION_CHART: self.confusion_png}
+        images = {out / name: png for name, png in self.images.items()}
         files: dict[Path, str | bytes] = {readme: str(self.card)}
         files.update({path: png for path, png in images.items() if png is not None})
         try:
@@ -57,21 +61,18 @@ def template_text() -> str:
         raise RuntimeError(f"model card template {TEMPLATE_NAME} is missing from this nerkit install") from err
 
 
-def build_card(output_dir: str | Path, **options: Any) -> RenderedCard:
-    """Read and check the run folder, then build the card and chart in memory.
+def build_card(output_dir: str | Path, options: CardOptions | None = None) -> RenderedCard:
+    """Read and check the run folder, then build the card and charts in memory (nothing is written).
 
-    Keyword arguments are `CardOptions`' fields (repo_id, language, license, base_model,
-    widget_texts). Raises `UserError` when the folder's files or the options are malformed.
+    Raises `UserError` when the folder's files are malformed (`CardOptions` checks the options).
     """
-    ctx = build_context(output_dir, CardOptions(**options))
+    ctx = build_context(output_dir, options or CardOptions())
     card = ModelCard.from_template(card_data(ctx), template_str=template_text(), **render_sections(ctx))
     card.text = card.text.rstrip("\n") + "\n"  # Jinja drops the template's final newline
-    return RenderedCard(card=card, chart_png=ctx.chart_png, warnings=list(ctx.warnings), confusion_png=ctx.confusion_png)
+    return RenderedCard(card=card, chart_png=ctx.chart_png, warnings=list(ctx.warnings), confusion_png=ctx.confusion_png,
+                        reliability_png=ctx.reliability_png)
 
 
-def render_card(output_dir: str | Path, **options: Any) -> Path:
-    """`build_card(output_dir, **options)`, then write README.md (and per_entity_f1.png); returns the README path.
-
-    Options pass through whole, so none of them can be dropped on the way (as `widget_texts` once was).
-    """
-    return build_card(output_dir, **options).write(output_dir)
+def render_card(output_dir: str | Path, options: CardOptions | None = None) -> Path:
+    """`build_card`, then write README.md and its charts; returns the README path."""
+    return build_card(output_dir, options).write(output_dir)

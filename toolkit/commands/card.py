@@ -24,7 +24,7 @@ network access. Sections without data are left out with a warning.
 
 
 DESCRIPTION = (
-    "Render the model card (README.md, per_entity_f1.png and confusion_matrix.png) of a run folder "
+    "Render the model card (README.md and its charts: per_entity_f1.png, confusion_matrix.png, reliability.png) of a run folder "
     "from its evaluation and training records."
 )
 
@@ -61,10 +61,9 @@ def run(args: argparse.Namespace) -> int:
     from toolkit.card import CardOptions, build_card
 
     # Each flag's dest is a CardOptions field, so a new option is one field plus one flag.
-    rendered = build_card(args.output_dir, **{f.name: getattr(args, f.name) for f in fields(CardOptions)})
+    rendered = build_card(args.output_dir, CardOptions(**{f.name: getattr(args, f.name) for f in fields(CardOptions)}))
     readme = rendered.write(args.output_dir)
-    charts = [name for name, png in (("per_entity_f1.png", rendered.chart_png),
-                                     ("confusion_matrix.png", rendered.confusion_png)) if png is not None]
+    charts = [name for name, png in rendered.images.items() if png is not None]
     chart = "".join(f" and {name}" for name in charts)
     left_out = f" ({len(rendered.warnings)} warning(s) above)" if rendered.warnings else ""
     print(f"wrote {readme}{chart}{left_out}")

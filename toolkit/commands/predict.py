@@ -32,7 +32,7 @@ input kinds (--format auto decides by the path):
   jsonl     .jsonl/.json: one object per line with --text-field (a string, or a list of tokens)
   conll     .conll/.iob/.tsv, or a file starting with -DOCSTART-: token columns, blank line between sentences
   dataset   a save_to_disk folder, or a Hub dataset id (--split, --dataset-config, --dataset-revision)
-
+{registry}
 output: one JSON object per input record, in input order:
   {"index": 0, "id": "...", "text": "...", "entities": {"first": [
       {"entity_group": "PER", "score": 0.998, "word": "Barack Obama", "start": 0, "end": 12}]}}
@@ -44,19 +44,24 @@ output: one JSON object per input record, in input order:
 
 def register(subparsers) -> None:
     from nercore.strategies import names
-    from toolkit.predict import BACKENDS, DEFAULT_STRATEGY, FORMATS
+    from toolkit.data.registry import READERS
+    from toolkit.predict import BACKENDS, DEFAULT_STRATEGY
+    from toolkit.predict.inputs import COVERED, formats
+
+    others = "".join(f"  {r.kind:<9} {'/'.join(e for e in r.extensions if e)}: {r.help} (tokens joined with spaces)\n"
+                     for r in READERS if r.kind not in COVERED)
 
     parser = add_command(
         subparsers, "predict", help="run a model over a corpus and write JSON Lines",
         description="Run a token-classification model over a corpus: batched, long texts in overlapping windows, "
         "every chosen aggregation strategy from one forward pass per text, resumable, one JSONL record per input.",
-        epilog=EXAMPLES, func=run_predict,
+        epilog=EXAMPLES.replace("{registry}", others), func=run_predict,
     )
     parser.add_argument("--model", required=True, help="model folder or Hub id")
     parser.add_argument("--revision", default=None, help="model revision on the Hub")
     parser.add_argument("--input", required=True, help="a text/JSONL/CoNLL file, a save_to_disk folder or a Hub dataset id")
     parser.add_argument("--output", required=True, help="the JSONL file to write")
-    parser.add_argument("--format", default="auto", choices=FORMATS, help="input kind (default: from the path)")
+    parser.add_argument("--format", default="auto", choices=formats(), help="input kind (default: from the path)")
     parser.add_argument("--strategies", default=DEFAULT_STRATEGY, metavar="LIST",
                         help=f"aggregation strategies: one, a comma-separated list, or all ({', '.join(names())}); "
                         f"default: {DEFAULT_STRATEGY}")

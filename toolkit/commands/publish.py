@@ -66,7 +66,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from toolkit.hub.publish_run import CardOptions, publish_model
+    from toolkit.card import CardOptions
+    from toolkit.hub.publish_run import publish_model
 
     options = hub_options(args, revision_dest="hub_revision")  # validates --repo-id first
     config = config_from_args(args, command="publish")  # validates the training flags before anything else

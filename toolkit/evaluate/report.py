@@ -11,6 +11,7 @@ from nercore import runfolder
 from toolkit.evaluate.analysis import SpanError
 from toolkit.evaluate.analysis_report import error_file, format_error_analysis
 from toolkit.evaluate.bootstrap import METHOD
+from nercore.runfolder.predictions import predictions_text
 from nercore.runfolder import ConfidenceIntervals, EvalResults, ModeReport, Scores, StrategyResults
 from toolkit.runtime import json_text, write_files_atomically
 
@@ -23,15 +24,11 @@ def write_results(out: Path, split: str, results: EvalResults, sentences, gold, 
     """Write eval_results.json, the predictions and the error examples as one set, so a failure
     never leaves new results beside the previous run's predictions. With the entity `errors` of
     the error analysis, errors_<split>.txt groups them by kind and lists the hardest sentences first."""
-    lines = []
-    for words, gs, ps in zip(sentences, gold, pred):
-        lines.extend(f"{w} {g} {p}" for w, g, p in zip(words, gs, ps))
-        lines.append("")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_files_atomically({
         out / runfolder.for_backend(runfolder.EVAL_RESULTS, results.backend): json_text(results.to_json()),
-        out / runfolder.for_backend(runfolder.PREDICTIONS.format(split=split), results.backend): "\n".join(lines),
+        out / runfolder.for_backend(runfolder.PREDICTIONS.format(split=split), results.backend): predictions_text(sentences, gold, pred),
         out / runfolder.for_backend(runfolder.ERRORS.format(split=split), results.backend): (
             error_examples(sentences, gold, pred) if errors is None else error_file(sentences, gold, pred, errors, split)
         ),

@@ -44,6 +44,7 @@ spans), predicted and correct counts, overall (micro) and per type.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from nercore.tags import entity_type, pipeline_type
@@ -208,6 +209,61 @@ def build_pipeline(model: Any, tokenizer: Any, *, max_length: int | None = None)
     return pipeline("token-classification", model=model, tokenizer=tokenizer, device=torch.device(model.device))
 
 
+@dataclass
+class SplitTexts:
+    """A split as the engine reads it: each sentence's text and gold spans, and the texts sent to the
+    engine (a document's sentences joined, one per line, with each sentence's start; else one sentence)."""
+
+    texts: list[str]
+    gold: list[list[Span]]
+    groups: list[list[int]]  # sentence indices of each engine text
+    joined: list[tuple[str, list[int]]]  # engine text, start of each of its sentences
+
+
+def split_texts(sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], *, join: str = "spaces",
+                documents: Sequence | None = None) -> SplitTexts:
+    """The engine's texts of a split: with `documents` (each sentence's document), a document's sentences
+    form one text, as a pasted article reaches the Space (`nercore.documents`)."""
+    from nercore.documents import document_groups, join_sentences
+
+    if len(sentences) != len(tags):
+        raise ValueError(f"{len(sentences)} sentences but {len(tags)} tag sequences")
+    texts = [detokenize(tokens, join)[0] for tokens in sentences]
+    gold = [gold_spans(tokens, sentence_tags, join) for tokens, sentence_tags in zip(sentences, tags)]
+    groups = document_groups(documents) if documents is not None else [[i] for i in range(len(texts))]
+    return SplitTexts(texts, gold, groups, [join_sentences([texts[i] for i in group]) for group in groups])
+
+
+def score_outputs(split: SplitTexts, outputs: Sequence[Mapping[str, Sequence[Mapping]]], names: Sequence[str],
+                  types: Mapping[str, str | None] | None = None) -> dict:
+    """Per strategy: scores and the `confidence` block of the engine's outputs (one per engine text)."""
+    return score_predicted(split.gold, scored_predictions(split, outputs, names, types))
+
+
+def score_predicted(gold: Sequence[Sequence[Span]], pred: Mapping[str, Sequence[Sequence[tuple[Span, float]]]]) -> dict:
+    """Per strategy: scores and the `confidence` block of its scored spans, sentence by sentence."""
+    from toolkit.evaluate.confidence import confidence_report
+
+    return {name: {**score_spans(gold, [[span for span, _ in p] for p in spans]),
+                   "confidence": confidence_report(gold, spans)} for name, spans in pred.items()}
+
+
+def scored_predictions(split: SplitTexts, outputs: Sequence[Mapping[str, Sequence[Mapping]]], names: Sequence[str],
+                       types: Mapping[str, str | None] | None = None) -> dict[str, list[list[tuple[Span, float]]]]:
+    """Per strategy, per sentence: the predicted spans with their scores."""
+    from nercore.documents import split_entities
+
+    if len(outputs) != len(split.groups):
+        raise ValueError(f"{len(split.groups)} engine texts but {len(outputs)} outputs")
+    pred: dict[str, list[list[tuple[Span, float]]]] = {name: [] for name in names}
+    for group, (_, starts), output in zip(split.groups, split.joined, outputs):
+        own = [split.texts[i] for i in group]
+        for text, found in zip(own, [output] if len(group) == 1 else split_entities(output, own, starts)):
+            for name in names:
+                pred[name].append(scored_spans(found[name], text, types))
+    return pred
+
+
 def evaluate_strategies(
     pipe: Any,
     sentences: Sequence[Sequence[str]],
@@ -231,31 +287,16 @@ def evaluate_strategies(
     """
     from tqdm.auto import tqdm
 
-    from nercore.documents import document_groups, join_sentences, split_entities
     from nercore.engine import predict_all_batch
 
     names = check_strategies(strategies)
-    if len(sentences) != len(tags):
-        raise ValueError(f"{len(sentences)} sentences but {len(tags)} tag sequences")
-    texts = [detokenize(tokens, join)[0] for tokens in sentences]
-    gold = [gold_spans(tokens, sentence_tags, join) for tokens, sentence_tags in zip(sentences, tags)]
-    groups = document_groups(documents) if documents is not None else [[i] for i in range(len(texts))]
-    pred: dict[str, list[list[tuple[Span, float]]]] = {name: [] for name in names}
-    chunks = range(0, len(groups), _CHUNK)
+    split = split_texts(sentences, tags, join=join, documents=documents)
+    outputs: list[dict] = []
+    chunks = range(0, len(split.joined), _CHUNK)
     for first in tqdm(chunks, desc="strategies", unit="chunk", disable=not progress or len(chunks) < 2):
-        part = groups[first : first + _CHUNK]
-        joined = [join_sentences([texts[i] for i in group]) for group in part]
-        outputs = predict_all_batch(pipe, [text for text, _ in joined], names, batch_size, max_chars=None,
-                                    ignore_labels=tuple(ignore_labels))
-        for group, (_, starts), output in zip(part, joined, outputs):
-            own = [texts[i] for i in group]
-            for text, found in zip(own, [output] if len(group) == 1 else split_entities(output, own, starts)):
-                for name in names:
-                    pred[name].append(scored_spans(found[name], text, types))
-    from toolkit.evaluate.confidence import confidence_report
-
-    return {name: {**score_spans(gold, [[span for span, _ in p] for p in pred[name]]),
-                   "confidence": confidence_report(gold, pred[name])} for name in names}
+        part = [text for text, _ in split.joined[first : first + _CHUNK]]
+        outputs += predict_all_batch(pipe, part, names, batch_size, max_chars=None, ignore_labels=tuple(ignore_labels))
+    return score_outputs(split, outputs, names, types)
 
 
 def evaluate_model_strategies(
@@ -273,19 +314,25 @@ def evaluate_model_strategies(
     documents: Sequence | None = None,
 ) -> dict:
     """`evaluate_strategies` for a loaded model: builds the pipeline and the type map from its labels."""
-    model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    mapped = list(mapped_labels) if mapped_labels is not None else model_labels
-    ignore = tuple(label for label, target in zip(model_labels, mapped) if target == "O") or ("O",)
-    pipe = build_pipeline(model, tokenizer, max_length=max_length)
+    pipe, types, ignore = model_pipeline(model, tokenizer, mapped_labels, max_length=max_length)
     return evaluate_strategies(
         pipe,
         sentences,
         tags,
         strategies=strategies,
-        types=type_map(model_labels, mapped),
+        types=types,
         ignore_labels=ignore,
         batch_size=batch_size,
         progress=progress,
         join=join,
         documents=documents,
     )
+
+
+def model_pipeline(model: Any, tokenizer: Any, mapped_labels: Sequence[str] | None = None, *,
+                   max_length: int | None = None) -> tuple[Any, dict[str, str | None], tuple[str, ...]]:
+    """(pipeline, pipeline type -> dataset type, model labels that mean "no entity") for a loaded model."""
+    model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    mapped = list(mapped_labels) if mapped_labels is not None else model_labels
+    ignore = tuple(label for label, target in zip(model_labels, mapped) if target == "O") or ("O",)
+    return build_pipeline(model, tokenizer, max_length=max_length), type_map(model_labels, mapped), ignore

@@ -123,10 +123,10 @@ def card_for_repo(output_dir: str | Path, repo_id: str) -> tuple[bytes, str] | N
             f"at a model that is not this repo, and {why}. Render the card for {repo_id} first:\n  {command}\n"
             "then run the push again."
         )
-    from toolkit.card import build_card
+    from toolkit.card import CardOptions, build_card
 
     with _quiet_card_warnings():
-        card = str(build_card(root, repo_id=repo_id, **target.options).card)
+        card = str(build_card(root, CardOptions(repo_id=repo_id, **target.options)).card)
     note = (f"README.md: re-rendered for {repo_id} (the card in the folder was {was}); the folder's copy is "
             f"unchanged. To update it: {command}")
     return card.encode("utf-8"), note
@@ -136,11 +136,11 @@ def _cannot_rerender(root: Path, text: str, target: CardTarget) -> str | None:
     """Why the card cannot be re-rendered faithfully here, or None."""
     if not (root / runfolder.EVAL_RESULTS).is_file():
         return f"the folder has no {runfolder.EVAL_RESULTS} to re-render it from"
-    from toolkit.card import build_card
+    from toolkit.card import CardOptions, build_card
 
     try:
         with _quiet_card_warnings():
-            again = str(build_card(root, repo_id=target.rendered_for, **target.options).card)
+            again = str(build_card(root, CardOptions(repo_id=target.rendered_for, **target.options)).card)
     except UserError as err:
         return f"re-rendering it failed ({err})"
     if again != text:

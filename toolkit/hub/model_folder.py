@@ -117,11 +117,11 @@ def check_run_files(root: Path) -> None:
     eval_results.json must never reach the Hub, where it would not parse and would contradict the card.
     The readers' errors name the file and the line and column, or the field."""
     from nercore.runfolder import EvalResults
-    from nercore.runfolder.records import TRAINING_RECORDS
+    from nercore.runfolder.records import TRAINING_RECORDS, Calibration
 
     for path in sorted(root.glob("eval_results*.json")):  # the headline one and each backend's
         EvalResults.from_json(path)
-    for record in TRAINING_RECORDS:
+    for record in (*TRAINING_RECORDS, Calibration):
         record.read(root)
 
 

@@ -9,30 +9,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from nercore.errors import UserError
 from toolkit.hub.model_folder import plan_model_folder
 from toolkit.hub.plan import check_dry_run_dir
 from toolkit.hub.push import HubOptions, push_plan
-from toolkit.ids import parse_languages
+from toolkit.card.context import CardOptions  # the card's one options class, checked when made
 from toolkit.runtime import process_rank
-
-
-@dataclass(frozen=True)
-class CardOptions:
-    """What the card needs beyond the run folder (the Card API's keyword arguments)."""
-
-    language: str | list[str] | None = "en"
-    license: str | None = None
-    base_model: str | None = None
-    widget_texts: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "language", parse_languages(self.language))
-        if self.widget_texts is not None:
-            object.__setattr__(self, "widget_texts", tuple(self.widget_texts))
 
 
 def publish_model(config, load_data: Callable[[], object], options: HubOptions, card: CardOptions = CardOptions(),
@@ -141,6 +126,4 @@ def evaluate_and_card(output_dir: Path, data, split: str, config, repo_id: str, 
         bar = "!" * 100
         print(f"{bar}\nnerkit publish: WARNING: this model does not work: its {below}. The card says so in its "
               f"first paragraph. Train longer or on more data before anyone uses it.\n{bar}", file=sys.stderr, flush=True)
-    widget_texts = list(card.widget_texts) if card.widget_texts is not None else None
-    return render_card(output_dir, repo_id=repo_id, language=card.language, license=card.license,
-                       base_model=card.base_model, widget_texts=widget_texts)
+    return render_card(output_dir, replace(card, repo_id=repo_id))

@@ -2,8 +2,9 @@
 
 Kinds: plain text (one document per line, blank lines kept as empty documents so record i is
 line i + 1), JSON Lines with a text field, CoNLL column files (each sentence's tokens joined with
-single spaces, as `nerkit evaluate --strategies` joins them; parsed by `toolkit.data.conll`), and
-`datasets` sources (a `save_to_disk` folder or a Hub dataset id) with a text or tokens column.
+single spaces, as `nerkit evaluate --strategies` joins them; parsed by `toolkit.data.conll`),
+`datasets` sources (a `save_to_disk` folder or a Hub dataset id) with a text or tokens column, and
+every other file format of the data registry (CSV today), read by its own reader.
 Every problem is a `UserError` naming the file and line (or split and row) before anything is written.
 """
 
@@ -11,15 +12,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from toolkit.data import conll
 from toolkit.data.json_file import json_rows
 from toolkit.data.raw import ReadOptions, check_document_id, decode, document_field, read_bytes
 from nercore.errors import UserError
 
-FORMATS = ("auto", "text", "jsonl", "conll", "dataset")
+OWN_KINDS = ("text", "jsonl", "conll", "dataset")  # read here: text lines, text fields, token-only CoNLL, datasets
+# Data-registry formats that predict reads with its own reader above (it also takes raw text and token-only files).
+COVERED = {"conll": "conll", "json": "jsonl"}
 _CONLL_EXTENSIONS = (".conll", ".iob", ".tsv")
+
+
+def formats() -> tuple[str, ...]:
+    """`--format` choices: predict's own kinds, then every other file format of the data registry
+    (`toolkit.data.registry.READERS`), so a new reader reaches `nerkit predict` with no edit here."""
+    from toolkit.data import registry
+
+    return ("auto", *OWN_KINDS, *(r.kind for r in registry.READERS if r.kind not in COVERED))
+
+
+FORMATS = formats()
 _DISK_MARKERS = ("dataset_dict.json", "state.json", "dataset_info.json")
 
 
@@ -38,7 +52,7 @@ class InputSpec:
     """Where the documents come from and which fields hold them."""
 
     source: str
-    format: Literal["auto", "text", "jsonl", "conll", "dataset"] = "auto"
+    format: str = "auto"  # one of formats()
     text_field: str = "text"
     tokens_field: str = "tokens"
     id_field: str = "id"
@@ -46,6 +60,7 @@ class InputSpec:
     dataset_config: str | None = None
     dataset_revision: str | None = None
     document_field: str | None = None  # None: document_id, doc_id, document or doc when present
+    label_field: str = "ner_tags"  # the tags column a data-registry reader (CSV) expects; its values are not used
 
 
 def detect_format(source: str) -> str:
@@ -62,6 +77,11 @@ def detect_format(source: str) -> str:
         return "jsonl"
     if suffix in _CONLL_EXTENSIONS:
         return "conll"
+    from toolkit.data import registry
+
+    reader = registry.EXTENSIONS.get(suffix)
+    if reader is not None and reader.kind not in COVERED:
+        return reader.kind
     with open(path, "rb") as handle:
         head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
     return "conll" if head.startswith(b"-DOCSTART-") else "text"
@@ -70,8 +90,9 @@ def detect_format(source: str) -> str:
 def read_docs(spec: InputSpec) -> tuple[list[Doc], str]:
     """All documents of the input, in order, and the kind that was read."""
     kind = detect_format(spec.source) if spec.format == "auto" else spec.format
-    if kind not in FORMATS[1:]:
-        raise UserError(f"--format {spec.format!r}: expected one of {', '.join(FORMATS)}.")
+    choices = formats()
+    if kind not in choices[1:]:
+        raise UserError(f"--format {spec.format!r}: expected one of {', '.join(choices)}.")
     if kind == "dataset":
         return read_dataset(spec), kind
     path = Path(spec.source)
@@ -80,7 +101,21 @@ def read_docs(spec: InputSpec) -> tuple[list[Doc], str]:
         return read_text(text), kind
     if kind == "jsonl":
         return read_jsonl(text, path.name, spec), kind
-    return read_conll(text, path.name), kind
+    if kind == "conll":
+        return read_conll(text, path.name), kind
+    return read_with_registry(kind, text, path.name, spec), kind
+
+
+def read_with_registry(kind: str, text: str, file: str, spec: InputSpec) -> list[Doc]:
+    """A file in one of the data registry's other formats (e.g. CSV): its reader's sentences, tokens joined
+    with single spaces; documents kept. The reader checks its own columns (tokens: --tokens-field)."""
+    from toolkit.data import registry
+
+    options = ReadOptions(label_column=spec.label_field, tokens_column=spec.tokens_field, tag_column=-1, delimiter=None,
+                          label_names=None, document_column=spec.document_field)
+    split = registry.reader_named(kind).read(text, file, options)
+    documents = split.documents or [None] * len(split.tokens)
+    return [Doc(i, " ".join(map(str, tokens)), document=documents[i]) for i, tokens in enumerate(split.tokens)]
 
 
 def read_text(text: str) -> list[Doc]:

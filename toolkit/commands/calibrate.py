@@ -1,0 +1,58 @@
+"""`nerkit calibrate`: temperature-scale a run folder's entity scores, baked into its classifier."""
+
+from __future__ import annotations
+
+import argparse
+
+from toolkit.commands._parser import add_command
+
+from toolkit.commands._data_args import DATA_HELP, add_data_arguments, load_data
+
+EXAMPLES = """\
+examples:
+  nerkit calibrate runs/bert-conll --dataset conll2003
+  nerkit calibrate model --dataset ../shared/data/conll2003 --fit-split validation --split test
+  nerkit calibrate runs/bert-conll --dataset my-data/ --strategy average
+
+then, as after training (calibration removed what described the old scores):
+  nerkit evaluate --model runs/bert-conll --dataset conll2003 --strategies
+  nerkit card runs/bert-conll
+
+what it does (docs/cli.md#calibrate): runs the model once over --fit-split and --split, finds the
+temperature T whose scaled entity scores best match how often entities are right on --fit-split
+(never one that lowers the F1 of the strategy fitted to), divides the classifier's weight and bias
+by T in model.safetensors (so any `pipeline(...)` user gets the calibrated scores), loads the saved
+model back and checks that no sub-token's predicted label changed, and writes calibration.json
+(T, ECE and each strategy's F1 before and after, on both splits).
+"""
+
+DESCRIPTION = ("Temperature-scale a model folder's scores: fit T on a validation split, bake it into the "
+               "classifier weights, check that no prediction of the none/simple/first strategies changed.")
+
+
+def register(subparsers) -> None:
+    parser = add_command(subparsers, "calibrate", help="temperature-scale a model's scores (baked into its weights)",
+                         description=DESCRIPTION, epilog=DATA_HELP + "\n" + EXAMPLES, func=run_calibrate)
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (the --output-dir of `nerkit train`) or any local model folder")
+    add_data_arguments(parser)
+    parser.add_argument("--fit-split", default="validation", help="split the temperature is fitted on (default: validation)")
+    parser.add_argument("--split", default="test", help="split also reported before and after (default: test)")
+    parser.add_argument("--strategy", default=None,
+                        help="the aggregation strategy whose entity scores T is fitted to (default: the one with "
+                             "the best F1 on --fit-split, as the card recommends)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--max-length", type=int, default=None, help="window length in sub-tokens (default: the model's)")
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    import shlex
+    import sys
+
+    from toolkit.evaluate.calibrate import calibrate_run, format_report
+
+    command = shlex.join(["nerkit", *sys.argv[1:]]) if sys.argv[1:2] == ["calibrate"] else None
+    record = calibrate_run(args.run_dir, load_data(args), fit_split=args.fit_split, split=args.split,
+                           strategy=args.strategy, batch_size=args.batch_size, max_length=args.max_length, command=command)
+    print(format_report(record))
+    print(f"written: {args.run_dir}/calibration.json and the rescaled classifier in the weights")
+    return 0
