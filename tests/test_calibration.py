@@ -196,6 +196,7 @@ def test_the_card_reports_the_temperature_and_shows_the_reliability_chart(run, t
     assert f"| test | 12 | {before:.3f} | {after:.3f} | first 59.65 → 59.65; average 59.65 → 59.65; max 59.65 → 59.65 | none |" in section
     assert "![Reliability of the first strategy's entity scores](reliability.png)" in section
     assert (run / "reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert record.command == f"nerkit calibrate {run} --dataset {TINY}"  # rebuilt from the parsed arguments
     # the evaluation after calibration measures what calibration.json promised
     results = json.loads((run / "eval_results.json").read_text())
     assert results["strategies"]["results"]["first"]["confidence"]["ece"] == pytest.approx(after, abs=1e-6)

@@ -2,6 +2,12 @@
 
 Regenerate the golden file on purpose with `NERKIT_UPDATE_GOLDEN=1 pytest tests/test_card.py`
 and review the diff before committing it.
+
+Intended changes to the golden card, newest first:
+- issue 18: a "Confidence" section (ECE, threshold table and advice, the temperature with ECE before
+  and after, the reliability chart), since the fixture's strategies now carry `confidence` blocks
+  (synthetic, generated with `toolkit.evaluate.confidence.confidence_report`) and the fixture holds a
+  `calibration.json`, whose command joins the Reproducibility block. Everything else is byte-identical.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ each file holds is described in docs/eval-results.md.
 
 from nercore.runfolder.checks import read_json_object
 from nercore.runfolder.names import (
-    CALIBRATION, CARD, CHECKPOINTS, CONFUSION_CHART, DATA_INFO, ERRORS, EVAL_RESULTS, F1_CHART, LABELS, PREDICTIONS, RUN_INFO, TRAINING_ARGS,
-    TRAINING_LOG, RELIABILITY_CHART,
+    CALIBRATION, CARD, CHECKPOINTS, CONFUSION_CHART, DATA_INFO, ERRORS, EVAL_RESULTS, F1_CHART, LABELS, PREDICTIONS,
+    RELIABILITY_CHART, RUN_INFO, TRAINING_ARGS, TRAINING_LOG,
 )
 from nercore.runfolder.analysis import Confusion, ErrorAnalysis, ErrorCounts, SchemaScores
 from nercore.runfolder.eval_results import EvalResults
@@ -23,8 +23,8 @@ from nercore.runfolder.results import (
 )
 
 __all__ = [
-    "CALIBRATION", "RELIABILITY_CHART", "CARD", "CHECKPOINTS", "CONFUSION_CHART", "DATA_INFO", "ERRORS", "EVAL_RESULTS", "F1_CHART", "LABELS", "PREDICTIONS",
-    "RUN_INFO", "TRAINING_ARGS", "TRAINING_LOG",
+    "CALIBRATION", "CARD", "CHECKPOINTS", "CONFUSION_CHART", "DATA_INFO", "ERRORS", "EVAL_RESULTS", "F1_CHART", "LABELS",
+    "PREDICTIONS", "RELIABILITY_CHART", "RUN_INFO", "TRAINING_ARGS", "TRAINING_LOG",
     "ConfidenceIntervals", "EvalResults", "ModeReport", "Overall", "Scores", "StrategyResults",
     "StrategyScores", "read_json_object",
     "Confusion", "ErrorAnalysis", "ErrorCounts", "SchemaScores",

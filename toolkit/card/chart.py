@@ -110,7 +110,8 @@ def reliability_chart(ctx: CardContext) -> bytes | None:
     def draw(figure) -> None:
         axes = figure.add_subplot()
         axes.plot([0, 1], [0, 1], linestyle="--", color="#888888", linewidth=1, label="perfect calibration")
-        lines = [(before, "before calibration", "#dd8452"), (report.reliability, "calibrated" if before else ctx.strategy, "#4c72b0")]
+        lines = [(before, "before calibration", "#dd8452"),
+                 (report.reliability, "calibrated" if before else ctx.strategy, "#4c72b0")]
         for bins, label, colour in lines:
             if not bins:
                 continue
@@ -122,12 +123,7 @@ def reliability_chart(ctx: CardContext) -> bytes | None:
         axes.set_ylim(0, 1.02)
         axes.set_xlabel("entity score (bin mean)")
         axes.set_ylabel("share of entities right")
-        axes.set_title(f"Reliability of `{ctx.strategy}` entity scores, {ctx.dataset.pretty} {report_split(ctx)}")
+        axes.set_title(f"Reliability of `{ctx.strategy}` entity scores, {ctx.dataset.pretty} {ctx.strategies_split}")
         axes.legend(loc="upper left", fontsize=8)
 
     return _png(ctx, "reliability chart", (5.2, 4.4), draw)
-
-
-def report_split(ctx: CardContext) -> str:
-    block = ctx.results.strategies
-    return (block.split if block is not None and block.split else None) or ctx.split

@@ -31,6 +31,7 @@ from nercore.runfolder.records import TRAINING_RECORDS, Calibration, Record
 
 logger = logging.getLogger("toolkit")
 
+
 @dataclass(frozen=True)
 class CardContext:
     """One run's card inputs; `warnings` collects what was left out, in the order it was noticed."""
@@ -119,12 +120,16 @@ class CardContext:
         except UnknownStrategyError:
             return self.strategy
 
+    @property
+    def strategies_split(self) -> str:
+        """The split the per-strategy (and confidence) figures were measured on."""
+        block = self.results.strategies
+        return (block.split if block is not None and block.split else None) or self.split
+
     def calibration_reading(self, side: str) -> dict | None:
         """calibration.json's figures for the recommended strategy `before` or `after` T, on the split the
         card reports (None when it measured another split or strategy, or there is no calibration)."""
-        block = self.results.strategies
-        split = (block.split if block is not None and block.split else None) or self.split
-        reading = self.calibration.readings.get(split) if self.calibration is not None else None
+        reading = self.calibration.readings.get(self.strategies_split) if self.calibration is not None else None
         return reading[side].get(self.strategy) if reading else None
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from toolkit.commands._parser import add_command
+from toolkit.commands._parser import add_command, command_line
 
 from toolkit.commands._data_args import DATA_HELP, add_data_arguments, load_data
 
@@ -42,17 +42,16 @@ def register(subparsers) -> None:
                              "the best F1 on --fit-split, as the card recommends)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-length", type=int, default=None, help="window length in sub-tokens (default: the model's)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    import shlex
-    import sys
-
     from toolkit.evaluate.calibrate import calibrate_run, format_report
 
-    command = shlex.join(["nerkit", *sys.argv[1:]]) if sys.argv[1:2] == ["calibrate"] else None
+    command = command_line(args, "calibrate", register, ["-"])
     record = calibrate_run(args.run_dir, load_data(args), fit_split=args.fit_split, split=args.split,
-                           strategy=args.strategy, batch_size=args.batch_size, max_length=args.max_length, command=command)
+                           strategy=args.strategy, batch_size=args.batch_size, max_length=args.max_length,
+                           progress=args.progress, command=command)
     print(format_report(record))
     print(f"written: {args.run_dir}/calibration.json and the rescaled classifier in the weights")
     return 0

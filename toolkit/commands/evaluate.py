@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from toolkit.commands._parser import add_command
+from toolkit.commands._parser import add_command, command_line
 
 from toolkit.commands._data_args import DATA_HELP, add_data_arguments, load_data
 
@@ -99,29 +99,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap,
         seed=args.seed,
         ci_level=args.ci_level,
-        command=command_line(args),
+        command=command_line(args, "evaluate", register, ["--model", "-"]),
         context=args.context,
         context_tokens=args.context_tokens,
         **({"backend": args.backend} if args.backend != "torch" else {}),
     ))
     return 0
-
-
-def command_line(args: argparse.Namespace) -> str:
-    """The evaluation command for eval_results.json: as typed when run from the shell, else rebuilt
-    from the parsed flags (e.g. `main([...])` from Python), leaving out flags at their defaults."""
-    import shlex
-    import sys
-
-    if sys.argv[1:2] == ["evaluate"]:
-        return shlex.join(["nerkit", *sys.argv[1:]])
-    subparsers = argparse.ArgumentParser(add_help=False).add_subparsers()
-    register(subparsers)
-    defaults = vars(subparsers.choices["evaluate"].parse_args(["--model", "-"]))
-    words = ["nerkit", "evaluate"]
-    for name, value in vars(args).items():
-        if name not in defaults or name == "func" or value is None or (name != "model" and value == defaults[name]):
-            continue
-        flag = "--" + name.replace("_", "-")
-        words += [flag] if name == "strategies" and value == "all" else [flag, str(value)]
-    return shlex.join(words)

@@ -29,6 +29,7 @@ from toolkit.evaluate.labelmap import map_model_labels
 from toolkit.evaluate.predict import load_model
 from toolkit.evaluate.strategies import check_strategies, model_pipeline, score_predicted, split_texts
 from toolkit.labels import NerData
+from toolkit.runtime import json_text, write_files_atomically
 
 logger = logging.getLogger("toolkit")
 
@@ -37,23 +38,14 @@ OBJECTIVE = "log-loss of the strategy's entity scores against exact-match correc
 
 def calibrate_run(folder: str | Path, data: NerData, *, fit_split: str = "validation", split: str = "test",
                   strategy: str | None = None, batch_size: int = 64, max_length: int | None = None,
-                  command: str | None = None) -> Calibration:
+                  progress: bool = True, command: str | None = None) -> Calibration:
     """Fit, bake, check and record a temperature for the model in `folder` (see the module docstring)."""
     from nercore.strategies import best_recommendable, names as strategy_names
     from transformers import AutoTokenizer
 
     folder = _check_folder(folder)
-    splits = list(dict.fromkeys([fit_split, split]))
-    for name in splits:
-        if name not in data.splits or len(data.splits[name]) == 0:
-            raise UserError(f"the dataset has no (or an empty) {name!r} split (it has: {', '.join(data.splits)}). "
-                            f"Pass --fit-split and --split (the temperature is fitted on the first, reported on both).")
-    if not is_entity_labels(list(data.labels)):
-        raise UserError(f"calibration scores entity spans, but the {data.label_column!r} labels have no B-/I- entities.")
-    chosen = check_strategies(strategy) if strategy else None
-    if chosen and (len(chosen) != 1 or chosen[0] not in _recommendable()):
-        raise UserError(f"--strategy takes one strategy that returns whole entities ({', '.join(_recommendable())}); "
-                        f"got {strategy!r}.")
+    splits = _check_splits(data, fit_split, split)
+    chosen = _check_strategy(strategy)
     began = time.perf_counter()
     model = load_model(str(folder))
     head = temp.classifier_tensors(model)
@@ -62,26 +54,16 @@ def calibrate_run(folder: str | Path, data: NerData, *, fit_split: str = "valida
     model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     mapping = map_model_labels(model_labels, list(data.labels), None)
     pipe, types, ignore = model_pipeline(model, tokenizer, mapping.names, max_length=max_length)
-    names = strategy_names()
-
-    scored = {}
-    for name in splits:
-        dataset = data.splits[name]
-        tag_names = dataset.features["tags"].feature.names
-        gold = [[tag_names[i] for i in tags] for tags in dataset["tags"]]
-        plan = context_plan(model, dataset, "both")
-        documents = plan.documents if plan.headline == "with" else None
-        logger.info("calibrate: reading the %s split (%d sentences)", name, len(dataset))
-        scored[name] = temp.score_split(pipe, split_texts(list(dataset["tokens"]), gold, documents=documents),
-                                        names, types, ignore_labels=ignore, batch_size=batch_size)
+    scored = {name: _read_split(pipe, model, data.splits[name], name, strategy_names(), types, ignore, batch_size, progress)
+              for name in splits}
 
     before = {name: scored[name].predictions(pipe, 1.0) for name in splits}
     scores_before = {name: score_predicted(scored[name].split.gold, before[name]) for name in splits}
-    fitted = chosen[0] if chosen else best_recommendable({n: r["f1"] for n, r in scores_before[fit_split].items()})
+    fitted = chosen or best_recommendable({n: r["f1"] for n, r in scores_before[fit_split].items()})
     if fitted is None:
         raise UserError(f"every strategy scored F1 0 on the {fit_split!r} split: there are no right entities to fit "
                         "a temperature to. Check the model and the data first (`nerkit evaluate`).")
-    t, tried = temp.fit_temperature(pipe, scored[fit_split], fitted)
+    t, tried = temp.fit_temperature(pipe, scored[fit_split], fitted, progress=progress)
     readings = {}
     for name in splits:
         after = scored[name].predictions(pipe, t) if t != 1.0 else before[name]
@@ -90,18 +72,18 @@ def calibrate_run(folder: str | Path, data: NerData, *, fit_split: str = "valida
                           "after": temp.summary(scores_after),
                           "changed_sentences": temp.changed_sentences(before[name], after)}
     check = {"sub_tokens": 0, "changed": 0, "splits": splits}
-    if t != 1.0:
+    stale: list[Path] = []
+    if t != 1.0:  # the weights change: what described the old scores goes
         check = _bake_and_check(folder, head, t, scored, splits, batch_size, max_length, mapping.names)
-    stale = runfolder.derived_from_weights(folder)
-    for path in stale:
-        _remove(path)
+        stale = runfolder.derived_from_weights(folder)
+        for path in stale:
+            _remove(path)
+    path = folder / runfolder.CALIBRATION
     record = Calibration.from_json({
         "temperature": t, "strategy": fitted, "objective": OBJECTIVE, "fit_split": fit_split, "readings": readings,
         "tried": tried, "argmax_check": check, **({"command": command} if command else {}),
-    }, file=folder / runfolder.CALIBRATION)
-    import json
-
-    (folder / runfolder.CALIBRATION).write_text(json.dumps(record.to_json(), indent=2) + "\n", encoding="utf-8")
+    }, file=path)
+    write_files_atomically({path: json_text(record.to_json())})
     logger.info("calibrate: done in %.0f s", time.perf_counter() - began)
     if stale:
         logger.warning("removed what described the old scores: %s. Re-run `nerkit evaluate --strategies` (and "
@@ -109,10 +91,38 @@ def calibrate_run(folder: str | Path, data: NerData, *, fit_split: str = "valida
     return record
 
 
-def _recommendable() -> tuple[str, ...]:
+def _check_splits(data: NerData, fit_split: str, split: str) -> list[str]:
+    splits = list(dict.fromkeys([fit_split, split]))
+    for name in splits:
+        if name not in data.splits or len(data.splits[name]) == 0:
+            raise UserError(f"the dataset has no (or an empty) {name!r} split (it has: {', '.join(data.splits)}). "
+                            f"Pass --fit-split and --split (the temperature is fitted on the first, reported on both).")
+    if not is_entity_labels(list(data.labels)):
+        raise UserError(f"calibration scores entity spans, but the {data.label_column!r} labels have no B-/I- entities "
+                        f"({', '.join(list(data.labels)[:5])}, ...): there is no entity score to calibrate.")
+    return splits
+
+
+def _check_strategy(strategy: str | None) -> str | None:
     from nercore.strategies import recommendable
 
-    return recommendable()
+    if not strategy:
+        return None
+    chosen = check_strategies(strategy)
+    if len(chosen) != 1 or chosen[0] not in recommendable():
+        raise UserError(f"--strategy takes one strategy that returns whole entities ({', '.join(recommendable())}); "
+                        f"got {strategy!r}.")
+    return chosen[0]
+
+
+def _read_split(pipe, model, dataset, name: str, names, types, ignore, batch_size: int, progress: bool):
+    """One forward pass over a split, read as `nerkit evaluate --strategies` reads it."""
+    tag_names = dataset.features["tags"].feature.names
+    gold = [[tag_names[i] for i in tags] for tags in dataset["tags"]]
+    plan = context_plan(model, dataset, "both")
+    documents = plan.documents if plan.headline == "with" else None
+    return temp.score_split(pipe, split_texts(list(dataset["tokens"]), gold, documents=documents), names, types,
+                            ignore_labels=ignore, batch_size=batch_size, desc=f"calibrate: {name}", progress=progress)
 
 
 def _check_folder(folder: str | Path) -> Path:

@@ -80,18 +80,28 @@ class ScoredSplit:
 
 
 def score_split(pipe: Any, split: SplitTexts, names: Sequence[str], types, *, ignore_labels: Sequence[str],
-                batch_size: int) -> ScoredSplit:
+                batch_size: int, desc: str = "windows", progress: bool = False) -> ScoredSplit:
     """One forward pass over the split's engine texts (`nercore.engine.prepare` + `forward_items`)."""
+    from tqdm.auto import tqdm
+
     from nercore.engine import prepare
     from nercore.windows import forward_items
 
     pending = [prepare(pipe, text, names, max_chars=None, ignore_labels=tuple(ignore_labels)) for text, _ in split.joined]
-    forward_items(pipe, [(p.encoded, i) for p in pending for i in range(p.num_windows)], batch_size)
+    items = [(p.encoded, i) for p in pending for i in range(p.num_windows)]
+    step = 16 * batch_size
+    with tqdm(total=len(items), desc=desc, unit="window", disable=not progress) as bar:
+        for first in range(0, len(items), step):
+            forward_items(pipe, items[first : first + step], batch_size)
+            bar.update(len(items[first : first + step]))
     return ScoredSplit(split, pending, [list(p.encoded.logits) for p in pending], tuple(names), types)
 
 
-def fit_temperature(pipe: Any, scored: ScoredSplit, strategy: str) -> tuple[float, list[dict]]:
+def fit_temperature(pipe: Any, scored: ScoredSplit, strategy: str, *, progress: bool = False) -> tuple[float, list[dict]]:
     """The T with the lowest entity log-loss of `strategy` whose F1 is not below T = 1's, and every T tried."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(COARSE) + 2 * FINE_STEPS + 1, desc="calibrate: temperatures", unit="T", disable=not progress)
     base_loss, base_f1 = scored.fitted(pipe, 1.0, strategy)
     tried = {1.0: {"temperature": 1.0, "log_loss": base_loss, "f1": base_f1}}
 
@@ -99,6 +109,7 @@ def fit_temperature(pipe: Any, scored: ScoredSplit, strategy: str) -> tuple[floa
         if all(abs(t - u) > 1e-3 * u for u in tried):
             loss, f1 = scored.fitted(pipe, t, strategy)
             tried[t] = {"temperature": t, "log_loss": loss, "f1": f1}
+        bar.update()
 
     def best() -> float:
         allowed = [row for row in tried.values() if row["f1"] >= base_f1 - 1e-12]
@@ -109,6 +120,7 @@ def fit_temperature(pipe: Any, scored: ScoredSplit, strategy: str) -> tuple[floa
     centre = best()
     for k in range(-FINE_STEPS, FINE_STEPS + 1):
         trial(round(centre * 1.25 ** (k / FINE_STEPS), 4))
+    bar.close()
     return best(), sorted(tried.values(), key=lambda row: row["temperature"])
 
 

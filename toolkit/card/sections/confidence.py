@@ -30,7 +30,7 @@ def confidence(ctx: CardContext) -> str | None:
     ece = _ece(report.ece)
     per_type = ", ".join(f"{kind} {value:.3f}" for kind, value in sorted(report.per_type_ece.items()) if value is not None)
     text = (
-        f"Scores of the `{ctx.strategy}` strategy's {count(report.entities)} entities on the {block.split or ctx.split} "
+        f"Scores of the `{ctx.strategy}` strategy's {count(report.entities)} entities on the {ctx.strategies_split} "
         f"split, end to end. Expected calibration error **{ece}** ({report.bins} score bins; 0 would mean that "
         f"entities scored 0.9 are right 90% of the time){f'; per type: {per_type}' if per_type else ''}. "
         "Keeping only the entities at or above a score trades recall for precision:"

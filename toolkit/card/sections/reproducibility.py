@@ -20,9 +20,9 @@ def reproducibility(ctx: CardContext) -> str | None:
         ctx.warn("no training command recorded: the card leaves out the reproducibility block.")
         return None
     evaluated = ctx.results.command or ""
+    calibrated = (ctx.calibration.command if ctx.calibration is not None else None) or ""
     # The push's rule (toolkit.paths): a card re-rendered from the pushed files reproduces this one.
-    command, evaluated = (public_paths(c, ctx.folder)[0] for c in (command, evaluated))
-    commands = [scrub_command(command)] + ([scrub_command(evaluated)] if evaluated else [])
+    commands = [scrub_command(public_paths(c, ctx.folder)[0]) for c in (command, calibrated, evaluated) if c]
     folder = public_paths(config.get("output_dir") or ctx.folder_name, ctx.folder)[0]
     folder = short_path(folder) if is_absolute(folder) else folder
     commands.append(f"nerkit card {shlex.quote(folder)}" + (f" --repo-id {ctx.repo_id}" if ctx.repo_id else ""))
