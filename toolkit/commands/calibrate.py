@@ -18,7 +18,7 @@ then, as after training (calibration removed what described the old scores):
   nerkit evaluate --model runs/bert-conll --dataset conll2003 --strategies
   nerkit card runs/bert-conll
 
-what it does (docs/cli.md#calibrate): runs the model once over --fit-split and --split, finds the
+what it does (docs/cli.md#nerkit-calibrate): runs the model once over --fit-split and --split, finds the
 temperature T whose scaled entity scores best match how often entities are right on --fit-split
 (never one that lowers the F1 of the strategy fitted to), divides the classifier's weight and bias
 by T in model.safetensors (so any `pipeline(...)` user gets the calibrated scores), loads the saved
@@ -27,7 +27,7 @@ model back and checks that no sub-token's predicted label changed, and writes ca
 """
 
 DESCRIPTION = ("Temperature-scale a model folder's scores: fit T on a validation split, bake it into the "
-               "classifier weights, check that no prediction of the none/simple/first strategies changed.")
+               "classifier weights, and check that no sub-token's predicted label changed.")
 
 
 def register(subparsers) -> None:

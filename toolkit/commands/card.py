@@ -24,8 +24,8 @@ network access. Sections without data are left out with a warning.
 
 
 DESCRIPTION = (
-    "Render the model card (README.md and its charts: per_entity_f1.png, confusion_matrix.png, reliability.png) of a run folder "
-    "from its evaluation and training records."
+    "Render the model card (README.md and its charts: per_entity_f1.png, confusion_matrix.png, "
+    "reliability.png) of a run folder from its evaluation and training records."
 )
 
 

@@ -9,8 +9,8 @@ The steps (why each: `toolkit.evaluate.temperature`):
 4. F1 of every strategy and the fitted strategy's ECE before and after, on both splits;
 5. the two classifier tensors divided by T; the model loaded back from disk as a user loads it and
    every sub-token's argmax compared on both splits: a single change restores the old weights;
-6. the files that described the old weights (evaluations, card, charts, ONNX) are removed, since
-   their scores are stale, and calibration.json is written.
+6. when T is not 1, the files that described the old weights (evaluations, card, charts, ONNX) are
+   removed, since their scores are stale; calibration.json is written either way.
 """
 
 from __future__ import annotations
@@ -131,8 +131,8 @@ def _check_folder(folder: str | Path) -> Path:
         raise UserError(f"{folder!s} is not a local folder: calibration rewrites the model's weights in place. "
                         "Download the model first (`huggingface-cli download ID --local-dir DIR`) and pass DIR.")
     existing = path / runfolder.CALIBRATION
-    if existing.is_file():
-        record = Calibration.read(path)
+    record = Calibration.read(path) if existing.is_file() else None
+    if record is not None and record.temperature != 1.0:  # T = 1 changed nothing: trying again is harmless
         raise UserError(f"{existing} says these weights already carry T = {record.temperature:g}; calibrating again "
                         "would divide the logits twice. Retrain, or restore the weights from before calibration and "
                         "delete the file, then run `nerkit calibrate` again.")

@@ -1,9 +1,11 @@
 """Temperature scaling: entity scores that mean what they say, baked into the classifier.
 
 Why: softmax scores of a fine-tuned encoder are over-confident (the bundled model's entities scored
-~0.997 were right 90% of the time). Dividing every logit by one temperature T > 1 softens the
-scores and moves no sub-token's argmax, so the `none`, `simple` and `first` predictions stay exactly
-as they were; `average` and `max` combine probabilities, so their F1 is measured before and after.
+~0.994 were right 90% of the time). Dividing every logit by one temperature T > 1 softens the
+scores and moves no sub-token's argmax, so within a window `none`, `simple` and `first` predict
+exactly as before. Scores still decide elsewhere: `average` and `max` combine probabilities, and
+the pipeline keeps the higher-scored of two overlapping entities from neighbouring windows; so
+every strategy's F1 and the sentences whose entities changed are measured before and after.
 
 Why bake it in: `(W h + b) / T == (W / T) h + b / T`, so dividing the classifier's weight and bias
 by T gives every `pipeline(...)` user the calibrated scores with no nerkit code. The two tensors
@@ -21,7 +23,6 @@ its best. A T that lowers that strategy's F1 on the fitting split is never chose
 from __future__ import annotations
 
 import json
-import logging
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,8 +33,6 @@ import numpy as np
 from nercore.errors import UserError
 from toolkit.evaluate.confidence import judged
 from toolkit.evaluate.strategies import SplitTexts, score_spans, scored_predictions
-
-logger = logging.getLogger("toolkit")
 
 COARSE = tuple(round(1.25 ** k, 4) for k in range(-3, 15))  # 0.51 ... 22.7
 FINE_STEPS = 6  # points each side of the coarse optimum, 1.25 ** (1 / FINE_STEPS) apart
