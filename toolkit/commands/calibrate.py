@@ -40,7 +40,7 @@ def register(subparsers) -> None:
     parser.add_argument("--strategy", default=None,
                         help="the aggregation strategy whose entity scores T is fitted to (default: the one with "
                              "the best F1 on --fit-split, as the card recommends)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64, help="windows per forward pass (default: 64)")
     parser.add_argument("--max-length", type=int, default=None, help="window length in sub-tokens (default: the model's)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
 
