@@ -50,11 +50,12 @@ class _Page:
     texts: dict = field(default_factory=dict)  # name -> the row's title line and highlighted text
     tables: dict = field(default_factory=dict)
     plain_heads: dict = field(default_factory=dict)  # name -> the row's title line without scores
+    last: Any = None  # gr.State: the last run's text and result, so the threshold re-renders without a model call
 
     @property
     def outputs(self) -> list:
         return [self.status, self.results, self.summary, self.legend, self.disagreements, *self.rows.values(),
-                *self.texts.values(), *self.tables.values()]
+                *self.texts.values(), *self.tables.values(), self.last]
 
 
 def _html(value: str = "", **kwargs) -> gr.HTML:
@@ -95,7 +96,7 @@ def _results(start_status: str, table: tuple, scores: StrategyF1 | None) -> _Pag
         summary = _html("", elem_id="summary")
         legend = _html(render.legend_html({}), elem_id="legend")
         gr.Markdown("### Where the strategies disagree")
-        page = _Page(status, results, summary, legend, _html("", elem_id="disagreements"))
+        page = _Page(status, results, summary, legend, _html("", elem_id="disagreements"), last=gr.State(None))
         gr.Markdown("### What each strategy finds")
         with gr.Column(elem_classes=["ner-rows"]):
             _rows(page, table, scores)
@@ -148,7 +149,7 @@ def _best(scores: StrategyF1 | None, names) -> tuple[str, float, str] | None:
 def _cleared(page: _Page, message_html: str) -> dict:
     """A failed (or empty) run: the message, and no results of an earlier run left on screen."""
     updates = {page.status: message_html, page.results: gr.update(visible=False), page.summary: "",
-               page.legend: render.legend_html({}), page.disagreements: ""}
+               page.legend: render.legend_html({}), page.disagreements: "", page.last: None}
     for name in page.rows:
         updates[page.texts[name]] = page.plain_heads[name]
         updates[page.tables[name]] = ""
@@ -184,14 +185,36 @@ def _compare_handler(service: Service, page: _Page, table: tuple):
         }
         for strategy in table:
             name = strategy.name
-            entities = result["entities"].get(name, [])
             updates[page.rows[name]] = gr.update(visible=name in chosen_names)
-            shown = render.text_html(text_value, entities, colors, min_score) if text_value.strip() else ""
-            updates[page.texts[name]] = _head(strategy, scores) + shown
-            updates[page.tables[name]] = render.entity_table_html(text_value, entities)
+            updates[page.tables[name]] = render.entity_table_html(text_value, result["entities"].get(name, []))
+        updates.update(_row_texts(page, table, text_value, result, min_score))
+        updates[page.last] = {"text": text_value, "result": result}
         return updates
 
     return on_compare
+
+
+def _row_texts(page: _Page, table: tuple, text_value: str, result: dict, min_score) -> dict:
+    """Each row's title line and highlighted text, entities under `min_score` dimmed."""
+    types, scores = _model_facts(result)
+    colors = render.palette(types)
+    updates = {}
+    for strategy in table:
+        entities = result["entities"].get(strategy.name, [])
+        shown = render.text_html(text_value, entities, colors, min_score) if text_value.strip() else ""
+        updates[page.texts[strategy.name]] = _head(strategy, scores) + shown
+    return updates
+
+
+def _threshold_handler(page: _Page, table: tuple):
+    """The threshold moved: re-dim the rows of the last run (kept in `page.last`); the model does not run again."""
+
+    def on_threshold(last, min_score):
+        if not last:
+            return {text: gr.update() for text in page.texts.values()}
+        return _row_texts(page, table, last["text"], last["result"], min_score)
+
+    return on_threshold
 
 
 def _register_api(service: Service, table: tuple, limit: dict) -> None:
@@ -290,7 +313,8 @@ def build_demo(config: SpaceConfig | None = None) -> gr.Blocks:
         for event in (run.click, examples.load_input_event.then):  # an example click fills the box, then runs
             event(handler, inputs=inputs, outputs=page.outputs, api_visibility="private",
                   **limit).then(None, js=SCROLL_TO_RESULTS)
-        threshold.release(handler, inputs=inputs, outputs=page.outputs, api_visibility="private", **limit)
+        threshold.change(_threshold_handler(page, table), inputs=[page.last, threshold], outputs=list(page.texts.values()),
+                         api_visibility="private", queue=False, trigger_mode="always_last")
         _register_api(service, table, limit)
 
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=cfg.concurrency)

@@ -308,8 +308,13 @@ def test_the_threshold_dims_low_scored_entities_in_every_row(browser, app_url):
     slider = page.locator("#threshold input[type=number]")
     slider.fill(f"{cut:.2f}")
     slider.press("Enter")
-    page.locator("#compare-btn").click()
+    # the slider alone re-dims the last run (no model call, no Compare click) ...
     page.wait_for_function("() => document.querySelectorAll('.ner-text mark.ent.low').length > 0", timeout=60_000)
+    dimmed = page.locator(".ner-text mark.ent.low").count()
+    # ... and a new run keeps the threshold
+    page.locator("#compare-btn").click()
+    page.wait_for_function(f"() => document.querySelectorAll('.ner-text mark.ent.low').length == {dimmed}",
+                           timeout=60_000)
     low = page.evaluate("[...document.querySelectorAll('.ner-text mark.ent.low')].map(m => parseFloat(m.title.split('· ')[1]))")
     kept = page.evaluate("[...document.querySelectorAll('.ner-text mark.ent:not(.low)')].map(m => parseFloat(m.title.split('· ')[1]))")
     assert low and all(s < cut + 1e-9 for s in low) and all(s >= cut - 1e-3 for s in kept)

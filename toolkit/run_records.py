@@ -6,6 +6,7 @@ and the publisher read it back with, so writer and reader cannot drift apart.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import shutil
@@ -22,6 +23,8 @@ from nercore.runfolder.records import DataInfo, LabelsRecord, Record, RunInfo, T
 from toolkit import __version__
 from toolkit.labels import describe
 from toolkit.runtime import json_text, write_atomically
+
+logger = logging.getLogger("toolkit")
 
 
 @dataclass
@@ -131,3 +134,16 @@ def _base_revision(model: str) -> str | None:
     if isinstance(path, str) and "/snapshots/" in path:
         return path.split("/snapshots/")[1].split("/")[0]
     return None
+
+
+def remove_stale(out: Path, stale: list[Path]) -> None:
+    """Once new weights are written (trained, or calibrated): drop what described the old ones (results, card,
+    charts, ONNX files; `nercore.runfolder.derived_from_weights`), and say so."""
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if stale:
+        logger.warning("removed %s from %s: they described the previous weights. Run `nerkit evaluate` (and `nerkit "
+                       "export`, `nerkit card`) again for the new ones.", ", ".join(p.name for p in stale), out)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from nercore.errors import UserError
 from toolkit.collate import ContextDropoutCollator
 from toolkit.labels import DOCUMENT_COLUMN, NerData
 from toolkit.metrics import quick_scores
-from toolkit.run_records import RunOutputs, write_run_folder
+from toolkit.run_records import RunOutputs, remove_stale, write_run_folder
 from toolkit.sampling import grouped_trainer
 
 logger = logging.getLogger("toolkit")
@@ -135,18 +134,6 @@ def _holds_model(out: Path) -> bool:
     return (out / runfolder.LABELS).exists() or (out / "config.json").exists()
 
 
-def _remove_stale(out: Path, stale: list[Path]) -> None:
-    """Once the new weights are written: drop what described the old ones (results, card, ONNX files)."""
-    for path in stale:
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    if stale:
-        logger.warning("removed %s from %s: they described the previous weights. Run `nerkit evaluate` (and `nerkit "
-                       "export`, `nerkit card`) again for the new ones.", ", ".join(p.name for p in stale), out)
-
-
 def check_output_dir(config: TrainConfig) -> Path:
     """Refuse to silently overwrite a finished run."""
     out = Path(config.output_dir)
@@ -241,7 +228,7 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     if trainer.is_world_process_zero():
         write_run_folder(RunOutputs(config, data, trainer, tokenizer, result, started, max_length, train_stats,
                                     eval_stats, context))
-        _remove_stale(out, stale)
+        remove_stale(out, stale)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
     return result

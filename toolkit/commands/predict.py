@@ -46,7 +46,7 @@ def register(subparsers) -> None:
     from nercore.strategies import names
     from toolkit.data.registry import READERS
     from toolkit.predict import BACKENDS, DEFAULT_STRATEGY
-    from toolkit.predict.inputs import COVERED, formats
+    from toolkit.predict.inputs import COVERED, formats  # read when the parser is built: a new reader is a choice
 
     others = "".join(f"  {r.kind:<9} {'/'.join(e for e in r.extensions if e)}: {r.help} (tokens joined with spaces)\n"
                      for r in READERS if r.kind not in COVERED)

@@ -29,6 +29,7 @@ from toolkit.evaluate.labelmap import map_model_labels
 from toolkit.evaluate.predict import load_model
 from toolkit.evaluate.strategies import check_strategies, model_pipeline, score_predicted, split_texts
 from toolkit.labels import NerData
+from toolkit.run_records import remove_stale
 from toolkit.runtime import json_text, write_files_atomically
 
 logger = logging.getLogger("toolkit")
@@ -72,12 +73,9 @@ def calibrate_run(folder: str | Path, data: NerData, *, fit_split: str = "valida
                           "after": temp.summary(scores_after),
                           "changed_sentences": temp.changed_sentences(before[name], after)}
     check = {"sub_tokens": 0, "changed": 0, "splits": splits}
-    stale: list[Path] = []
-    if t != 1.0:  # the weights change: what described the old scores goes
+    if t != 1.0:  # the weights changed: what described the old scores goes
         check = _bake_and_check(folder, head, t, scored, splits, batch_size, max_length, mapping.names)
-        stale = runfolder.derived_from_weights(folder)
-        for path in stale:
-            _remove(path)
+        remove_stale(folder, runfolder.derived_from_weights(folder))
     path = folder / runfolder.CALIBRATION
     record = Calibration.from_json({
         "temperature": t, "strategy": fitted, "objective": OBJECTIVE, "fit_split": fit_split, "readings": readings,
@@ -85,9 +83,6 @@ def calibrate_run(folder: str | Path, data: NerData, *, fit_split: str = "valida
     }, file=path)
     write_files_atomically({path: json_text(record.to_json())})
     logger.info("calibrate: done in %.0f s", time.perf_counter() - began)
-    if stale:
-        logger.warning("removed what described the old scores: %s. Re-run `nerkit evaluate --strategies` (and "
-                       "`nerkit export`, `nerkit card`).", ", ".join(p.name for p in stale))
     return record
 
 
@@ -168,15 +163,6 @@ def _bake_and_check(folder: Path, head, t: float, scored: dict, splits: list[str
 
 def _ece(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
-
-
-def _remove(path: Path) -> None:
-    import shutil
-
-    if path.is_dir():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
 
 
 def format_report(record: Calibration) -> str:

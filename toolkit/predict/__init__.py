@@ -4,10 +4,10 @@ Modules, in the order they may import each other: `inputs` (every input kind -> 
 `output` (records, resume, shard merge) and `run`, which orchestrates one run.
 """
 
-from toolkit.predict.inputs import FORMATS, Doc, InputSpec, read_docs
+from toolkit.predict.inputs import Doc, InputSpec, formats, read_docs
 from toolkit.predict.run import BACKENDS, DEFAULT_STRATEGY, PredictConfig, PredictSummary, predict_corpus
 
 __all__ = [
-    "BACKENDS", "DEFAULT_STRATEGY", "FORMATS", "Doc", "InputSpec", "PredictConfig", "PredictSummary",
-    "predict_corpus", "read_docs",
+    "BACKENDS", "DEFAULT_STRATEGY", "Doc", "InputSpec", "PredictConfig", "PredictSummary",
+    "formats", "predict_corpus", "read_docs",
 ]

@@ -32,8 +32,6 @@ def formats() -> tuple[str, ...]:
 
     return ("auto", *OWN_KINDS, *(r.kind for r in registry.READERS if r.kind not in COVERED))
 
-
-FORMATS = formats()
 _DISK_MARKERS = ("dataset_dict.json", "state.json", "dataset_info.json")
 
 

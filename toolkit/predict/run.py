@@ -18,7 +18,6 @@ import hashlib
 import inspect
 import os
 import time
-from nercore.thresholds import check_min_score, keep_confident
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,6 +25,7 @@ from typing import Any, Sequence
 from nercore.backends import BACKENDS
 from nercore.documents import document_groups, join_sentences, split_entities
 from nercore.errors import UserError
+from nercore.thresholds import check_min_score, keep_confident
 from toolkit.predict.inputs import Doc, InputSpec, read_docs
 from toolkit.predict.output import ShardFiles, make_record, merge_shards, record_line, verified_records
 from toolkit.runtime import process_rank
