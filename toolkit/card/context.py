@@ -2,22 +2,22 @@
 
 `build_context` reads the folder's files (eval_results.json through the typed
 `nercore.runfolder.EvalResults`), checks the user's arguments, and decides the facts several
-sections share (dataset, base model, recommended strategy, widget examples, chart) exactly once.
-Sections are then plain functions of the context, in any order; optional data they miss is
-recorded with `ctx.warn`.
+sections share (dataset, base model, recommended strategy, widget examples) exactly once. It only
+builds data: `toolkit.card.render` draws the charts from it (`with_charts`), so `chart` reads the
+context and the context never imports `chart`. Sections are then plain functions of the context,
+in any order; optional data they miss is recorded with `ctx.warn`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from toolkit import ids
 from toolkit.card import facts
-from toolkit.card.chart import confusion_heatmap, f1_chart, reliability_chart
 from toolkit.card.facts import BaseModel, DatasetIdentity
 from nercore.errors import UserError
 from nercore.runfolder import (
@@ -56,7 +56,7 @@ class CardContext:
     tokenizer_lowercases: bool = False  # tokenizer.json's normaliser lowercases
     parameters: str | None = None  # "110.0 M (F32, 440 MB on disk)" from model.safetensors
     folder: Path | None = None  # the run folder (local paths in recorded commands are shown relative to it)
-    chart_png: bytes | None = None
+    chart_png: bytes | None = None  # the charts: None until `render` draws them (`with_charts`)
     confusion_png: bytes | None = None  # the error analysis' confusion heatmap
     reliability_png: bytes | None = None  # the recommended strategy's entity scores against accuracy
     calibration: Calibration | None = None  # calibration.json (`nerkit calibrate`)
@@ -189,7 +189,7 @@ def build_context(output_dir: str | Path, options: CardOptions = CardOptions()) 
         split=results.split,
         warn=warn,
     )
-    ctx = CardContext(
+    return CardContext(
         results=results, folder_name=path.resolve().name, folder=path, dataset=dataset, base=base,
         strategy=strategy, strategy_why=why, widget=widget,
         repo_id=repo_id, language=options.language, license=options.license,
@@ -202,7 +202,6 @@ def build_context(output_dir: str | Path, options: CardOptions = CardOptions()) 
         calibration=Calibration.read(path),
         warnings=warnings,
     )
-    return replace(ctx, chart_png=f1_chart(ctx), confusion_png=confusion_heatmap(ctx), reliability_png=reliability_chart(ctx))
 
 
 def _as_json(record: Record | None) -> dict | None:

@@ -1,12 +1,13 @@
-"""Assemble the card: context -> front matter + sections -> Jinja template -> README.md and chart."""
+"""Assemble the card: context -> charts -> front matter + sections -> Jinja template -> README.md and charts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from huggingface_hub import ModelCard
 
-from toolkit.card.context import CardOptions, build_context
+from toolkit.card.chart import confusion_heatmap, f1_chart, reliability_chart
+from toolkit.card.context import CardContext, CardOptions, build_context
 from toolkit.card.metadata import card_data
 from toolkit.card.sections import render_sections
 from nercore.errors import UserError
@@ -61,12 +62,17 @@ def template_text() -> str:
         raise RuntimeError(f"model card template {TEMPLATE_NAME} is missing from this nerkit install") from err
 
 
+def with_charts(ctx: CardContext) -> CardContext:
+    """The context with its charts drawn (each None when its data or matplotlib is missing, with a warning)."""
+    return replace(ctx, chart_png=f1_chart(ctx), confusion_png=confusion_heatmap(ctx), reliability_png=reliability_chart(ctx))
+
+
 def build_card(output_dir: str | Path, options: CardOptions | None = None) -> RenderedCard:
     """Read and check the run folder, then build the card and charts in memory (nothing is written).
 
     Raises `UserError` when the folder's files are malformed (`CardOptions` checks the options).
     """
-    ctx = build_context(output_dir, options or CardOptions())
+    ctx = with_charts(build_context(output_dir, options or CardOptions()))
     card = ModelCard.from_template(card_data(ctx), template_str=template_text(), **render_sections(ctx))
     card.text = card.text.rstrip("\n") + "\n"  # Jinja drops the template's final newline
     return RenderedCard(card=card, chart_png=ctx.chart_png, warnings=list(ctx.warnings), confusion_png=ctx.confusion_png,
