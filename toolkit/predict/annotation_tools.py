@@ -1,0 +1,263 @@
+"""Predictions back to the annotation tool: the import shapes of Label Studio, doccano and Prodigy.
+
+Pure functions from a text and its regions to one record of each tool, the writing half of the
+span readers in `toolkit/data/` (as spaCy pairs `offsets_to_biluo_tags` with
+`biluo_tags_to_offsets`), plus `write_tool_file`, which turns `nerkit predict` records into the
+file a tool imports.
+
+A *region* is `(start, end, label, score)`: `start`/`end` are Python `str` positions in the text
+(Unicode code points, `end` exclusive, so `text[start:end]` is the entity), `label` the entity
+type without scheme prefix, `score` a float in [0, 1] or None.
+
+Offsets as each tool counts them:
+- Label Studio counts code points too: its frontend stores "offsets by code points in text"
+  (its own test "NER - Emoji - Text": "test" in "🐱 Warning: This is a test text" is 21..25, as in
+  Python) since label-studio-frontend#308 (2022); older versions counted UTF-16 units, which is
+  why an emoji shifted later spans by one (label-studio#1347). So no conversion is made here.
+- doccano and Prodigy are Python end to end: `str` positions.
+
+Shapes (each tool's own import documentation):
+- Label Studio: a JSON list of tasks `{"data": {"text": ...}, "predictions": [{"model_version": ...,
+  "score": ..., "result": [{"id", "from_name", "to_name", "type": "labels", "value": {"start",
+  "end", "score", "text", "labels": [TYPE]}}]}]}`; `value.score` is what the Regions pane sorts
+  by, the prediction's `score` what the Data Manager sorts tasks by (here: its least sure region,
+  so the tasks most worth a look come first). `from_name`/`to_name` must be the `<Labels name>`
+  and `<Text name>` of the project's labelling config ("label"/"text" in its NER template).
+- doccano JSONL (sequence labelling): `{"text": ..., "label": [[start, end, "TYPE"], ...]}`.
+- Prodigy JSONL (`ner.manual`, `spans.manual`, `db-in`): `{"text": ..., "spans": [{"start",
+  "end", "label"}], "meta": {...}}`; Prodigy tokenizes the text itself on import.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from nercore.tags import split_tag
+from nercore.thresholds import keep_confident
+
+TOOLS = ("label-studio", "doccano", "prodigy")
+SUFFIXES = {"label-studio": ".json", "doccano": ".jsonl", "prodigy": ".jsonl"}
+LABEL_STUDIO_FROM_NAME = "label"  # the <Labels name="label" toName="text"> of Label Studio's NER template
+LABEL_STUDIO_TO_NAME = "text"
+
+
+def check_regions(text: str, regions: Iterable[Sequence]) -> list[tuple[int, int, str, float | None]]:
+    """`regions` as plain `(start, end, label, score)` tuples, sorted; a ValueError for one that cannot be imported.
+
+    A region may be `(start, end, label)` (no score). Offsets must satisfy 0 <= start < end <= len(text).
+    """
+    checked = []
+    for region in regions:
+        if len(region) not in (3, 4):
+            raise ValueError(f"region {region!r}: expected (start, end, label) or (start, end, label, score)")
+        start, end, label = int(region[0]), int(region[1]), region[2]
+        score = region[3] if len(region) == 4 else None
+        if not 0 <= start < end <= len(text):
+            raise ValueError(f"region {region!r}: expected 0 <= start < end <= {len(text)} (the text's length)")
+        if not isinstance(label, str) or not label:
+            raise ValueError(f"region {region!r}: the label must be a non-empty string")
+        if score is not None:
+            score = float(score)
+            if not math.isfinite(score) or not 0.0 <= score <= 1.0:
+                raise ValueError(f"region {region!r}: the score must be a number in [0, 1] or None")
+        checked.append((start, end, label, score))
+    return sorted(checked, key=lambda r: (r[0], r[1]))
+
+
+def regions_from_entities(entities: Iterable[Mapping], min_score: float | None = None) -> list[tuple]:
+    """Regions from `nerkit predict` / pipeline entity dicts (`entity_group` or `entity`, `start`, `end`,
+    `score`), those scored under `min_score` dropped (nercore.thresholds, the rule of `--min-score`).
+
+    Token-level dicts (strategy "none", B-/I- labels) are refused: one token is not an entity.
+    """
+    regions = []
+    for entity in keep_confident(list(entities), min_score):
+        label = entity.get("entity_group")
+        if label is None:
+            prefix, label = split_tag(str(entity.get("entity", "")))
+            if prefix is not None:
+                raise ValueError(f"entity {dict(entity)!r}: a token-level label ({entity['entity']}); "
+                                 "use a grouping strategy (first, average, max, simple or word), not none")
+        score = entity.get("score")
+        regions.append((int(entity["start"]), int(entity["end"]), str(label), None if score is None else float(score)))
+    return regions
+
+
+def _label_studio_result(text: str, region: tuple, result_id: str, from_name: str, to_name: str) -> dict:
+    start, end, label, score = region
+    value: dict[str, Any] = {"start": start, "end": end}
+    if score is not None:
+        value["score"] = score
+    value["text"] = text[start:end]
+    value["labels"] = [label]
+    result = {"id": result_id, "from_name": from_name, "to_name": to_name, "type": "labels", "value": value}
+    if score is not None:
+        result["score"] = score  # where the ML backend SDK puts it; value.score is the import guide's place
+    return result
+
+
+def label_studio_results(text: str, regions: Iterable[Sequence], *, id_prefix: str = "r",
+                         from_name: str = LABEL_STUDIO_FROM_NAME, to_name: str = LABEL_STUDIO_TO_NAME) -> list[dict]:
+    """One Label Studio `result` item per region (ids `{id_prefix}{k}`, unique within a task)."""
+    return [_label_studio_result(text, region, f"{id_prefix}{k}", from_name, to_name)
+            for k, region in enumerate(check_regions(text, regions))]
+
+
+def label_studio_prediction(text: str, regions: Iterable[Sequence], *, model_version: str | None = None,
+                            id_prefix: str = "p", from_name: str = LABEL_STUDIO_FROM_NAME,
+                            to_name: str = LABEL_STUDIO_TO_NAME) -> dict:
+    """One entry of a task's `predictions`: the regions, `model_version`, and the least sure region's score."""
+    result = label_studio_results(text, regions, id_prefix=id_prefix, from_name=from_name, to_name=to_name)
+    prediction: dict[str, Any] = {}
+    if model_version is not None:
+        prediction["model_version"] = model_version
+    scores = [r["value"]["score"] for r in result if "score" in r["value"]]
+    if scores:
+        prediction["score"] = min(scores)
+    prediction["result"] = result
+    return prediction
+
+
+def label_studio_task(text: str, *, predictions: Sequence[Sequence] | Mapping[str, Sequence[Sequence]] | None = None,
+                      annotations: Sequence[Sequence] | None = None, model_version: str | None = None,
+                      data_field: str = "text", meta: Mapping | None = None, data: Mapping | None = None,
+                      from_name: str = LABEL_STUDIO_FROM_NAME, to_name: str = LABEL_STUDIO_TO_NAME) -> dict:
+    """One Label Studio task to import: the text under `data[data_field]`, and optionally
+
+    - `predictions`: the model's regions (shown as a pre-annotation, scored), either one list of
+      regions (one prediction named `model_version`) or `{model_version: regions}` (one prediction
+      each: e.g. one per aggregation strategy, told apart in Label Studio's prediction switcher);
+    - `annotations`: regions someone already gave (e.g. the dataset's own labels, for a reviewer
+      to compare with the prediction); their scores are ignored;
+    - `meta`: the task's `meta` (shown nowhere, exported back); `data`: more data fields.
+
+    Regions are `(start, end, label[, score])` in Python `str` positions, which Label Studio uses too
+    (see the module docstring).
+    """
+    task_data = dict(data or {})
+    task_data[data_field] = text
+    task: dict[str, Any] = {"data": task_data}
+    if annotations is not None:
+        unscored = [tuple(r[:3]) for r in annotations]
+        task["annotations"] = [{"result": label_studio_results(text, unscored, id_prefix="a", from_name=from_name,
+                                                               to_name=to_name)}]
+    if predictions is not None:
+        named = predictions.items() if isinstance(predictions, Mapping) else [(model_version, predictions)]
+        task["predictions"] = [
+            label_studio_prediction(text, regions, model_version=version, id_prefix=f"p{k}-" if k else "p",
+                                    from_name=from_name, to_name=to_name)
+            for k, (version, regions) in enumerate(named)
+        ]
+    if meta:
+        task["meta"] = dict(meta)
+    return task
+
+
+def doccano_record(text: str, regions: Iterable[Sequence], *, meta: Mapping | None = None) -> dict:
+    """One doccano sequence-labelling JSONL record: `{"text", "label": [[start, end, TYPE], ...]}`.
+
+    `meta` fields become extra keys (doccano keeps them as the example's metadata). Scores are not
+    part of doccano's format.
+    """
+    record: dict[str, Any] = {"text": text, "label": [[s, e, label] for s, e, label, _ in check_regions(text, regions)]}
+    for key, value in (meta or {}).items():
+        if key not in record:
+            record[key] = value
+    return record
+
+
+def prodigy_task(text: str, regions: Iterable[Sequence], *, meta: Mapping | None = None) -> dict:
+    """One Prodigy task: `{"text", "spans": [{"start", "end", "label"}], "meta"}`; `meta` is shown in the
+    task's corner (the least sure span's score is added as `score` when there are scores)."""
+    checked = check_regions(text, regions)
+    task: dict[str, Any] = {"text": text, "spans": [{"start": s, "end": e, "label": label} for s, e, label, _ in checked]}
+    task_meta = dict(meta or {})
+    scores = [score for *_, score in checked if score is not None]
+    if scores and "score" not in task_meta:
+        task_meta["score"] = round(min(scores), 4)
+    if task_meta:
+        task["meta"] = task_meta
+    return task
+
+
+def _record_meta(record: Mapping) -> dict:
+    meta = {"nerkit_index": record["index"]}
+    if record.get("id") is not None:
+        meta["nerkit_id"] = record["id"]
+    return meta
+
+
+def tool_record(tool: str, record: Mapping, strategies: Sequence[str], model_version: str,
+                min_score: float | None = None) -> dict:
+    """One `nerkit predict` record (`{"index", "id"?, "text", "entities": {strategy: [...]}}`) as `tool`'s record.
+
+    Label Studio gets one prediction per strategy (`model_version` "{model_version} ({strategy})"
+    when there are several); doccano and Prodigy hold one set of spans, so `strategies` must be one.
+    """
+    text = record["text"]
+    per_strategy = {name: regions_from_entities(record["entities"][name], min_score) for name in strategies}
+    if tool == "label-studio":
+        versions = {(model_version if len(strategies) == 1 else f"{model_version} ({name})"): regions
+                    for name, regions in per_strategy.items()}
+        return label_studio_task(text, predictions=versions, meta=_record_meta(record))
+    if len(strategies) != 1:
+        raise ValueError(f"{tool} holds one set of spans per text; got the strategies {', '.join(strategies)}")
+    regions = per_strategy[strategies[0]]
+    if tool == "doccano":
+        return doccano_record(text, regions, meta=_record_meta(record))
+    if tool == "prodigy":
+        return prodigy_task(text, regions, meta=_record_meta(record))
+    raise ValueError(f"unknown annotation tool {tool!r}; expected one of {', '.join(TOOLS)}")
+
+
+def _dump(record: Mapping) -> str:
+    return json.dumps(record, ensure_ascii=False, allow_nan=False)
+
+
+def tool_lines(tool: str, records: Iterable[dict]) -> Iterator[str]:
+    """The text of `tool`'s file, piece by piece: a JSON list (one task per line) for Label Studio,
+    JSON Lines for doccano and Prodigy. Constant memory, whatever the corpus size."""
+    if tool != "label-studio":
+        for record in records:
+            yield _dump(record) + "\n"
+        return
+    yield "["
+    for number, record in enumerate(records):
+        yield ("\n" if number == 0 else ",\n") + _dump(record)
+    yield "\n]\n"
+
+
+def write_tool_file(tool: str, records: Iterable[Mapping], path: Path, *, strategies: Sequence[str],
+                    model_version: str, min_score: float | None = None,
+                    convert: Callable[..., dict] = tool_record) -> int:
+    """Write `records` (nerkit predict records) as `tool`'s import file at `path`, atomically
+    (`path.partial`, renamed when complete). Returns the number of records written."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    count = 0
+
+    def converted() -> Iterator[dict]:
+        nonlocal count
+        for record in records:
+            count += 1
+            yield convert(tool, record, strategies, model_version, min_score)
+
+    try:
+        with open(partial, "w", encoding="utf-8", newline="\n") as out:
+            for piece in tool_lines(tool, converted()):
+                out.write(piece)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+__all__ = [
+    "LABEL_STUDIO_FROM_NAME", "LABEL_STUDIO_TO_NAME", "SUFFIXES", "TOOLS", "check_regions", "doccano_record",
+    "label_studio_prediction", "label_studio_results", "label_studio_task", "prodigy_task", "regions_from_entities",
+    "tool_lines", "tool_record", "write_tool_file",
+]
