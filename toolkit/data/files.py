@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from toolkit.data.brat import is_brat_folder, read_folder
 from toolkit.data.checks import finish_split
 from toolkit.data.raw import SPLIT_ALIASES, RawData, ReadOptions, decode, read_bytes
 from toolkit.data.registry import EXTENSIONS, FORMATS, kinds_text, reader_for, reader_named
@@ -42,8 +43,10 @@ def discover_split_files(folder: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         split = SPLIT_ALIASES.get(path.stem.lower())
-        if not path.is_file() or split is None or path.suffix.lower() not in EXTENSIONS:
+        brat_split = path.is_dir() and SPLIT_ALIASES.get(path.name.lower()) and is_brat_folder(path)
+        if not brat_split and (not path.is_file() or split is None or path.suffix.lower() not in EXTENSIONS):
             continue
+        split = split or SPLIT_ALIASES[path.name.lower()]
         if split in files:
             raise UserError(
                 f"{folder.name}: both {files[split].name} and {path.name} could be the {split!r} split; "
@@ -63,18 +66,34 @@ def discover_split_files(folder: Path) -> dict[str, Path]:
 
 
 def load_files(files: dict[str, Path], options: ReadOptions, *, name: str, file_format: str | None = None) -> RawData:
-    """Read each split file with the one reader their format names (they must agree)."""
-    formats = {split: file_format or reader_for(path).kind for split, path in files.items()}
+    """Read each split file with the one reader their format names (they must agree).
+
+    The format is `file_format`, else each file's extension, and for extensions several formats
+    share (.json, .jsonl) the file's first record (`registry.reader_for`).
+    """
+    texts: dict[str, tuple[bytes, str]] = {}
+    for split, path in files.items():
+        folder = path.is_dir() and (file_format == "brat" or (file_format is None and reader_for(path).folder))
+        if not folder:
+            data = read_bytes(path)
+            texts[split] = (data, decode(data, path.name))
+    formats = {split: file_format or reader_for(path, texts[split][1] if split in texts else None).kind
+               for split, path in files.items()}
     if len(set(formats.values())) > 1:
         listed = ", ".join(f"{files[s].name} is {f}" for s, f in formats.items())
         raise UserError(f"the split files have different formats ({listed}); use one format for all splits.")
     kind = next(iter(formats.values()))
-    reader = reader_named(kind).read
+    reader = reader_named(kind)
     splits, file_info = {}, {}
     for split, path in files.items():
-        data = read_bytes(path)
-        raw = reader(decode(data, path.name), path.name, options)
+        if reader.folder:
+            if not path.is_dir():
+                raise UserError(f"{path.name}: the {kind} format reads a folder; pass the folder that holds the files.")
+            raw, file_info[split] = read_folder(path, options)
+        else:
+            data, text = texts.get(split) or (read_bytes(path), None)
+            raw = reader.read(text if text is not None else decode(data, path.name), path.name, options)
+            file_info[split] = {"path": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         splits[split] = finish_split(split, raw, options, options.label_names)
-        file_info[split] = {"path": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     source = {"kind": kind, "name": name, "config": None, "revision": None, "files": file_info, "fingerprints": {}}
     return RawData(splits=splits, label_names=options.label_names, label_column=options.label_column, source=source)

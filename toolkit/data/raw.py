@@ -31,16 +31,48 @@ class RawSplit:
     lines: list[int] | None = None  # 1-based line of each sentence (of its first token for CoNLL)
     line_per_token: bool = False  # CoNLL: token j of sentence i sits on line lines[i] + j
     documents: list[int] | None = None  # document index of each sentence (consecutive runs); None: no documents
+    # Character-span sources only (Label Studio, doccano, Prodigy, brat, span datasets); None for word sources.
+    # A *record* is one annotated text (a task, a line, a .txt file); a *sentence* is one row of tokens/tags.
+    # See `SpanRecords` below and toolkit/data/spans.py for the contract.
+    texts: list[str] | None = None  # each record's raw text, exactly as the tool holds it
+    spans: list[list[tuple[int, int, str]]] | None = None  # each record's gold spans (see SPAN_CONTRACT)
+    record_names: list[str] | None = None  # each record's place for messages: "tasks.json task 17", "a.ann"
+    record_ids: list[str | int | None] | None = None  # the tool's own id of each record (task id, brat file stem)
+    sentence_records: list[int] | None = None  # for each sentence: the index of its record in `texts`
+    word_offsets: list[list[tuple[int, int]]] | None = None  # for each sentence: each word's (start, end) in its record's text
+    span_report: dict | None = None  # what reading changed: counts and first examples (toolkit.data.spans.SpanReport)
+
+    @property
+    def has_spans(self) -> bool:
+        """True when the split came from character spans (texts/spans are set)."""
+        return self.texts is not None and self.spans is not None
 
     def where(self, sentence: int, token: int | None = None) -> str:
         """'train.txt line 12 (sentence index 3)' or 'sentence index 3' when no file is known."""
         place = f"sentence index {sentence}"
+        if self.record_names is not None and self.sentence_records is not None:
+            return f"{self.record_names[self.sentence_records[sentence]]} ({place})"
         if self.file is None:
             return place
         if self.lines is None:
             return f"{self.file} ({place})"
         line = self.lines[sentence] + ((token or 0) if self.line_per_token else 0)
         return f"{self.file} line {line} ({place})"
+
+
+SPAN_CONTRACT = """\
+Character spans, as every span reader returns them in `RawSplit.spans[record]`:
+- a list of `(start, end, label)` tuples, sorted by start (then end);
+- `start`/`end` index the record's text in Python `str` positions (Unicode code points, whatever
+  unit the tool exported: Label Studio's UTF-16 code units are converted), `end` exclusive,
+  `0 <= start < end <= len(text)`, so `text[start:end]` is the entity;
+- whitespace at either edge already trimmed; no two spans overlap (refused or resolved by
+  `overlaps`: "longest" or "first"); `label` is the entity type without scheme prefix ("PER").
+- `tokens`/`tags` hold the same records as words (nercore.words.split_words, also cut at every span
+  edge) with IOB2 tags; `word_offsets[sentence]` gives each word's (start, end) in
+  `texts[sentence_records[sentence]]`. Until the tokenizer step (toolkit.span_alignment) splits long
+  texts, there is one sentence per record (`sentence_records[i] == i`).
+"""
 
 
 @dataclass
@@ -63,6 +95,12 @@ class ReadOptions:
     delimiter: str | None
     label_names: list[str] | None
     document_column: str | None = None  # None: the first of DOCUMENT_FIELDS present, if any
+    # Character-span sources (toolkit/data/spans.py):
+    text_field: str | None = None  # Label Studio data key / dataset text column; None: found by name
+    spans_field: str | None = None  # dataset column of {start, end, label} lists; None: found by name
+    annotator: str | None = None  # Label Studio: the annotator (completed_by id or email) whose annotation is used
+    overlaps: str = "refuse"  # overlapping spans: "refuse" (error naming both), "longest" or "first"
+    fragments: str = "refuse"  # brat discontinuous entities: "refuse", "join" (first start..last end) or "drop"
 
 
 def document_field(columns: list[str], named: str | None, file: str, flag: str = "--document-column") -> str | None:

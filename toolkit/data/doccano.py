@@ -1,0 +1,61 @@
+"""doccano sequence-labelling exports (JSON Lines): `{"text": ..., "label": [[start, end, "TYPE"], ...]}`.
+
+Older doccano versions wrote the key `labels`; relation projects write `entities: [{start_offset,
+end_offset, label}]`. Offsets are Python characters (code points), end exclusive.
+"""
+
+from __future__ import annotations
+
+from nercore.errors import UserError
+from toolkit.data.json_file import json_rows
+from toolkit.data.raw import ReadOptions, RawSplit
+from toolkit.data.spans import SpanBuilder
+
+SPAN_KEYS = ("label", "labels", "entities")
+
+
+def claims(row: object) -> bool:
+    """A doccano record: a text and a `label`/`labels` list of [start, end, type] triples (or `entities`)."""
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        return False
+    for key in ("label", "labels"):
+        value = row.get(key)
+        if isinstance(value, list) and all(isinstance(v, list) and len(v) == 3 for v in value):
+            return True
+    value = row.get("entities")
+    return isinstance(value, list) and all(isinstance(v, dict) and "start_offset" in v for v in value)
+
+
+def read(text: str, file: str, options: ReadOptions) -> RawSplit:
+    builder = SpanBuilder(file, options)
+    for index, (line, row) in enumerate(json_rows(text, file)):
+        place = f"{file} line {line}" if line else f"{file} (record index {index})"
+        if not isinstance(row, dict):
+            raise UserError(f'{place}: expected an object like {{"text": ..., "label": [[0, 5, "PER"]]}}, found {row!r:.60}.')
+        field = options.text_field or "text"
+        if not isinstance(row.get(field), str):
+            raise UserError(f"{place}: no text field {field!r} (this record has: {', '.join(map(str, row)) or 'nothing'}); "
+                            f"name it with --text-field.")
+        builder.add(row[field], _spans(row, place), name=place, record_id=row.get("id"), line=line)
+    return builder.finish()
+
+
+def _spans(row: dict, place: str) -> list:
+    key = next((k for k in SPAN_KEYS if k in row), None)
+    if key is None:
+        return []  # a text with no entities
+    value = row[key]
+    if not isinstance(value, list):
+        raise UserError(f"{place}: {key!r} must be a list of [start, end, label], found {value!r:.60}.")
+    spans = []
+    for number, item in enumerate(value):
+        at = f" {key}[{number}]"
+        if key == "entities":
+            if not isinstance(item, dict) or not {"start_offset", "end_offset", "label"} <= set(item):
+                raise UserError(f"{place}{at}: expected {{start_offset, end_offset, label}}, found {item!r:.60}.")
+            spans.append((item["start_offset"], item["end_offset"], item["label"], at))
+        elif isinstance(item, list) and len(item) == 3:
+            spans.append((item[0], item[1], item[2], at))
+        else:
+            raise UserError(f"{place}{at}: expected [start, end, label], found {item!r:.60}.")
+    return spans
