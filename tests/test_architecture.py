@@ -49,6 +49,7 @@ TOOLKIT_STAGES = [
     ("toolkit.train", "toolkit.training"),
     ("toolkit.evaluate",),
     ("toolkit.export", "toolkit.predict"),
+    ("toolkit.audit",),
     ("toolkit.card",),
     ("toolkit.hub",),
     ("toolkit.commands",),

@@ -14,7 +14,7 @@ from nercore.errors import UserError
 
 # Subcommand modules, in pipeline order. Each exposes `register(subparsers)`, which adds a
 # parser whose `func(args) -> int | None` runs the command.
-COMMANDS = ["train", "calibrate", "export", "evaluate", "predict", "card", "push", "publish", "publish_space"]
+COMMANDS = ["train", "calibrate", "export", "evaluate", "predict", "audit", "card", "push", "publish", "publish_space"]
 
 DESCRIPTION = """\
 Fine-tune, evaluate, document and publish named-entity-recognition models.

@@ -75,6 +75,11 @@ def data_files(args: argparse.Namespace) -> dict[str, str] | None:
 
 def load_data(args: argparse.Namespace):
     """Load and prepare the dataset the flags describe (raises UserError on bad input)."""
+    return load_raw_and_data(args)[1]
+
+
+def load_raw_and_data(args: argparse.Namespace):
+    """(RawData, NerData): the raw splits keep each sentence's file and line (`nerkit audit` reports them)."""
     from toolkit.data import load_label_list, load_raw_splits
     from nercore.errors import UserError
     from toolkit.labels import prepare_labels
@@ -95,4 +100,4 @@ def load_data(args: argparse.Namespace):
         document_column=args.document_column,
         **kwargs,
     )
-    return prepare_labels(raw, labels=labels)
+    return raw, prepare_labels(raw, labels=labels)

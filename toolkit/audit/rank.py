@@ -1,0 +1,123 @@
+"""The rank: cleanlab's token-classification functions, called as they are, and a kind per flagged word.
+
+`cleanlab.token_classification.filter.find_label_issues` picks the words whose given label the
+out-of-sample probabilities contradict (confident learning); `rank.get_label_quality_scores`
+scores every sentence (its worst word, cleanlab's default). Nothing of either is re-implemented
+here: this module only feeds them and names what they found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nercore.errors import UserError
+from nercore.tags import split_tag
+
+KINDS = ("missed entity", "spurious entity", "wrong type", "boundary")
+
+
+def import_cleanlab():
+    """cleanlab's token-classification module, or a UserError saying how to install it."""
+    try:
+        from cleanlab.token_classification import filter as cl_filter
+        from cleanlab.token_classification import rank as cl_rank
+    except ImportError as err:
+        raise UserError(
+            f"nerkit audit ranks labels with cleanlab, which is not installed here ({err}). "
+            "Install the extra: pip install 'nerkit[audit]' (or pip install cleanlab)."
+        ) from None
+    return cl_filter, cl_rank
+
+
+@dataclass(frozen=True)
+class WordIssue:
+    word: int  # 0-based word index in the sentence
+    given: str
+    predicted: str  # the model's most probable label (the next one when that is the given label)
+    probability: float  # the model's probability of `predicted`
+    given_probability: float  # the model's probability of the given label
+    kind: str  # one of KINDS
+    word_rank: int  # 1-based place in cleanlab's list of flagged words (most likely wrong first)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    scores: np.ndarray  # label quality per audited sentence (cleanlab; lower: more likely wrong); NaN: not judged
+    issues: dict[int, list[WordIssue]]  # sentence -> its flagged words
+    order: list[int]  # sentences with flagged words, lowest label quality first
+
+
+def rank_issues(labels: list[list[int]], probabilities: list[np.ndarray], names: list[str]) -> Ranking:
+    """Run cleanlab on the sentences with at least one judged word (`probabilities[i]` covers the first
+    len(probabilities[i]) words of sentence i; words past the model's max length are not judged)."""
+    cl_filter, cl_rank = import_cleanlab()
+    judged = [i for i, rows in enumerate(probabilities) if len(rows)]
+    given = [list(labels[i][:len(probabilities[i])]) for i in judged]
+    probs = [_normalised(probabilities[i]) for i in judged]
+    flagged = cl_filter.find_label_issues(given, probs, n_jobs=1)
+    sentence_scores, _ = cl_rank.get_label_quality_scores(given, probs)
+    scores = np.full(len(labels), np.nan)
+    scores[judged] = sentence_scores
+    issues: dict[int, list[WordIssue]] = {}
+    for word_rank, (row, word) in enumerate(flagged, start=1):
+        sentence = judged[row]
+        issues.setdefault(sentence, []).append(
+            _word_issue(labels[sentence], probs[row][word], word, names, word_rank))
+    order = sorted(issues, key=lambda i: (scores[i], i))
+    for sentence in order:
+        issues[sentence].sort(key=lambda issue: issue.word)
+    return Ranking(scores=scores, issues=issues, order=order)
+
+
+def _normalised(rows: np.ndarray) -> np.ndarray:
+    """Rows that sum to 1 exactly as cleanlab checks them (float32 softmax rounding, projection sums)."""
+    rows = np.asarray(rows, dtype=np.float64)
+    return rows / rows.sum(axis=1, keepdims=True)
+
+
+def _word_issue(tags: list[int], row: np.ndarray, word: int, names: list[str], word_rank: int) -> WordIssue:
+    given = int(tags[word])
+    ranked = np.argsort(-row, kind="stable")
+    predicted = int(ranked[1] if ranked[0] == given else ranked[0])
+    given_tags = [names[t] for t in tags]
+    return WordIssue(word=word, given=names[given], predicted=names[predicted], probability=float(row[predicted]),
+                     given_probability=float(row[given]), kind=kind_of(given_tags, word, names[predicted]),
+                     word_rank=word_rank)
+
+
+def kind_of(given_tags: list[str], word: int, predicted: str) -> str:
+    """What the model's label would change: a missed or spurious entity, a wrong type, or a boundary.
+
+    A word the model adds to (or takes from) an entity of the same type next to it moves a boundary;
+    a B-/I- disagreement of one type is a boundary too.
+    """
+    given = given_tags[word]
+    given_prefix, given_type = split_tag(given)
+    predicted_prefix, predicted_type = split_tag(predicted)
+    if given_prefix is None:  # given O, the model sees an entity
+        return "boundary" if _neighbour_of_type(given_tags, word, predicted_type) else "missed entity"
+    if predicted_prefix is None:  # given an entity, the model sees O
+        return "boundary" if _neighbour_of_type(given_tags, word, given_type, same_span=True) else "spurious entity"
+    return "wrong type" if given_type != predicted_type else "boundary"
+
+
+def _neighbour_of_type(tags: list[str], word: int, kind: str, *, same_span: bool = False) -> bool:
+    """Whether the word before or after is an entity word of `kind` (with `same_span`: of the word's own span)."""
+    before = split_tag(tags[word - 1]) if word > 0 else (None, "O")
+    after = split_tag(tags[word + 1]) if word + 1 < len(tags) else (None, "O")
+    if same_span:
+        own_prefix = split_tag(tags[word])[0]
+        return (own_prefix == "I" and before[0] is not None and before[1] == kind) or \
+            (after[0] == "I" and after[1] == kind)
+    return (before[0] is not None and before[1] == kind) or (after[0] is not None and after[1] == kind)
+
+
+def check_entity_labels(names: list[str], label_column: str) -> None:
+    """The kinds and the review are about entities: a tag set without B-/I- labels (POS) is refused."""
+    if not any(split_tag(name)[0] for name in names):
+        raise UserError(
+            f"the {label_column!r} labels have no entity labels (B-/I- tags; found {', '.join(names[:6])}): "
+            "nerkit audit looks for wrong entity labels. Pass --label-column with an entity column (ner_tags)."
+        )
