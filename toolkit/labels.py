@@ -40,6 +40,7 @@ class NerData:
     scheme: str  # scheme used for training: "IOB2", or "none" for prefix-less tag sets (POS)
     source_scheme: str  # detected in the input: "IOB1" | "IOB2" | "BIOES" | "none"
     source: dict  # RawData.source
+    raw: RawData | None = None  # what it was built from: character-span sources keep texts and gold spans there
 
 
 def prepare_labels(raw: RawData, labels: LabelSource | None = None) -> NerData:
@@ -81,6 +82,7 @@ def prepare_labels(raw: RawData, labels: LabelSource | None = None) -> NerData:
         scheme="none" if source_scheme == "none" else "IOB2",
         source_scheme=source_scheme,
         source=raw.source,
+        raw=raw,
     )
 
 
@@ -190,7 +192,7 @@ def describe(data: NerData) -> dict:
             info["tags"] = {tag: counts[tag] for tag in sorted(data.labels)}
         info["length"] = _length_stats(lengths)
         splits[name] = info
-    return {
+    info = {
         "source": data.source,
         "label_column": data.label_column,
         "labels": list(data.labels),
@@ -198,6 +200,11 @@ def describe(data: NerData) -> dict:
         "source_scheme": data.source_scheme,
         "splits": splits,
     }
+    reports = {name: split.span_report for name, split in (data.raw.splits.items() if data.raw else ())
+               if split.span_report is not None}
+    if reports:
+        info["span_alignment"] = reports
+    return info
 
 
 def _length_stats(lengths: list[int]) -> dict:

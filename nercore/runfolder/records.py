@@ -84,18 +84,29 @@ class LabelsRecord(Record):
     source_scheme: str
 
 
+def _is_span_report(value: Any) -> bool:
+    return is_object(value) and all(
+        is_object(report) and is_object(report.get("counts", {})) and is_object(report.get("examples", {}))
+        and all(is_count(n) for n in report.get("counts", {}).values()) for report in value.values())
+
+
 @dataclass(frozen=True)
 class DataInfo(Record):
     FILE: ClassVar[str] = DATA_INFO
     SPEC: ClassVar[dict] = {"source": (*_OBJECT, False), "label_column": (*_TEXT, False),
                             "labels": ("a list of label names", _is_texts, False), "scheme": (*_TEXT, False),
-                            "source_scheme": (*_TEXT, False), "splits": (*_OBJECT, False)}
+                            "source_scheme": (*_TEXT, False), "splits": (*_OBJECT, False),
+                            "span_alignment": ("an object of split -> {counts, examples}", _is_span_report, False)}
     source: dict
     label_column: str
     labels: list[str]
     scheme: str
     source_scheme: str
     splits: dict  # split -> sentences, tokens, documents (where marked), entities (or tags), length stats
+    # Character-span sources only (toolkit/data/spans.py): per split, what reading and alignment changed:
+    # {"counts": {"spans": 120, "whitespace_trimmed": 3, "expanded": 1, ...},
+    #  "examples": {"whitespace_trimmed": [{"record", "context", "before", "after", ...}]}}; None otherwise.
+    span_alignment: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,27 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="label list in id order: a text file (one per line), a JSON list, a run's labels.json or a "
         "model's config.json (default: from the dataset)",
     )
+    add_span_arguments(parser)
+
+
+def add_span_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags for character-span exports (Label Studio, doccano, Prodigy, brat, span datasets): docs/annotations.md."""
+    spans = parser.add_argument_group("annotation-tool exports (character spans; docs/annotations.md)")
+    spans.add_argument("--text-field", default=None, metavar="NAME",
+                       help="the field/column holding the text (default: text, or the only text field)")
+    spans.add_argument("--label-control", default=None, metavar="FROM_NAME",
+                       help="Label Studio: the labelling control (from_name) to read when a task has several; "
+                            "span datasets: the column of {start, end, label} lists")
+    spans.add_argument("--annotator", default=None, metavar="ID",
+                       help="Label Studio: use this annotator's annotation (completed_by id or e-mail; default: "
+                            "the most recently updated annotation of each task)")
+    spans.add_argument("--span-alignment", default="expand", choices=["expand", "contract", "refuse"],
+                       help="a span edge inside a sub-token: expand to it (default), contract to the sub-tokens "
+                            "inside, or refuse")
+    spans.add_argument("--overlaps", default="refuse", choices=["refuse", "longest", "first"],
+                       help="overlapping spans: refuse naming both (default), keep the longest, or the first")
+    spans.add_argument("--fragments", default="refuse", choices=["refuse", "join", "drop"],
+                       help="brat discontinuous entities: refuse (default), join first start..last end, or drop")
 
 
 def data_files(args: argparse.Namespace) -> dict[str, str] | None:
@@ -98,6 +119,39 @@ def load_raw_and_data(args: argparse.Namespace):
         revision=args.dataset_revision,
         labels=labels,
         document_column=args.document_column,
+        text_field=getattr(args, "text_field", None),
+        spans_field=getattr(args, "label_control", None),
+        annotator=getattr(args, "annotator", None),
+        overlaps=getattr(args, "overlaps", "refuse"),
+        fragments=getattr(args, "fragments", "refuse"),
         **kwargs,
     )
+    raw = _align_spans(raw, args)
+    if labels is not None and any(split.has_spans for split in raw.splits.values()):
+        from toolkit.span_alignment import span_label_list
+
+        labels = span_label_list(labels)  # bare types (PER, LOC) -> O, B-PER, I-PER, ...
     return raw, prepare_labels(raw, labels=labels)
+
+
+def _align_spans(raw, args: argparse.Namespace):
+    """Character-span data aligned to the model's tokenizer (toolkit.span_alignment); other data unchanged."""
+    from toolkit.span_alignment import has_spans
+
+    if not has_spans(raw):
+        return raw
+    from transformers import AutoConfig
+
+    from toolkit.alignment import load_tokenizer
+    from toolkit.span_alignment import align_spans
+
+    model = getattr(args, "model", None) or getattr(args, "run_dir", None)
+    revision = getattr(args, "revision", None)
+    tokenizer = load_tokenizer(model, revision=revision)
+    try:
+        config = AutoConfig.from_pretrained(model, revision=revision)
+    except (OSError, ValueError):
+        config = None
+    return align_spans(raw, tokenizer, policy=getattr(args, "span_alignment", "expand"),
+                       overlaps=getattr(args, "overlaps", "refuse"), max_length=getattr(args, "max_length", None),
+                       context_tokens=getattr(args, "context_tokens", 0) or 0, config=config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit.data.checks import finish_split
+from toolkit.data.span_datasets import read_split, span_columns
 from toolkit.data.raw import RawData, RawSplit, ReadOptions, check_columns, document_field
 from nercore.errors import UserError
 
@@ -42,6 +43,10 @@ def _from_datasets(
 
     raw_splits, label_names = {}, None
     for split, dataset in splits.items():
+        found = span_columns(dataset[:5], options)
+        if found is not None:
+            raw_splits[split] = finish_split(split, read_split(dataset, split, *found, options), options, None)
+            continue
         check_columns(list(dataset.features), options, f"split {split!r}")
         feature = getattr(dataset.features[options.label_column], "feature", None)
         names = feature.names if isinstance(feature, datasets.ClassLabel) else options.label_names

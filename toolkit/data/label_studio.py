@@ -1,9 +1,11 @@
 """Label Studio exports: the full JSON export (a list of tasks) and the JSON-MIN export.
 
-Offsets: Label Studio counts `start`/`end` in characters of the text as the browser holds it, a
-JavaScript string, so in UTF-16 code units: an emoji before a span shifts it by 2, not 1. They are
-converted to Python `str` positions here. Where a region carries its `text` and only a code-point
-reading matches it (a tool that wrote code points), that reading is used and counted.
+Offsets: Label Studio's frontend counts `start`/`end` in code points of the text ("Should calculate
+offsets by code points in text", its test "NER - Emoji - Text": "test" in "🐱 Warning: This is a
+test text" is 21..25), the same as Python `str` positions, so they are read as they are. Versions
+before label-studio-frontend#308 (2022) counted UTF-16 code units, the JavaScript string length,
+where an emoji counts 2: a region whose own `text` matches only the UTF-16 reading is converted
+from UTF-16 units and counted (`utf16_offsets` in the report).
 
 Full export: `[{"id", "data": {TEXT_FIELD: ...}, "annotations": [{"result": [{"from_name", "to_name",
 "type": "labels", "value": {"start", "end", "text", "labels": [...]}}], "was_cancelled",
@@ -171,7 +173,7 @@ def _to_names(regions: list[dict], name: str) -> str:
 
 
 def _spans(values: list, text: str, place: str, builder: SpanBuilder, ids: list) -> list:
-    """(start, end, label, place) per region, offsets converted from UTF-16 units."""
+    """(start, end, label, place) per region; UTF-16 offsets (older Label Studio) converted where `text` shows them."""
     convert = utf16_to_str(text)
     spans = []
     for number, value in enumerate(values):
@@ -181,12 +183,12 @@ def _spans(values: list, text: str, place: str, builder: SpanBuilder, ids: list)
         labels = value.get("labels")
         if not isinstance(labels, list) or not labels:
             raise UserError(f"{place}{at}: a region's value needs 'labels' (a list of one label), found {labels!r:.60}.")
-        start, end = convert(value["start"]), convert(value["end"])
+        start, end = value["start"], value["end"]
         selected = value.get("text")
-        if (isinstance(selected, str) and isinstance(value["start"], int) and isinstance(value["end"], int)
-                and text[start:end] != selected and text[value["start"]:value["end"]] == selected):
-            start, end = value["start"], value["end"]
-            builder.report.add("code_point_offsets", record=f"{place}{at}")
+        if (isinstance(selected, str) and isinstance(start, int) and isinstance(end, int)
+                and text[start:end] != selected and text[convert(start):convert(end)] == selected):
+            start, end = convert(start), convert(end)
+            builder.report.add("utf16_offsets", record=f"{place}{at}")
         for label in labels:
             spans.append((start, end, label, at))
     return spans

@@ -43,7 +43,7 @@ REPORT_TEXT = {
     "overlaps_resolved": "overlapping spans dropped (--overlaps)",
     "fragments_joined": "discontinuous entities joined first start .. last end",
     "fragments_dropped": "discontinuous entities dropped",
-    "code_point_offsets": "Label Studio spans whose offsets matched code points, not UTF-16 units",
+    "utf16_offsets": "Label Studio regions counted in UTF-16 units (before 2022), converted to characters",
     "words_cut": "words cut at a span edge",
     "expanded": "span edges inside a sub-token, expanded to it (--span-alignment expand)",
     "contracted": "span edges inside a sub-token, contracted (--span-alignment contract)",

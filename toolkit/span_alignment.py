@@ -1,0 +1,202 @@
+"""Character spans onto the model's own sub-tokens, and long texts into chunks the model can hold.
+
+Why: an annotator selects characters; the model labels sub-tokens. A span edge inside a sub-token
+(`Paris` selected as `Pari`) cannot be learnt as drawn. The tokenizer's offset mapping says where
+every sub-token sits in the raw text, so each such edge is moved (`expand`, the default: to the
+covering sub-token; `contract`: to the sub-tokens wholly inside) or refused, and every move is
+counted and shown with its first examples. Spans that overlap once moved are resolved by the
+same `--overlaps` rule as at reading. Then each text is cut into words (nercore's splitter, cut
+at every span edge, toolkit.data.spans.words_and_tags) with IOB2 tags: B- on the first word a
+span covers, I- on the rest, which the alignment stage puts on the sub-tokens.
+
+Long texts: a text whose words need more sub-tokens than one window trains as consecutive chunks,
+each labelled once, cut at a sentence end or at least outside an entity where one is near. Every
+record is one document, so with `--context-tokens N` each chunk is read with N sub-tokens of its
+neighbours either side (labelled -100: nercore.context), and evaluation reads every chunk: the
+text is scored whole, nothing truncated.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+
+from nercore.errors import UserError
+from nercore.lengths import model_max_length
+from toolkit.data import RawData, RawSplit
+from toolkit.data.spans import SpanReport, resolve_overlaps, show_span, words_and_tags
+
+logger = logging.getLogger("toolkit")
+
+SPAN_ALIGNMENTS = ("expand", "contract", "refuse")
+SENTENCE_ENDS = frozenset(".!?。！？")
+
+
+def check_span_alignment(value: str) -> str:
+    if value not in SPAN_ALIGNMENTS:
+        raise UserError(f"--span-alignment must be one of {', '.join(SPAN_ALIGNMENTS)}, got {value!r}.")
+    return value
+
+
+def has_spans(raw: RawData) -> bool:
+    return any(split.has_spans for split in raw.splits.values())
+
+
+def align_spans(raw: RawData, tokenizer, *, policy: str = "expand", overlaps: str = "refuse",
+                max_length: int | None = None, context_tokens: int = 0, config=None) -> RawData:
+    """Every character-span split of `raw`, aligned to `tokenizer` and chunked (in place; returns `raw`).
+
+    Chunks hold at most the model's length (`max_length`, else the tokenizer's and `config`'s limit)
+    less its special tokens and `context_tokens` per side (at least half of it).
+    """
+    check_span_alignment(policy)
+    limit = model_max_length(tokenizer, max_length, config)
+    specials = tokenizer.num_special_tokens_to_add()
+    room = limit - specials
+    budget = max(room - 2 * context_tokens, room // 2, 8)
+    for name, split in raw.splits.items():
+        if split.has_spans:
+            align_split(split, tokenizer, policy=policy, overlaps=overlaps, budget=budget)
+            for line in SpanReport.from_json(split.span_report).lines():
+                logger.info("%s: %s", name, line)
+    return raw
+
+
+def token_offsets(text: str, offsets: list) -> tuple[list[int], list[int]]:
+    """Sub-token (starts, ends) in the text, whitespace trimmed off each, empty ones left out."""
+    starts, ends = [], []
+    for start, end in offsets:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
+def adjust(text: str, spans: list, starts: list[int], ends: list[int], policy: str, where: str,
+           report: SpanReport) -> list[tuple[int, int, str]]:
+    """Each span with its edges on sub-token boundaries, by `policy` (module docstring)."""
+    out = []
+    for start, end, label in spans:
+        new_start, new_end = start, end
+        i = bisect.bisect_right(starts, start) - 1
+        if i >= 0 and starts[i] < start < ends[i]:
+            _refuse(policy, where, text, (start, end, label), (starts[i], ends[i]), "starts")
+            new_start = starts[i] if policy == "expand" else ends[i]
+        j = bisect.bisect_left(starts, end) - 1
+        if j >= 0 and starts[j] < end < ends[j]:
+            _refuse(policy, where, text, (start, end, label), (starts[j], ends[j]), "ends")
+            new_end = ends[j] if policy == "expand" else starts[j]
+        if (new_start, new_end) == (start, end):
+            out.append((start, end, label))
+            continue
+        if new_start >= new_end or not text[new_start:new_end].strip():
+            report.add("dropped_by_contract", record=where, text=text, before=(start, end))
+            continue
+        kind = "expanded" if policy == "expand" else "contracted"
+        report.add(kind, record=where, text=text, before=(start, end), after=(new_start, new_end))
+        out.append((new_start, new_end, label))
+    return out
+
+
+def _refuse(policy: str, where: str, text: str, span: tuple, piece: tuple[int, int], edge: str) -> None:
+    if policy == "refuse":
+        raise UserError(
+            f"{where}: span {show_span(text, *span)} {edge} inside the sub-token {text[piece[0]:piece[1]]!r} "
+            f"({piece[0]}-{piece[1]}) of the model's tokenizer, so the model cannot learn it as drawn. Fix the "
+            f"span, or pass --span-alignment expand (to the whole sub-token) or contract (to whole sub-tokens inside)."
+        )
+
+
+def align_split(split: RawSplit, tokenizer, *, policy: str, overlaps: str, budget: int) -> None:
+    """Adjust one split's spans, re-cut its words and chunk its long texts (in place)."""
+    report = SpanReport.from_json(split.span_report or {})
+    for kind in ("words_cut", "expanded", "contracted", "dropped_by_contract", "overlaps_after_alignment",
+                 "chunked_records", "chunks"):
+        report.counts.pop(kind, None)
+        report.examples.pop(kind, None)
+    encoded = tokenizer(split.texts, add_special_tokens=False, return_offsets_mapping=True)
+    records = []
+    for index, text in enumerate(split.texts):
+        where = split.record_names[index]
+        starts, ends = token_offsets(text, encoded["offset_mapping"][index])
+        spans = adjust(text, split.spans[index], starts, ends, policy, where, report)
+        spans = resolve_overlaps(spans, text, overlaps, where, report, kind="overlaps_after_alignment",
+                                 why=f" once moved to sub-token edges (--span-alignment {policy})")
+        words, tags = words_and_tags(text, spans, report, where)
+        records.append((words, tags))
+    _rebuild(split, records, tokenizer, budget, report)
+    split.span_report = report.to_json()
+
+
+def _rebuild(split: RawSplit, records: list, tokenizer, budget: int, report: SpanReport) -> None:
+    """tokens/tags/word_offsets/sentence_records/documents from each record's words, long ones chunked."""
+    tokens, tags, offsets, owners = [], [], [], []
+    kept = [index for index, (words, _) in enumerate(records) if words]
+    word_lists = [[split.texts[i][a:b] for a, b in records[i][0]] for i in kept]
+    pieces = tokenizer(word_lists, is_split_into_words=True, add_special_tokens=False) if word_lists else None
+    for row, index in enumerate(kept):
+        words, record_tags = records[index]
+        counts = [0] * len(words)
+        for word_id in pieces.word_ids(row):
+            if word_id is not None:
+                counts[word_id] += 1
+        bounds = chunk_bounds(split.texts[index], words, record_tags, counts, budget)
+        if len(bounds) > 2:
+            report.add("chunked_records", record=split.record_names[index])
+            report.add("chunks", len(bounds) - 1)
+        for a, b in zip(bounds, bounds[1:]):
+            tokens.append(word_lists[row][a:b])
+            tags.append(record_tags[a:b])
+            offsets.append(words[a:b])
+            owners.append(index)
+    split.tokens, split.tags, split.word_offsets, split.sentence_records = tokens, tags, offsets, owners
+    split.documents = list(owners)
+    split.lines = None
+
+
+def chunk_bounds(text: str, words: list[tuple[int, int]], tags: list[str], counts: list[int], budget: int) -> list[int]:
+    """Word indices where chunks start (and the end), each chunk within `budget` sub-tokens where it can be.
+
+    A cut goes after a sentence end in the chunk's second half, else before the last word that is not
+    inside an entity, else where the budget runs out (a single word over budget is a chunk of its own).
+    """
+    bounds, start, used = [0], 0, 0
+    for w, count in enumerate(counts):
+        if used + count <= budget or w == start:
+            used += count
+            continue
+        cut = _best_cut(text, words, tags, start, w)
+        bounds.append(cut)
+        start, used = cut, sum(counts[cut:w + 1])
+        while used > budget and start < w:  # the carried words and this one still too long: cut again
+            start += 1
+            bounds.append(start)
+            used = sum(counts[start:w + 1])
+    bounds.append(len(words))
+    return sorted(set(bounds))
+
+
+def _best_cut(text: str, words: list[tuple[int, int]], tags: list[str], start: int, stop: int) -> int:
+    """Where to end the chunk words[start:stop] (exclusive): see `chunk_bounds`."""
+    half = start + max(1, (stop - start) // 2)
+    for cut in range(stop, half - 1, -1):
+        previous = text[words[cut - 1][0]:words[cut - 1][1]]
+        gap = text[words[cut - 1][1]:words[cut][0]] if cut < len(words) else ""
+        if (previous in SENTENCE_ENDS or "\n" in gap) and not tags[cut].startswith("I-"):
+            return cut
+    for cut in range(stop, start, -1):
+        if not tags[cut].startswith("I-"):
+            return cut
+    return stop
+
+
+def span_label_list(names: list[str] | None) -> list[str] | None:
+    """A --labels list of bare types (PER, LOC) as the IOB2 list training needs; IOB lists unchanged."""
+    if not names or any(name[:2] in ("B-", "I-", "E-", "S-") for name in names):
+        return names
+    types = [name for name in names if name != "O"]
+    return ["O", *(f"{prefix}-{name}" for name in types for prefix in ("B", "I"))]
