@@ -44,7 +44,7 @@ TOOLKIT_STAGES = [
     ("toolkit", "toolkit.runtime", "toolkit.ids", "toolkit.scores", "toolkit.paths"),
     ("toolkit.data",),
     ("toolkit.labels",),
-    ("toolkit.alignment", "toolkit.metrics"),
+    ("toolkit.alignment", "toolkit.metrics", "toolkit.span_alignment"),
     ("toolkit.collate", "toolkit.sampling", "toolkit.run_records"),
     ("toolkit.train", "toolkit.training"),
     ("toolkit.evaluate",),
