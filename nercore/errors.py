@@ -5,8 +5,22 @@ traceback; anything else is a bug and keeps its traceback.
 """
 
 
+STEPS = ("train", "evaluate", "export", "calibrate")  # the steps that write a run folder's files
+
+
 class UserError(Exception):
-    """Bad input or configuration: the message says what was expected, what was found, and the fix."""
+    """Bad input or configuration: the message says what was expected, what was found, and the fix.
+
+    The core's fixes are neutral ("export an ONNX model first"): the Space shows them to visitors,
+    who have no command line. `step` (one of `STEPS`, or None) names the step that writes what was
+    missing or wrong, so the toolkit can add its command (`toolkit.steps.with_command`).
+    """
+
+    def __init__(self, *args: object, step: str | None = None) -> None:
+        super().__init__(*args)
+        if step is not None and step not in STEPS:
+            raise ValueError(f"step {step!r}: expected one of {STEPS}")
+        self.step = step
 
 
 ECHO_LIMIT = 60

@@ -95,7 +95,7 @@ def test_errors_name_file_and_field(results, change, field, expected):
         EvalResults.from_json(copy.deepcopy(results), file="run/eval_results.json")
     message = str(raised.value)
     assert message.startswith(f"run/eval_results.json: field {field}: expected ")
-    assert expected in message and "nerkit evaluate" in message
+    assert expected in message and "Evaluate the model again" in message and raised.value.step == "evaluate"
 
 
 def test_errors_name_the_path_read(tmp_path, results):

@@ -1,7 +1,8 @@
 """Reading a run folder's JSON and checking its fields, with errors that name the file and the field.
 
-A malformed file is a user's problem to fix (by re-running the command that wrote it), so every
-failure is a `UserError` saying which file, which field, what was expected and what was found.
+A malformed file is a user's problem to fix (by running again the step that wrote it), so every
+failure is a `UserError` saying which file, which field, what was expected and what was found. The
+fix is worded neutrally and the step is on the error (`UserError.step`): the toolkit adds its command.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ def read_json_object(path: Path, *, required: bool = True) -> dict | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as err:
-        raise UserError(f"{path}: not UTF-8 text ({err}). Re-create it with nerkit.") from err
+        raise UserError(f"{path}: not UTF-8 text ({err}). Write it again with the step that made it.") from err
     except json.JSONDecodeError as err:
         raise UserError(
             f"{path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}. "
-            "Fix the file or re-run the nerkit command that wrote it."
+            "Fix the file or write it again with the step that made it."
         ) from err
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a JSON object at the top level, found {type(data).__name__}.")
@@ -40,14 +41,15 @@ def read_json_object(path: Path, *, required: bool = True) -> dict | None:
 class Where:
     """The file being read and the path of the field inside it, for error messages."""
 
-    def __init__(self, file: str | Path, prefix: str = "", fix: str = "Re-run `nerkit evaluate` to rewrite the file "
-                 "(docs/eval-results.md gives its schema)."):
+    def __init__(self, file: str | Path, prefix: str = "", fix: str = "Evaluate the model again to rewrite the file "
+                 "(docs/eval-results.md gives its schema).", step: str | None = "evaluate"):
         self.file = file
         self.prefix = prefix
         self.fix = fix
+        self.step = step  # the step whose run rewrites the file (`UserError.step`)
 
     def at(self, key: str) -> Where:
-        return Where(self.file, f"{self.prefix}{key}.", self.fix)
+        return Where(self.file, f"{self.prefix}{key}.", self.fix, self.step)
 
     def enter(self, block: Any, key: str) -> Where:
         """The place inside `block` (field `key`), which must be a JSON object."""
@@ -57,7 +59,8 @@ class Where:
 
     def fail(self, key: str, expected: str, found: Any) -> UserError:
         shown = json.dumps(found)[:80] if found is not MISSING else "nothing"
-        return UserError(f"{self.file}: field {self.prefix}{key}: expected {expected}, found {shown}. {self.fix}")
+        return UserError(f"{self.file}: field {self.prefix}{key}: expected {expected}, found {shown}. {self.fix}",
+                         step=self.step)
 
     def get(self, data: Any, key: str, expected: str, check: Callable[[Any], bool], *, optional: bool = False) -> Any:
         """`data[key]` validated by `check`; MISSING for an absent `optional` field."""

@@ -116,7 +116,8 @@ class EvalResults:
         try:
             return cls._parse(data, Where(file))
         except (AttributeError, TypeError) as err:  # a list where an object should be, and the like
-            raise UserError(f"{file}: unexpected structure ({err}). Re-run `nerkit evaluate` to rewrite it.") from err
+            raise UserError(f"{file}: unexpected structure ({err}). Evaluate the model again to rewrite it.",
+                            step="evaluate") from err
 
     @classmethod
     def _parse(cls, data: dict, where: Where) -> EvalResults:

@@ -43,7 +43,7 @@ def read_predictions(path: Path) -> Sentences | None:
             if len(parts) != 3:
                 raise UserError(
                     f"{path}, line {number}: expected 'token gold predicted', found {line!r}. "
-                    "Re-run `nerkit evaluate` to rewrite the file."
+                    "Evaluate the model again to rewrite the file.", step="evaluate",
                 )
             tokens.append(parts[0])
             gold.append(parts[1])

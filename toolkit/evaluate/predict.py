@@ -10,6 +10,7 @@ from nercore.device import select_device
 from nercore.lengths import model_max_length
 from toolkit.alignment import AlignmentStats, align_batch, check_fast, encode_with_context
 from nercore.errors import UserError
+from toolkit.steps import with_command
 
 
 def load_model(name_or_path: str, *, revision: str | None = None, device: str | None = None, backend: str = "torch"):
@@ -58,7 +59,7 @@ def _load_onnx(name_or_path: str, config, backend: str, revision: str | None):
         _, path = resolve_backend(name_or_path, backend, strict=True, revision=revision)
         return load_onnx_model(path, config, backend)
     except BackendError as err:
-        raise UserError(f"--backend {backend}: {err}") from err
+        raise UserError(with_command(f"--backend {backend}: {err}", err, name_or_path), step=err.step) from err
 
 
 def predict_words(
