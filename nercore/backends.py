@@ -19,6 +19,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from nercore.errors import UserError
+
 log = logging.getLogger(__name__)
 
 ONNX_DIR = "onnx"
@@ -32,8 +34,9 @@ AUTO_ORDER = ("onnx-int8", "onnx")  # "auto" on CPU: the fastest ONNX file prese
 INSTALL_HINT = 'pip install "onnxruntime>=1.17"  (or: pip install -e ".[onnx]")'
 
 
-class BackendError(ValueError):
-    """A backend cannot be used; the message says what is missing and how to fix it."""
+class BackendError(UserError, ValueError):
+    """A backend cannot be used; the message says what is missing and how to fix it, in neutral words
+    (the Space shows it), with `step="export"` when an ONNX file is what is missing."""
 
 
 def check_backend(name: str, *, allow_auto: bool = True) -> str:
@@ -146,9 +149,9 @@ def load_onnx_model(path: str | Path, config: Any, backend: str, *, threads: int
                                        providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise BackendError(f"could not load {path} with ONNX Runtime ({type(exc).__name__}: {exc}); "
-                           "re-export it with `nerkit export`.") from exc
+                           "export the ONNX model again.", step="export") from exc
     if "logits" not in [o.name for o in session.get_outputs()]:
-        raise BackendError(f"{path} has no 'logits' output; re-export it with `nerkit export`.")
+        raise BackendError(f"{path} has no 'logits' output; export the ONNX model again.", step="export")
     # Named after the torch class it stands in for, so the pipeline's model-type check stays quiet.
     architecture = next(iter(getattr(config, "architectures", None) or []), None) or "OrtModel"
     return type(str(architecture), (OrtModel,), {})(session, config, backend, Path(path))
@@ -175,12 +178,12 @@ def resolve_backend(model_source: str, preference: str, *, device_kind: str = "c
         if path is not None:
             return backend, path
     wanted = " or ".join(ONNX_FILES[b] for b in candidates)
-    return _cannot(preference, strict, f"{model_source} has no {wanted}; write it with `nerkit export {model_source}`")
+    return _cannot(preference, strict, f"{model_source} has no {wanted}; export an ONNX model first", step="export")
 
 
-def _cannot(preference: str, strict: bool, reason: str) -> tuple[str, None]:
+def _cannot(preference: str, strict: bool, reason: str, step: str | None = None) -> tuple[str, None]:
     if strict:
-        raise BackendError(f"cannot use the {preference!r} backend: {reason}.")
+        raise BackendError(f"cannot use the {preference!r} backend: {reason}.", step=step)
     if preference != "auto":
         log.warning("backend %r unavailable (%s); using torch", preference, reason)
     return "torch", None

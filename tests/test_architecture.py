@@ -41,7 +41,7 @@ CORE_STAGES = [
     ("nercore.runfolder",),
 ]
 TOOLKIT_STAGES = [
-    ("toolkit", "toolkit.runtime", "toolkit.ids", "toolkit.scores", "toolkit.paths"),
+    ("toolkit", "toolkit.runtime", "toolkit.ids", "toolkit.scores", "toolkit.paths", "toolkit.steps"),
     ("toolkit.data",),
     ("toolkit.labels",),
     ("toolkit.alignment", "toolkit.metrics", "toolkit.span_alignment"),
