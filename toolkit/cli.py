@@ -1,6 +1,7 @@
 """`nerkit` command line: one subcommand per file in `toolkit/commands/`, wired here.
 
-User mistakes (`UserError`) print one clear message and exit 2 with no traceback.
+User mistakes (`UserError`) print one clear message and exit 2 with no traceback; a core message's
+neutral fix gets the command of its step (`toolkit.steps`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 
 from toolkit import __version__
 from nercore.errors import UserError
+from toolkit.steps import with_command
 
 # Subcommand modules, in pipeline order. Each exposes `register(subparsers)`, which adds a
 # parser whose `func(args) -> int | None` runs the command.
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as err:
-        print(f"nerkit {args.command}: error: {err}", file=sys.stderr)
+        print(f"nerkit {args.command}: error: {with_command(str(err), err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

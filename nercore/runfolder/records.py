@@ -16,7 +16,7 @@ from nercore.errors import UserError
 from nercore.runfolder.checks import MISSING, Where, is_count, is_object, is_text, read_json_object
 from nercore.runfolder.names import CALIBRATION, DATA_INFO, LABELS, RUN_INFO, TRAINING_ARGS, TRAINING_LOG
 
-_FIX = "Re-run `nerkit train` to rewrite the file (docs/eval-results.md#the-run-folder lists the files)."
+_FIX = "Train the model again to rewrite the file (docs/eval-results.md#the-run-folder lists the files)."
 
 
 def _is_number(value: Any) -> bool:
@@ -44,16 +44,17 @@ class Record:
     """
 
     FILE: ClassVar[str] = ""
-    FIX: ClassVar[str] = _FIX
+    FIX: ClassVar[str] = _FIX  # neutral words: the Space shows them too
+    STEP: ClassVar[str] = "train"  # the step that rewrites the file (`UserError.step`; the toolkit names its command)
     SPEC: ClassVar[dict[str, tuple[str, Callable[[Any], bool], bool]]] = {}
     extra: dict[str, Any] = field(default_factory=dict, kw_only=True)
     absent: frozenset[str] = field(default=frozenset(), kw_only=True, repr=False)
 
     @classmethod
     def from_json(cls, data: Any, *, file: str | Path | None = None):
-        where = Where(file or cls.FILE, fix=cls.FIX)
+        where = Where(file or cls.FILE, fix=cls.FIX, step=cls.STEP)
         if not isinstance(data, dict):
-            raise UserError(f"{where.file}: expected a JSON object, found {type(data).__name__}. {cls.FIX}")
+            raise UserError(f"{where.file}: expected a JSON object, found {type(data).__name__}. {cls.FIX}", step=cls.STEP)
         values = {}
         for name, (expected, check, required) in cls.SPEC.items():
             value = where.get(data, name, expected, check, optional=not required)
@@ -169,8 +170,9 @@ class Calibration(Record):
     """`nerkit calibrate`: the temperature divided into the classifier, how it was chosen, and what it did."""
 
     FILE: ClassVar[str] = CALIBRATION
-    FIX: ClassVar[str] = ("The weights and this file belong together: retrain (or restore the weights from before "
-                          "calibration) and run `nerkit calibrate` again.")
+    FIX: ClassVar[str] = ("The weights and this file belong together: train again (or restore the weights from before "
+                          "calibration) and calibrate again.")
+    STEP: ClassVar[str] = "calibrate"
     SPEC: ClassVar[dict] = {
         "temperature": ("a number > 0", lambda v: _is_number(v) and v > 0, True),
         "strategy": (*_TEXT, True), "objective": (*_TEXT, False), "fit_split": (*_TEXT, True),
