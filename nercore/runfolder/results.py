@@ -17,6 +17,7 @@ from nercore.runfolder.checks import (
 
 AVERAGES = ("micro avg", "macro avg", "weighted avg")
 TASKS = ("entities", "tags")
+STRATEGY_TEXTS = ("words", "raw")  # what the strategies block scored: words joined, or span data's own texts
 
 
 def _strategy_names() -> tuple[str, ...]:
@@ -181,11 +182,21 @@ class StrategyScores(Scores):
 
 @dataclass(frozen=True)
 class StrategyResults:
-    """The `strategies` block: each requested strategy's scores on one split."""
+    """The `strategies` block: each requested strategy's scores on one split.
+
+    `text` says what the pipeline read: None (older files) or "words", each sentence's words joined
+    with spaces; "raw", span data's own texts (`num_records` of them) against the annotators' spans.
+    """
 
     results: dict[str, StrategyScores]
     split: str | None = None
     num_sentences: int | None = None
+    text: str | None = None
+    num_records: int | None = None
+
+    @property
+    def raw_text(self) -> bool:
+        return self.text == "raw"
 
     @classmethod
     def from_json(cls, block: Any, where: Where) -> StrategyResults:
@@ -199,12 +210,16 @@ class StrategyResults:
             results={name: StrategyScores.from_json(entry, inner, f"results.{name}") for name, entry in results.items()},
             split=optional(inner.get(block, "split", "a split name", is_text, optional=True)),
             num_sentences=optional(inner.get(block, "num_sentences", COUNT, is_count, optional=True)),
+            text=optional(inner.get(block, "text", '"words" or "raw"', lambda v: v in STRATEGY_TEXTS, optional=True)),
+            num_records=optional(inner.get(block, "num_records", COUNT, is_count, optional=True)),
         )
 
     def to_json(self) -> dict:
         payload: dict = {}
         put(payload, "split", self.split)
         put(payload, "num_sentences", self.num_sentences)
+        put(payload, "text", self.text)
+        put(payload, "num_records", self.num_records)
         payload["results"] = {name: scores.to_json() for name, scores in self.results.items()}
         return payload
 

@@ -21,6 +21,7 @@ from toolkit.evaluate.labelmap import LabelMapping, decode, map_model_labels, pa
 from toolkit.evaluate.context import context_plan
 from toolkit.evaluate.predict import load_model, predict_words
 from toolkit.evaluate.report import format_table, write_results
+from toolkit.evaluate.span_scores import GoldRecords, evaluate_model_records, strategies_block
 from toolkit.evaluate.strategies import check_strategies, evaluate_model_strategies
 from toolkit.labels import NerData
 from toolkit.metrics import score
@@ -56,14 +57,18 @@ def evaluate_model(
     backend: str = "torch",
     context: str = "both",
     context_tokens: int | None = None,
+    records: GoldRecords | None = None,
 ) -> EvalResults:
     """Score `model_name` on `data.splits[split]`; writes the results and returns them as eval_results.json's dict.
 
     Optional: `strategies` ("all" or names) adds end-to-end F1 per aggregation strategy
     (`toolkit.evaluate.strategies`); `bootstrap` > 0 adds that many bootstrap resamples' confidence
     intervals at `ci_level` with `seed` (`toolkit.evaluate.bootstrap`); `command` is recorded as given.
+    `records` (span data: the split's texts and gold character spans) scores the strategies on those
+    texts instead of on joined words, every strategy unless `strategies` names some
+    (`toolkit.evaluate.span_scores`).
     """
-    strategy_names = _check_extras(data, strategies, bootstrap, ci_level)
+    strategy_names = _check_extras(data, strategies or ("all" if records is not None else None), bootstrap, ci_level)
     dataset = _split(data, split, max_samples)
     model = load_model(model_name, revision=revision, backend=backend)
     tokenizer = load_tokenizer(model_name, revision=revision)
@@ -98,15 +103,11 @@ def evaluate_model(
         **part,
     }
     if strategy_names:
-        payload["strategies"] = {
-            "split": split,
-            "num_sentences": len(sentences),
-            "results": _strategy_results(
-                model_name, model, sentences, gold, mapping, strategy_names, revision=revision,
-                batch_size=batch_size, max_length=max_length, progress=progress,
-                documents=plan.documents if plan.headline == "with" else None,
-            ),
-        }
+        payload["strategies"] = _strategies_block(
+            model_name, model, sentences, gold, mapping, strategy_names, split, records, revision=revision,
+            batch_size=batch_size, max_length=max_length, progress=progress,
+            documents=plan.documents if plan.headline == "with" else None,
+        )
     if len(readings) > 1:
         payload["document_context"] = _other_reading(plan, readings, split, len(sentences))
     out = Path(output_dir) if output_dir else default_output_dir(model_name)
@@ -188,13 +189,29 @@ def _confidence_intervals(gold, pred, scores: dict, resamples: int, seed: int, l
     return boot.to_json()
 
 
-def _strategy_results(model_name, model, sentences, gold, mapping: LabelMapping, names, *, revision, batch_size,
-                      max_length, progress, documents=None) -> dict:
+def _strategies_block(model_name, model, sentences, gold, mapping: LabelMapping, names, split: str,
+                      records: GoldRecords | None, *, revision, batch_size, max_length, progress, documents) -> dict:
+    """The `strategies` block: on span data the records' own texts against their spans (`span_scores`),
+    else each sentence's words joined with spaces (`strategies`)."""
+    if records is not None:
+        return strategies_block(split, len(sentences), records, evaluate_model_records(
+            model, _pipeline_tokenizer(model_name, revision), records, mapping.names, strategies=names,
+            batch_size=batch_size, max_length=max_length, progress=progress))
+    return {"split": split, "num_sentences": len(sentences), "results": _strategy_results(
+        model_name, model, sentences, gold, mapping, names, revision=revision, batch_size=batch_size,
+        max_length=max_length, progress=progress, documents=documents)}
+
+
+def _pipeline_tokenizer(model_name: str, revision: str | None):
+    """The tokenizer exactly as a user's pipeline loads it (load_tokenizer may add add_prefix_space)."""
     from transformers import AutoTokenizer
 
-    # The tokenizer exactly as a user's pipeline loads it (load_tokenizer may add add_prefix_space).
-    tokenizer = AutoTokenizer.from_pretrained(model_name, revision=revision)
+    return AutoTokenizer.from_pretrained(model_name, revision=revision)
+
+
+def _strategy_results(model_name, model, sentences, gold, mapping: LabelMapping, names, *, revision, batch_size,
+                      max_length, progress, documents=None) -> dict:
     return evaluate_model_strategies(
-        model, tokenizer, sentences, gold, mapping.names, strategies=names, batch_size=batch_size,
-        max_length=max_length, progress=progress, documents=documents,
+        model, _pipeline_tokenizer(model_name, revision), sentences, gold, mapping.names, strategies=names,
+        batch_size=batch_size, max_length=max_length, progress=progress, documents=documents,
     )

@@ -43,6 +43,14 @@ def _summary(ctx: CardContext) -> str:
         on += f", {reading},"
     trained = f"fine-tuned from {ctx.base.display}" if ctx.base.display else "fine-tuned"
     data = f" on {dataset_link(ctx)}" if ctx.data_info or ctx.dataset.hub_id else ""
+    spans = span_headline(ctx)
+    if ctx.entities and spans is not None:
+        return (
+            f"**{ctx.model_name}** is a named-entity recognition model {trained}{data} with nerkit. "
+            f"It tags {join_names(ctx.types)} entities. On {on} it reaches **F1 {pct(spans.f1)}** on the annotators' "
+            f"character spans (precision {pct(spans.precision)}, recall {pct(spans.recall)}; exact match on the raw "
+            f"texts, `aggregation_strategy=\"{ctx.pipeline_strategy}\"`); word-level seqeval F1 {pct(overall.f1)}."
+        )
     if ctx.entities:
         return (
             f"**{ctx.model_name}** is a named-entity recognition model {trained}{data} with nerkit. "
@@ -56,6 +64,15 @@ def _summary(ctx: CardContext) -> str:
     )
 
 
+def span_headline(ctx: CardContext):
+    """The recommended strategy's character-span scores when the data are character spans (the card's
+    headline then), else None."""
+    block = ctx.results.strategies
+    if block is None or not block.raw_text:
+        return None
+    return block.results.get(ctx.strategy)
+
+
 def results_intro(ctx: CardContext) -> str:
     results = ctx.results
     tokens = results.num_tokens
@@ -65,6 +82,13 @@ def results_intro(ctx: CardContext) -> str:
             f"Entity-level scores on the {ctx.dataset.pretty} {ctx.split} split ({size}), computed with seqeval "
             "in its default (conlleval) mode. All scores are percentages."
         )
+        if span_headline(ctx) is not None:
+            text += (
+                " The data are character spans over raw text, so the headline above is the exact character-span "
+                "F1 (\"F1 by aggregation strategy\" below): that is what the annotators marked and what the pipeline "
+                "returns. The word-level scores here are on the words nerkit cut from those texts (its word "
+                "splitter, cut at every span edge), for comparison with word-level results elsewhere."
+            )
     else:
         text = (
             f"Per-tag scores on the {ctx.dataset.pretty} {ctx.split} split ({size}); token accuracy "
@@ -188,12 +212,22 @@ def strategies(ctx: CardContext) -> str | None:
         rows.append(row)
     table = md_table(headers, rows, numeric=set(range(1, len(headers))))
     n = block.num_sentences if block.num_sentences is not None else ctx.results.num_sentences
-    text = (
-        f"End to end on the {block.split or ctx.split} split ({count(n)} sentences): each sentence's words are "
-        "joined with single spaces, run through `pipeline(\"token-classification\", aggregation_strategy=...)`, and "
-        "the predicted (type, start, end) character spans are matched exactly against the gold spans. "
-        "This is what a user of the pipeline gets, unlike the word-level scores above."
-    )
+    if block.raw_text:
+        records = block.num_records if block.num_records is not None else n
+        text = (
+            f"End to end on the {block.split or ctx.split} split's {count(records)} texts, as the annotation tool "
+            "exported them: each text (a long one in overlapping windows) is run through "
+            "`pipeline(\"token-classification\", aggregation_strategy=...)`, and the predicted (type, start, end) "
+            "character spans are matched exactly against the annotators' spans. The recommended strategy's F1 is "
+            "the card's headline."
+        )
+    else:
+        text = (
+            f"End to end on the {block.split or ctx.split} split ({count(n)} sentences): each sentence's words are "
+            "joined with single spaces, run through `pipeline(\"token-classification\", aggregation_strategy=...)`, "
+            "and the predicted (type, start, end) character spans are matched exactly against the gold spans. "
+            "This is what a user of the pipeline gets, unlike the word-level scores above."
+        )
     if "none" in scores:
         text += (
             " `none` returns one tag per sub-token; nerkit decodes those tags into spans for this comparison, "
