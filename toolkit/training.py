@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,7 +263,7 @@ def _load_base_model(config: TrainConfig, labels: list[str]):
         # float32 master weights whatever the checkpoint stores: transformers 5 loads "auto" (a
         # float16 checkpoint, like one saved with --save-dtype float16, would train in float16);
         # --precision fp16/bf16 is autocast on top of float32 weights.
-        return AutoModelForTokenClassification.from_pretrained(
+        model, loading = AutoModelForTokenClassification.from_pretrained(
             config.model,
             revision=config.revision,
             dtype=torch.float32,
@@ -270,9 +271,14 @@ def _load_base_model(config: TrainConfig, labels: list[str]):
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
             ignore_mismatched_sizes=True,
+            output_loading_info=True,
         )
     except (OSError, ValueError) as err:
         raise UserError(f"could not load a token-classification model from {config.model!r}: {err}") from err
+    if loading.get("missing_keys") or loading.get("mismatched_keys"):  # transformers printed its load report
+        print(f"(expected: the classifier for the {len(labels)} labels is new, so the report above lists it as "
+              "MISSING or mismatched; training learns it)", file=sys.stderr)
+    return model
 
 
 def _metric_functions(labels: list[str]):

@@ -11,7 +11,7 @@ from toolkit.commands._data_args import DATA_HELP, add_data_arguments, load_data
 EXAMPLES = """\
 examples:
   nerkit calibrate runs/bert-conll --dataset conll2003
-  nerkit calibrate model --dataset ../shared/data/conll2003 --fit-split validation --split test
+  nerkit calibrate runs/minilm-quick --dataset ../shared/data/conll2003 --max-samples 500   # a quick run
   nerkit calibrate runs/bert-conll --dataset my-data/ --strategy average
 
 then, as after training (calibration removed what described the old scores):
@@ -40,18 +40,21 @@ def register(subparsers) -> None:
     parser.add_argument("--strategy", default=None,
                         help="the aggregation strategy whose entity scores T is fitted to (default: the one with "
                              "the best F1 on --fit-split, as the card recommends)")
+    parser.add_argument("--max-samples", type=int, default=None, metavar="N",
+                        help="read only the first N sentences of each split (a quick run; T is fitted on fewer entities)")
     parser.add_argument("--batch-size", type=int, default=64, help="windows per forward pass (default: 64)")
     parser.add_argument("--max-length", type=int, default=None, help="window length in sub-tokens (default: the model's)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    from toolkit.evaluate.calibrate import calibrate_run, format_report
+    from toolkit.evaluate.calibrate import calibrate_run, check_folder, format_report
 
     command = command_line(args, "calibrate", register, ["-"])
+    check_folder(args.run_dir)  # before the data: a mistyped folder fails at once, not after reading the Hub
     record = calibrate_run(args.run_dir, load_data(args), fit_split=args.fit_split, split=args.split,
                            strategy=args.strategy, batch_size=args.batch_size, max_length=args.max_length,
-                           progress=args.progress, command=command)
+                           progress=args.progress, command=command, max_samples=args.max_samples)
     print(format_report(record))
     print(f"written: {args.run_dir}/calibration.json and the rescaled classifier in the weights")
     return 0

@@ -39,13 +39,16 @@ OBJECTIVE = "log-loss of the strategy's entity scores against exact-match correc
 
 def calibrate_run(folder: str | Path, data: NerData, *, fit_split: str = "validation", split: str = "test",
                   strategy: str | None = None, batch_size: int = 64, max_length: int | None = None,
-                  progress: bool = True, command: str | None = None) -> Calibration:
-    """Fit, bake, check and record a temperature for the model in `folder` (see the module docstring)."""
+                  progress: bool = True, command: str | None = None, max_samples: int | None = None) -> Calibration:
+    """Fit, bake, check and record a temperature for the model in `folder` (see the module docstring).
+
+    `max_samples` reads only the first N sentences of each split (a quick run: T is fitted on fewer entities)."""
     from nercore.strategies import best_recommendable, names as strategy_names
     from transformers import AutoTokenizer
 
-    folder = _check_folder(folder)
+    folder = check_folder(folder)
     splits = _check_splits(data, fit_split, split)
+    sentences = {name: _first(data.splits[name], max_samples) for name in splits}
     chosen = _check_strategy(strategy)
     began = time.perf_counter()
     model = load_model(str(folder))
@@ -55,7 +58,7 @@ def calibrate_run(folder: str | Path, data: NerData, *, fit_split: str = "valida
     model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     mapping = map_model_labels(model_labels, list(data.labels), None)
     pipe, types, ignore = model_pipeline(model, tokenizer, mapping.names, max_length=max_length)
-    scored = {name: _read_split(pipe, model, data.splits[name], name, strategy_names(), types, ignore, batch_size, progress)
+    scored = {name: _read_split(pipe, model, sentences[name], name, strategy_names(), types, ignore, batch_size, progress)
               for name in splits}
 
     before = {name: scored[name].predictions(pipe, 1.0) for name in splits}
@@ -69,7 +72,7 @@ def calibrate_run(folder: str | Path, data: NerData, *, fit_split: str = "valida
     for name in splits:
         after = scored[name].predictions(pipe, t) if t != 1.0 else before[name]
         scores_after = score_predicted(scored[name].split.gold, after) if t != 1.0 else scores_before[name]
-        readings[name] = {"num_sentences": len(data.splits[name]), "before": temp.summary(scores_before[name]),
+        readings[name] = {"num_sentences": len(sentences[name]), "before": temp.summary(scores_before[name]),
                           "after": temp.summary(scores_after),
                           "changed_sentences": temp.changed_sentences(before[name], after)}
     check = {"sub_tokens": 0, "changed": 0, "splits": splits}
@@ -120,11 +123,16 @@ def _read_split(pipe, model, dataset, name: str, names, types, ignore, batch_siz
                             ignore_labels=ignore, batch_size=batch_size, desc=f"calibrate: {name}", progress=progress)
 
 
-def _check_folder(folder: str | Path) -> Path:
+def _first(dataset, max_samples: int | None):
+    return dataset.select(range(min(max_samples, len(dataset)))) if max_samples else dataset
+
+
+def check_folder(folder: str | Path) -> Path:
+    """The folder to calibrate, checked before the data is read (a mistyped path fails at once)."""
     path = Path(folder)
     if not path.is_dir():
         raise UserError(f"{folder!s} is not a local folder: calibration rewrites the model's weights in place. "
-                        "Download the model first (`huggingface-cli download ID --local-dir DIR`) and pass DIR.")
+                        "Download the model first (`hf download ID --local-dir DIR`) and pass DIR.")
     existing = path / runfolder.CALIBRATION
     record = Calibration.read(path) if existing.is_file() else None
     if record is not None and record.temperature != 1.0:  # T = 1 changed nothing: trying again is harmless
