@@ -140,7 +140,7 @@ def test_format_named_by_dataset_for_unknown_extensions(tmp_path):
     raw = load_raw_splits("conll", data_files={"train": str(tmp_path / "train.bio")})
     assert raw.splits["train"].tags == [["B-LOC"]]
     message = user_error("", data_files={"train": str(tmp_path / "train.bio")})
-    assert "train.bio" in message and "'.bio'" in message and "conll, csv or json" in message
+    assert "train.bio" in message and "'.bio'" in message and "conll, csv, json," in message
 
 
 def test_csv_with_json_lists_space_separated_and_python_lists():
@@ -407,11 +407,11 @@ def test_json_syntax_errors(tmp_path):
 def test_registry_is_the_one_table_of_file_formats():
     from toolkit.data import EXTENSIONS, FILE_KINDS, FORMATS, READERS, is_file_format
 
-    assert FORMATS == FILE_KINDS == ("conll", "csv", "json")
+    assert FORMATS == FILE_KINDS == ("conll", "csv", "json", "label-studio", "doccano", "prodigy", "brat")
     assert all(is_file_format(kind) for kind in FORMATS)
     assert not is_file_format("hub") and not is_file_format("disk") and not is_file_format(None)
-    claimed = [ext for reader in READERS for ext in reader.extensions]
-    assert len(claimed) == len(set(claimed)), "an extension belongs to one reader"
+    claimed = [ext for reader in READERS if reader.claims is None for ext in reader.extensions]
+    assert len(claimed) == len(set(claimed)), "an extension belongs to one reader, or is shared by content"
     assert {ext: reader.kind for ext, reader in EXTENSIONS.items()} == {
         "": "conll", ".txt": "conll", ".conll": "conll", ".iob": "conll", ".tsv": "conll",
         ".csv": "csv", ".json": "json", ".jsonl": "json",
@@ -429,5 +429,5 @@ def test_cli_help_lists_every_registered_format():
 def test_unknown_format_name_lists_the_registered_ones():
     from toolkit.data.registry import reader_named
 
-    with pytest.raises(UserError, match="unknown data format 'xml'; the formats are conll, csv or json"):
+    with pytest.raises(UserError, match="unknown data format 'xml'; the formats are conll, csv, json, label-studio, doccano, prodigy or brat"):
         reader_named("xml")

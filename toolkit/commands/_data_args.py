@@ -10,7 +10,8 @@ def _data_help() -> str:
     from toolkit.data.registry import READERS
 
     formats = [
-        f"    {reader.kind:<7}{' '.join(e or '(none)' for e in reader.extensions):<30}{reader.help}" for reader in READERS
+        f"    {reader.kind:<13}{'(a folder)' if reader.folder else ' '.join(e or '(none)' for e in reader.extensions):<28}"
+        f"{reader.help}" for reader in READERS
     ]
     return "\n".join([
         "dataset sources (--dataset):",
@@ -18,7 +19,8 @@ def _data_help() -> str:
         "  a save_to_disk folder     a folder written by DatasetDict.save_to_disk",
         "  local files               a folder with train/validation/test files, or per-split files via",
         "                            --train-file/--validation-file/--test-file; the extension picks the",
-        "                            format, or name it as the dataset (--dataset FORMAT):",
+        "                            format (.json/.jsonl: also their first record), or name it as the",
+        "                            dataset (--dataset FORMAT):",
         *formats,
         "",
     ])

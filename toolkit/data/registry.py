@@ -68,7 +68,7 @@ def kinds_text(last: str = "or") -> str:
 
 def extensions_text() -> str:
     """".txt/.conll/.iob/.tsv (conll), .csv (csv), ...": what each extension means, for messages."""
-    return ", ".join(f"{'/'.join(e for e in r.extensions if e)} ({r.kind})" for r in READERS)
+    return ", ".join(f"{'a folder' if r.folder else '/'.join(e for e in r.extensions if e)} ({r.kind})" for r in READERS)
 
 
 def reader_named(kind: str) -> Reader:
