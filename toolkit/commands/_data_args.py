@@ -10,7 +10,7 @@ def _data_help() -> str:
     from toolkit.data.registry import READERS
 
     formats = [
-        f"    {reader.kind:<13}{'(a folder)' if reader.folder else ' '.join(e or '(none)' for e in reader.extensions):<28}"
+        f"    {reader.kind:<13}{'(a folder)' if reader.folder else ' '.join(e or '(none)' for e in reader.extensions):<30}"
         f"{reader.help}" for reader in READERS
     ]
     return "\n".join([
