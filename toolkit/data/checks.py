@@ -14,8 +14,13 @@ def finish_split(split: str, raw: RawSplit, options: ReadOptions, label_names: l
 
     if not raw.tokens:
         origin = raw.file or f"split {split!r}"
+        skipped = ""
+        if raw.span_report:
+            from toolkit.data.spans import SpanReport
+
+            skipped = f" Reading it found: {'; '.join(SpanReport.from_json(raw.span_report).lines()) or 'no records'}."
         raise UserError(
-            f"{origin}: no sentences (the {split!r} split is empty). Check the file, or leave the split out."
+            f"{origin}: no sentences (the {split!r} split is empty).{skipped} Check the file, or leave the split out."
         )
     tag_kind = None
     for index, (tokens, tags) in enumerate(zip(raw.tokens, raw.tags)):
