@@ -17,6 +17,10 @@ examples:
       --output news.ner.jsonl --strategies first,max
   # only the entities the model is sure of (precision over recall)
   nerkit predict --model runs/bert-conll --input corpus.txt --output confident.jsonl --min-score 0.9
+  # pre-annotations to correct in Label Studio (import tasks.json; regions sorted by score there)
+  nerkit predict --model runs/my-ner --input corpus.txt --output tasks.json --to label-studio
+  # ... or for doccano (JSONL import) or Prodigy (ner.manual / db-in); one strategy each
+  nerkit predict --model runs/my-ner --input corpus.txt --output doccano.jsonl --to doccano --min-score 0.5
   # CoNLL column files: each sentence's tokens joined with spaces
   nerkit predict --model runs/bert-conll --input ../shared/data/conll2003/test.txt --output test.jsonl
   # a save_to_disk folder or a Hub dataset: a text column, or a tokens column joined with spaces
@@ -39,6 +43,9 @@ output: one JSON object per input record, in input order:
   "id" appears when the input has one; "none" gives the pipeline's token-level dicts
   ("entity" with B-/I-, "index"); scores are plain floats, offsets index "text".
   The file is written as OUTPUT.partial and renamed when complete; bad input writes nothing.
+  With --to TOOL, OUTPUT is that tool's import file instead (docs/annotations.md): Label Studio
+  tasks with scored predictions (one per strategy), doccano {"text", "label"} lines or Prodigy
+  {"text", "spans"} lines; offsets are Python str positions, as each tool counts them.
 """
 
 
@@ -46,6 +53,7 @@ def register(subparsers) -> None:
     from nercore.strategies import names
     from toolkit.data.registry import READERS
     from toolkit.predict import BACKENDS, DEFAULT_STRATEGY
+    from toolkit.predict.annotation_tools import TOOLS
     from toolkit.predict.inputs import COVERED, formats  # read when the parser is built: a new reader is a choice
 
     others = "".join(f"  {r.kind:<9} {'/'.join(e for e in r.extensions if e)}: {r.help} (tokens joined with spaces)\n"
@@ -86,6 +94,9 @@ def register(subparsers) -> None:
     run.add_argument("--min-score", type=float, default=None, metavar="S",
                      help="keep only entities scored at least S (0-1), e.g. 0.9 for precision over recall")
     run.add_argument("--resume", action="store_true", help="keep the records already written, verified against the input")
+    run.add_argument("--to", default=None, choices=TOOLS, metavar="TOOL",
+                     help=f"write OUTPUT as pre-annotations to import into an annotation tool: {', '.join(TOOLS)} "
+                     "(default: nerkit's own JSONL)")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
@@ -95,11 +106,17 @@ def run_predict(args: argparse.Namespace) -> int:
 
     spec = InputSpec(args.input, args.format, args.text_field, args.tokens_field, args.id_field, args.split,
                      args.dataset_config, args.dataset_revision, args.document_field)
-    summary = predict_corpus(PredictConfig(
+    config = PredictConfig(
         args.model, spec, args.output, strategies=args.strategies, batch_size=args.batch_size, stride=args.stride,
         max_length=args.max_length, device=args.device, backend=args.backend, revision=args.revision,
         resume=args.resume, progress=args.progress, min_score=args.min_score,
-    ))
+    )
+    if args.to:
+        from toolkit.predict.annotation_tools import predict_to_tool
+
+        summary = predict_to_tool(config, args.to)
+    else:
+        summary = predict_corpus(config)
     if is_main_process():
         print(summary.text())
     return 0

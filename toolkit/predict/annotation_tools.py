@@ -3,7 +3,7 @@
 Pure functions from a text and its regions to one record of each tool, the writing half of the
 span readers in `toolkit/data/` (as spaCy pairs `offsets_to_biluo_tags` with
 `biluo_tags_to_offsets`), plus `write_tool_file`, which turns `nerkit predict` records into the
-file a tool imports.
+file a tool imports, and `predict_to_tool` (`nerkit predict --to TOOL`), which runs predict and writes it.
 
 A *region* is `(start, end, label, score)`: `start`/`end` are Python `str` positions in the text
 (Unicode code points, `end` exclusive, so `text[start:end]` is the entity), `label` the entity
@@ -256,8 +256,65 @@ def write_tool_file(tool: str, records: Iterable[Mapping], path: Path, *, strate
     return count
 
 
+def model_version_of(model: str, revision: str | None = None) -> str:
+    """The name a tool shows for the predictions: a Hub id as it is, a local folder by its name only
+    (a pre-annotation file must not carry the user's paths)."""
+    path = Path(model)
+    name = path.name if path.exists() else model
+    return f"{name}@{revision}" if revision else name
+
+
+def _check_tool(config, tool: str) -> tuple[str, ...]:
+    """The strategies a `--to tool` run writes; a UserError, before any work, for flags the tool cannot hold."""
+    from nercore.errors import UserError
+
+    if tool not in TOOLS:
+        raise UserError(f"--to {tool!r}: expected one of {', '.join(TOOLS)}.")
+    names = config.check()
+    if "none" in names:
+        raise UserError(f"--to {tool} --strategies none: 'none' gives one label per sub-token, not entities; "
+                        "choose a grouping strategy (first, average, max, simple or word).")
+    if tool != "label-studio" and len(names) != 1:
+        raise UserError(f"--to {tool} holds one set of spans per text, but --strategies gives {len(names)} "
+                        f"({', '.join(names)}); choose one (Label Studio can hold one prediction per strategy).")
+    output = Path(config.output)
+    if tool == "label-studio" and output.suffix.lower() != ".json":
+        raise UserError(f"--output {output}: Label Studio imports tasks from a .json file (one JSON list); "
+                        f"name it e.g. {output.with_suffix('.json').name}.")
+    source = Path(config.input.source)
+    if source.exists() and source.resolve() == output.resolve():
+        raise UserError(f"--output {output}: is the input file; write the tasks to another file.")
+    return names
+
+
+def _read_records(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)
+
+
+def predict_to_tool(config, tool: str):
+    """`nerkit predict --to TOOL`: the run's records (`toolkit.predict.run.predict_corpus`, resumable, in
+    `OUTPUT.records.jsonl`), then `tool`'s import file at `config.output`, written whole; the records
+    file is removed once the tool file is complete. Returns the run's `PredictSummary`, for the tool file."""
+    from dataclasses import replace
+
+    from toolkit.predict.run import predict_corpus
+
+    names = _check_tool(config, tool)
+    output = Path(config.output)
+    work = output.with_name(output.name + ".records.jsonl")
+    summary = predict_corpus(replace(config, output=work))
+    if summary.world > 1 and summary.rank != 0:
+        return summary  # rank 0 writes the tool file from the merged records
+    write_tool_file(tool, _read_records(work), output, strategies=names,
+                    model_version=model_version_of(config.model, config.revision))
+    work.unlink()  # --min-score was applied when the records were written
+    return replace(summary, output=output)
+
+
 __all__ = [
     "LABEL_STUDIO_FROM_NAME", "LABEL_STUDIO_TO_NAME", "SUFFIXES", "TOOLS", "check_regions", "doccano_record",
-    "label_studio_prediction", "label_studio_results", "label_studio_task", "prodigy_task", "regions_from_entities",
-    "tool_lines", "tool_record", "write_tool_file",
+    "label_studio_prediction", "label_studio_results", "label_studio_task", "model_version_of", "predict_to_tool",
+    "prodigy_task", "regions_from_entities", "tool_lines", "tool_record", "write_tool_file",
 ]
