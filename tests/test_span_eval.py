@@ -172,3 +172,23 @@ def test_evaluate_model_scores_every_strategy_on_the_raw_texts(tiny_bert, tmp_pa
     expected = score_records(records, outputs, ["first"], type_map(labels))["first"]
     got = block.results["first"]
     assert (got.correct, got.predicted, got.support) == (expected["correct"], expected["predicted"], 5)
+
+
+def test_nerkit_evaluate_on_a_label_studio_export(tiny_bert, tmp_path):
+    """The command: a Label Studio export as --test-file gets the raw-text strategies block and a card headline."""
+    from toolkit.cli import main
+    from toolkit.predict.annotation_tools import label_studio_task
+
+    texts = ["\U0001F431 John  Smith visited London.", "The EU met in Paris, France."]
+    spans = [[(2, 13, "PER"), (22, 28, "LOC")], [(4, 6, "ORG"), (14, 19, "LOC"), (21, 27, "LOC")]]
+    tasks = [label_studio_task(text, annotations=regions) for text, regions in zip(texts, spans)]
+    for number, task in enumerate(tasks, start=1):
+        task["id"] = number
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(tiny_bert), "--test-file", str(export), "--split", "test",
+                 "--bootstrap", "0", "--output-dir", str(out)]) == 0
+    block = json.loads((out / "eval_results.json").read_text())["strategies"]
+    assert block["text"] == "raw" and block["num_records"] == 2
+    assert all(result["support"] == 5 for result in block["results"].values())

@@ -6,7 +6,7 @@ import argparse
 
 from toolkit.commands._parser import add_command, command_line
 
-from toolkit.commands._data_args import DATA_HELP, add_data_arguments, load_data
+from toolkit.commands._data_args import DATA_HELP, add_data_arguments, load_raw_and_data
 
 EXAMPLES = """\
 examples:
@@ -20,11 +20,15 @@ examples:
   nerkit evaluate --model runs/bert-conll --dataset conll2003 --strategies first,average --bootstrap 0
   # the int8 ONNX model written by `nerkit export runs/bert-conll` (results: eval_results.onnx-int8.json)
   nerkit evaluate --model runs/bert-conll --dataset conll2003 --backend onnx-int8
+  # span data (Label Studio, doccano, Prodigy, brat): every strategy's exact character spans on the
+  # exported texts, beside the word-level seqeval figures
+  nerkit evaluate --model runs/my-ner --test-file export.json --split test
 
 writes into --output-dir (default: the model folder, or ./eval-<model id>):
   eval_results.json       per-type P/R/F1/support, averages, default and strict modes,
                           95% bootstrap confidence intervals (unless --bootstrap 0),
-                          per-strategy F1 with --strategies, and the command line
+                          per-strategy F1 with --strategies (always, on the raw texts, for
+                          span data), and the command line
   predictions_<split>.conll   token gold predicted
   errors_<split>.txt      entity errors by kind, hardest sentences first (never pushed)
 """
@@ -71,7 +75,9 @@ def register(subparsers) -> None:
         help="also run the model through the token-classification pipeline on each sentence (words joined with "
         f"spaces) and score each aggregation strategy's character spans by exact match; all of them "
         f"({', '.join(names())}; `word` is nerkit's own word view, not a pipeline strategy) when given "
-        "alone, or a comma-separated subset. One forward pass per sentence.",
+        "alone, or a comma-separated subset. One forward pass per sentence. On span data (Label Studio, doccano, "
+        "Prodigy, brat) every strategy is scored on the exported texts against their character spans unless this "
+        "names some.",
     )
     extra.add_argument(
         "--bootstrap", type=int, nargs="?", const=1000, default=1000, metavar="N",
@@ -84,11 +90,14 @@ def register(subparsers) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from toolkit.evaluate import evaluate_and_report
+    from toolkit.evaluate.span_scores import GoldRecords
 
+    raw, data = load_raw_and_data(args)
     print(evaluate_and_report(
         args.model,
-        load_data(args),
+        data,
         args.split,
+        records=GoldRecords.of(raw.splits[args.split], args.max_samples) if args.split in raw.splits else None,
         label_map=args.label_map,
         output_dir=args.output_dir,
         revision=args.revision,
