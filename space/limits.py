@@ -17,6 +17,7 @@ full); and MCP tool results are JSON (Gradio's MCP server sends `str(dict)`, a P
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -128,6 +129,27 @@ def _json_tool_results(mcp: Any) -> None:
     mcp.postprocess_output_data = postprocess_output_data
 
 
+def _json_mcp_lifespan(demo: Any, inner: Any = None):
+    """A server lifespan that switches the MCP server to JSON results when the server starts.
+
+    Gradio builds `demo.mcp_server_obj` while it creates the app, and enters the app's lifespan
+    (ours nested in its MCP one) before the first request. `python app.py` never gets back from
+    `demo.launch()` (it blocks serving), so a patch applied after launch would never run there."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        mcp = getattr(demo, "mcp_server_obj", None)
+        if mcp is not None:
+            _json_tool_results(mcp)
+        if inner is None:
+            yield
+        else:
+            async with inner(app):
+                yield
+
+    return lifespan
+
+
 def protect(demo: Any) -> Any:
     """Install the body limit and the upload refusal on every `demo.launch`, and admit `NER_WORKERS`
     requests into the inference events at once. Idempotent; returns `demo`."""
@@ -146,13 +168,10 @@ def protect(demo: Any) -> Any:
         app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
         app_kwargs["middleware"] = [*app_kwargs.get("middleware", []),
                                     Middleware(BodyLimit, max_bytes=limit, max_chars=config.max_chars)]
+        app_kwargs["lifespan"] = _json_mcp_lifespan(demo, app_kwargs.get("lifespan"))
         kwargs.setdefault("max_file_size", 1)  # belt and braces: Gradio's own upload cap, one byte
         kwargs["enable_monitoring"] = False
-        launched = launch(*args, app_kwargs=app_kwargs, **kwargs)
-        mcp = getattr(demo, "mcp_server_obj", None)
-        if mcp is not None:
-            _json_tool_results(mcp)
-        return launched
+        return launch(*args, app_kwargs=app_kwargs, **kwargs)  # blocks under `python app.py`
 
     demo.validate_inputs = _named_missing_inputs(demo.validate_inputs)
     demo.launch = protected_launch
