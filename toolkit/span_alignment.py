@@ -129,7 +129,7 @@ def align_split(split: RawSplit, tokenizer, *, policy: str, overlaps: str, budge
         words, tags = words_and_tags(text, spans, report, where)
         records.append((words, tags))
     _rebuild(split, records, tokenizer, budget, report)
-    split.span_report = report.to_json()
+    split.span_report = {**report.to_json(), "settings": {"span_alignment": policy, "overlaps": overlaps}}
 
 
 def _rebuild(split: RawSplit, records: list, tokenizer, budget: int, report: SpanReport) -> None:

@@ -34,7 +34,29 @@ def data(ctx: CardContext) -> str | None:
         parts.append(f"Entities per type:\n\n{table}")
     elif ctx.entities:
         ctx.warn(f"{DATA_INFO} has no entity counts per split; the card leaves that table out.")
+    if isinstance(info.get("span_alignment"), Mapping) and info["span_alignment"]:
+        parts.append(_span_changes(info["span_alignment"], split_order(info["span_alignment"])))
     return "\n\n".join(parts)
+
+
+def _span_changes(reports: Mapping, order: list[str]) -> str:
+    """Character-span data: what reading and alignment to the sub-tokens changed, counted per split.
+
+    Numbers only: the examples in data_info.json quote the training texts, which a public card must not.
+    """
+    from toolkit.data.spans import REPORT_TEXT
+
+    counts = {s: reports[s].get("counts", {}) if isinstance(reports[s], Mapping) else {} for s in order}
+    kinds = [k for k in REPORT_TEXT if any(counts[s].get(k) for s in order)]
+    kinds += sorted({k for s in order for k in counts[s]} - set(REPORT_TEXT))
+    rows = [[REPORT_TEXT.get(k, k)] + [count(int(counts[s].get(k, 0))) for s in order] for k in kinds]
+    settings = next((reports[s].get("settings") for s in order if isinstance(reports[s], Mapping)
+                     and isinstance(reports[s].get("settings"), Mapping)), None) or {}
+    how = ", ".join(f"`--{key.replace('_', '-')} {value}`" for key, value in settings.items())
+    intro = ("The training data are character spans from an annotation tool, aligned to the model's sub-tokens"
+             + (f" ({how})" if how else "") + "; sentences above are texts, long texts counted once per chunk. "
+             "What reading and alignment changed (docs/annotations.md explains each line):")
+    return f"{intro}\n\n{md_table(['Spans', *order], rows, numeric=set(range(1, len(order) + 1)))}"
 
 
 def _source_lines(ctx: CardContext, info: Mapping) -> str:
