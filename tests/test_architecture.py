@@ -34,8 +34,9 @@ FORBIDDEN_OUTSIDE = {"nercore": {"gradio", "gradio_client"}, "toolkit": {"gradio
 # Entries are module-name prefixes; the longest matching prefix decides a module's stage.
 CORE_STAGES = [
     ("nercore", "nercore.errors", "nercore.tags", "nercore.device", "nercore.context", "nercore.lengths",
-     "nercore.ids", "nercore.windows", "nercore.backends", "nercore.thresholds"),
+     "nercore.ids", "nercore.windows", "nercore.backends"),
     ("nercore.grouping", "nercore.spans", "nercore.words", "nercore.documents"),
+    ("nercore.thresholds",),  # judges whole entities: groups token output with nercore.spans
     ("nercore.strategies",),
     ("nercore.engine",),
     ("nercore.runfolder",),
@@ -45,7 +46,7 @@ TOOLKIT_STAGES = [
     ("toolkit.data",),
     ("toolkit.labels",),
     ("toolkit.alignment", "toolkit.metrics", "toolkit.span_alignment"),
-    ("toolkit.collate", "toolkit.sampling", "toolkit.run_records"),
+    ("toolkit.collate", "toolkit.sampling", "toolkit.run_records", "toolkit.recipes"),
     ("toolkit.train", "toolkit.training"),
     ("toolkit.evaluate",),
     ("toolkit.export", "toolkit.predict"),

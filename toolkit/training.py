@@ -69,6 +69,8 @@ class TrainConfig:
     context_tokens: int = 0  # sub-tokens of the sentence's document per side (0: lone sentences); nercore.context
     context_dropout: float = 0.0  # chance a training sentence is served without its context, per step
     eval_steps: int | None = None  # evaluate and checkpoint every N steps instead of every epoch
+    average_checkpoints: int = 0  # publish the uniform mean of the last K checkpoints (toolkit.recipes)
+    train_with_dev: str | None = None  # an earlier run whose validation-chosen epochs this fit on train + validation reuses
     command: str | None = None  # the command line that started the run, for the card
 
     def __post_init__(self) -> None:
@@ -102,6 +104,10 @@ class TrainConfig:
         need(0 <= self.context_tokens <= 4096, f"context tokens must be in 0..4096, got {self.context_tokens}")
         need(0 <= self.context_dropout < 1, f"context dropout must be in [0, 1), got {self.context_dropout}")
         need(self.eval_steps is None or self.eval_steps >= 1, f"eval steps must be >= 1, got {self.eval_steps}")
+        need(0 <= self.average_checkpoints <= 100,
+             f"--average-checkpoints must be in 0..100 (0: off), got {self.average_checkpoints}")
+        need(not (self.train_with_dev and self.early_stopping_patience),
+             "--train-with-dev trains on validation, so nothing is left to stop early on: drop --early-stopping")
         for name in ("max_train_samples", "max_eval_samples"):
             value = getattr(self, name)
             need(value is None or value >= 1, f"{name.replace('_', ' ')} must be >= 1, got {value}")
@@ -188,8 +194,7 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     tokenizer = load_tokenizer(config.model, revision=config.revision)
     model = _load_base_model(config, labels)
     max_length = model_max_length(tokenizer, config.max_length, model.config)
-    train_raw = _select(data.splits[config.train_split], config.max_train_samples)
-    eval_raw = _select(data.splits[config.eval_split], config.max_eval_samples)
+    train_raw, eval_raw = _training_splits(config, data)
     context = training_context(config, train_raw)
     record_context(model.config, context)
     train_ds, train_stats = tokenize_dataset(
@@ -199,7 +204,7 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     eval_ds, eval_stats = tokenize_dataset(
         eval_raw, tokenizer, labels, strategy="first", max_length=max_length, desc=f"tokenize {config.eval_split}",
         context_tokens=context.tokens,
-    )
+    ) if eval_raw is not None else (None, train_stats.__class__())
     device = select_device(half_precision=False).kind
     collator = DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None)
     if context.enabled:
@@ -215,8 +220,8 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
         eval_dataset=eval_ds,
         data_collator=collator,
         processing_class=tokenizer,
-        compute_metrics=compute_metrics,
-        preprocess_logits_for_metrics=preprocess_logits,
+        compute_metrics=compute_metrics if eval_ds is not None else None,
+        preprocess_logits_for_metrics=preprocess_logits if eval_ds is not None else None,
         callbacks=callbacks,
     )
     resume = config.resume_from_checkpoint
@@ -226,6 +231,8 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     runtime = float(output.metrics.get("train_runtime", time.time() - started))
     tokens_seen = sum(train_ds["length"]) * float(trainer.state.epoch or config.epochs)
     result = _summary(trainer, out, runtime, tokens_seen / runtime if runtime else 0.0, train_stats.truncated_words)
+    if config.average_checkpoints:
+        _publish_average(config, trainer, out, result)
     if trainer.is_world_process_zero():
         write_run_folder(RunOutputs(config, data, trainer, tokenizer, result, started, max_length, train_stats,
                                     eval_stats, context))
@@ -233,6 +240,46 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
     return result
+
+
+def _training_splits(config: TrainConfig, data: NerData):
+    """(train, eval) rows; with --train-with-dev: train + validation as one training set and no eval."""
+    train_raw = _select(data.splits[config.train_split], config.max_train_samples)
+    eval_raw = _select(data.splits[config.eval_split], config.max_eval_samples)
+    if not config.train_with_dev:
+        return train_raw, eval_raw
+    from datasets import concatenate_datasets
+
+    eval_raw = eval_raw.cast(train_raw.features) if eval_raw.features != train_raw.features else eval_raw
+    logger.info("--train-with-dev: training on %s + %s (%d sentences) for %s epochs, chosen on %s by %s; no "
+                "evaluation during training", config.train_split, config.eval_split, len(train_raw) + len(eval_raw),
+                config.epochs, config.eval_split, config.train_with_dev)
+    return concatenate_datasets([train_raw, eval_raw]), None
+
+
+def _publish_average(config: TrainConfig, trainer, out: Path, result: TrainResult) -> None:
+    """Load the mean of the last K checkpoints into the trainer's model; score it on the eval split as the
+    run's last, best-marked log row (every rank reads the checkpoints: the output folder must be shared)."""
+    import torch
+
+    from toolkit.recipes import checkpoint_step, last_checkpoints, load_average
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    checkpoints = last_checkpoints(out / runfolder.CHECKPOINTS, config.average_checkpoints)
+    load_average(trainer.model, checkpoints)
+    row = {"epoch": round(float(trainer.state.epoch or config.epochs), 2), "step": int(trainer.state.global_step),
+           "averaged_steps": [checkpoint_step(path) for path in checkpoints]}
+    if trainer.eval_dataset is not None:
+        metrics = trainer.evaluate()
+        row.update({k: float(v) for k, v in metrics.items() if k.startswith("eval_") and isinstance(v, (int, float))
+                    and "runtime" not in k and "per_second" not in k})
+    for other in result.log:
+        other["best"] = False
+    row["best"] = True
+    result.log.append(row)
+    result.best_epoch = int(round(row["epoch"]))
+    result.best_metrics = {k: v for k, v in row.items() if k.startswith("eval_")}
 
 
 def training_context(config: TrainConfig, train_raw) -> ContextSetting:
@@ -309,6 +356,11 @@ def _training_arguments(config: TrainConfig, out: Path, device: str, *, keep_col
 
     every = {"eval_strategy": "steps", "eval_steps": config.eval_steps, "save_strategy": "steps",
              "save_steps": config.eval_steps} if config.eval_steps else {"eval_strategy": "epoch", "save_strategy": "epoch"}
+    selection = {"load_best_model_at_end": True, "metric_for_best_model": "f1", "greater_is_better": True}
+    if config.train_with_dev:  # nothing held out: no evaluation, the last weights are the model
+        every["eval_strategy"] = "no"
+        every.pop("eval_steps", None)
+        selection = {"load_best_model_at_end": False}
     return TrainingArguments(
         output_dir=str(out / runfolder.CHECKPOINTS),
         learning_rate=config.learning_rate,
@@ -320,11 +372,9 @@ def _training_arguments(config: TrainConfig, out: Path, device: str, *, keep_col
         warmup_steps=config.warmup_ratio,
         seed=config.seed,
         **every,
-        save_total_limit=2,
+        save_total_limit=max(2, config.average_checkpoints + 1),  # the best one may be kept besides the last K
         remove_unused_columns=not keep_columns,  # context rows keep the sentence's place for dropout
-        load_best_model_at_end=True,
-        metric_for_best_model="f1",
-        greater_is_better=True,
+        **selection,
         logging_strategy="steps",
         logging_steps=config.logging_steps,
         train_sampling_strategy="group_by_length" if config.group_by_length else "random",

@@ -43,6 +43,14 @@ def add_train_arguments(parser: argparse.ArgumentParser, *, revision_flag: str =
     hp.add_argument("--eval-split", default="validation", help="split evaluated each epoch to pick the best model")
     hp.add_argument("--max-train-samples", type=int, default=None, help="train on the first N sentences only")
     hp.add_argument("--max-eval-samples", type=int, default=None, help="evaluate on the first N sentences only")
+    recipes = parser.add_argument_group("recipes (docs/cli.md#training-recipes)")
+    recipes.add_argument("--average-checkpoints", type=int, default=0, metavar="K",
+                         help="publish the uniform average of the last K saved checkpoints instead of the best one "
+                              "(use --eval-steps to save more often; default: 0, off)")
+    recipes.add_argument("--train-with-dev", default=None, metavar="RUN",
+                         help="fit once more on train + validation for the epoch count that the finished run RUN "
+                              "chose on validation (its training_log.json best row; overrides --epochs); no "
+                              "validation scores are reported, only test")
     run = parser.add_argument_group("run")
     run.add_argument("--resume", nargs="?", const=True, default=None, metavar="CHECKPOINT", help="resume from the last (or the given) checkpoint")
     run.add_argument("--overwrite", action="store_true", help="replace a model already in --output-dir")
@@ -55,12 +63,17 @@ def config_from_args(args: argparse.Namespace, command: str = "train"):
     """The flags as a validated `TrainConfig`; records the command line when run as `nerkit <command>`."""
     from toolkit.training import TrainConfig
 
+    epochs = args.epochs
+    if getattr(args, "train_with_dev", None):
+        from toolkit.recipes import chosen_epochs
+
+        epochs = chosen_epochs(args.train_with_dev)
     return TrainConfig(
         model=args.model,
         output_dir=args.output_dir,
         revision=args.revision,
         learning_rate=args.learning_rate,
-        epochs=args.epochs,
+        epochs=epochs,
         batch_size=args.batch_size,
         eval_batch_size=args.eval_batch_size,
         weight_decay=args.weight_decay,
@@ -83,5 +96,7 @@ def config_from_args(args: argparse.Namespace, command: str = "train"):
         context_tokens=args.context_tokens,
         context_dropout=args.context_dropout,
         eval_steps=args.eval_steps,
+        average_checkpoints=getattr(args, "average_checkpoints", 0),
+        train_with_dev=str(args.train_with_dev) if getattr(args, "train_with_dev", None) else None,
         command=shlex.join(["nerkit", *sys.argv[1:]]) if sys.argv[1:2] == [command] else None,
     )

@@ -62,12 +62,25 @@ def training(ctx: CardContext) -> str | None:
     labels = (ctx.labels or {}).get("labels") or list((cfg.get("id2label") or {}).values())
     if labels:
         lines.append(f"- **Labels ({len(labels)}):** " + ", ".join(f"`{label}`" for label in labels))
-    if ctx.train_config.get("eval_split"):
+    if ctx.train_config.get("train_with_dev"):
+        lines.append(_train_with_dev_text(ctx.train_config))
+    elif ctx.train_config.get("average_checkpoints"):
+        lines.append(f"- **Model selection:** the published weights are the uniform average of the last "
+                     f"{ctx.train_config['average_checkpoints']} checkpoints (`--average-checkpoints`).")
+    elif ctx.train_config.get("eval_split"):
         lines.append(
             f"- **Model selection:** the checkpoint with the best F1 on the `{ctx.train_config['eval_split']}` split "
             "(evaluated after every epoch) is kept."
         )
     return "\n".join(lines) if lines else None
+
+
+def _train_with_dev_text(config: Mapping) -> str:
+    epochs = config.get("epochs")
+    split = config.get("eval_split", "validation")
+    return (f"- **Trained on {config.get('train_split', 'train')} + {split}** (`--train-with-dev`) for {setting(epochs)} "
+            f"epochs, the count an earlier run chose on the `{split}` split; the last weights are published. This "
+            f"model has seen `{split}`, so only test scores describe it.")
 
 
 def hyperparameters(ctx: CardContext) -> str | None:
@@ -135,6 +148,9 @@ def training_log(ctx: CardContext) -> str | None:
     for row in epochs:
         best = row["best"] is True if "best" in row else best_epoch is not None and _same_epoch(row.get("epoch"), best_epoch)
         rows.append(_epoch_row(row, columns, best))
+        if row.get("averaged_steps"):
+            steps = ", ".join(str(step) for step in row["averaged_steps"])
+            rows[-1][0] = rows[-1][0].replace(setting(row.get("epoch", "—")), f"average of steps {steps}", 1)
     headers = ["Epoch", "Step", *[label for _, label, _ in columns]]
     table = md_table(headers, rows, numeric=set(range(1, len(columns) + 2)))
     note = f"Scores on the `{split}` split after each epoch (percentages)."
