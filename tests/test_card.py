@@ -4,6 +4,8 @@ Regenerate the golden file on purpose with `NERKIT_UPDATE_GOLDEN=1 pytest tests/
 and review the diff before committing it.
 
 Intended changes to the golden card, newest first:
+- issue 27: the Reproducibility block's `nerkit card` line records the options the card was rendered
+  with (here `--license apache-2.0`), so re-running it renders the same card. Nothing else changed.
 - issue 18: a "Confidence" section (ECE, threshold table and advice, the temperature with ECE before
   and after, the reliability chart), since the fixture's strategies now carry `confidence` blocks
   (synthetic, generated with `toolkit.evaluate.confidence.confidence_report`) and the fixture holds a
@@ -66,6 +68,22 @@ def assert_clean(text: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Golden card
 # --------------------------------------------------------------------------------------------
+
+
+def test_the_recorded_card_command_renders_the_same_card(run_dir):
+    """The Reproducibility block's `nerkit card` line, run again (its folder made real), gives the same card."""
+    import shlex
+
+    argv = ["card", str(run_dir), "--repo-id", REPO_ID, "--license", "apache-2.0", "--language", "en,de",
+            "--base-model", "google-bert/bert-base-cased", "--widget-text", "Alice met Bob in Paris."]
+    assert main(argv) == 0
+    first = (run_dir / "README.md").read_bytes()
+    line = next(line for line in first.decode().splitlines() if line.startswith("nerkit card "))
+    recorded = shlex.split(line)[1:]
+    assert sorted(recorded[2:]) == sorted(argv[2:]), line  # every option, as given
+    (run_dir / "README.md").unlink()
+    assert main([recorded[0], str(run_dir), *recorded[2:]]) == 0
+    assert (run_dir / "README.md").read_bytes() == first
 
 
 def test_golden_card(run_dir, tmp_path):

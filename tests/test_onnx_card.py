@@ -39,7 +39,9 @@ def test_int8_f1_is_shown_beside_torch():
     int8 = dataclasses.replace(torch, backend="onnx-int8", overall=dataclasses.replace(torch.overall, f1=torch.overall.f1 - 0.002))
     text = backends(_ctx(**{"onnx-int8": int8}))
     assert "PyTorch" in text and "onnx/model_quantized.onnx" in text
-    assert f"{torch.overall.f1:.4f}" in text and f"{int8.overall.f1:.4f}" in text and "-0.0020" in text
+    # percentages, like every other table of the card (issue 27)
+    assert f"| {100 * torch.overall.f1:.2f} |" in text and f"| {100 * int8.overall.f1:.2f} |" in text and "| -0.20 |" in text
+    assert f"{torch.overall.f1:.4f}" not in text
 
 
 def test_left_out_without_backend_results_or_on_another_split():
@@ -64,7 +66,7 @@ def test_the_card_reads_backend_results_from_the_run_folder(tmp_path):
     ctx = build_context(run)
     assert list(ctx.backend_results) == ["onnx-int8"] and ctx.backend_results["onnx-int8"].backend == "onnx-int8"
     text = str(build_card(run).card)
-    assert "ONNX Runtime int8" in text and "`onnx/model_quantized.onnx`" in text and "-0.0020" in text
+    assert "ONNX Runtime int8" in text and "`onnx/model_quantized.onnx`" in text and "| -0.20 |" in text
     assert "ONNX Runtime fp32" not in text  # no eval_results.onnx.json
 
 

@@ -60,6 +60,7 @@ class CardContext:
     confusion_png: bytes | None = None  # the error analysis' confusion heatmap
     reliability_png: bytes | None = None  # the recommended strategy's entity scores against accuracy
     calibration: Calibration | None = None  # calibration.json (`nerkit calibrate`)
+    options: CardOptions | None = None  # the `nerkit card` options, recorded in the Reproducibility block
     backend_results: Mapping[str, EvalResults] = field(default_factory=dict)  # eval_results.<backend>.json (ONNX)
     warnings: list[str] = field(default_factory=list)
 
@@ -200,6 +201,7 @@ def build_context(output_dir: str | Path, options: CardOptions = CardOptions()) 
         parameters=facts.safetensors_parameters(path / "model.safetensors"),
         backend_results=read_backend_results(path),
         calibration=Calibration.read(path),
+        options=options,
         warnings=warnings,
     )
 

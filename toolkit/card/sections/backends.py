@@ -7,7 +7,7 @@ The numbers come from `eval_results.<backend>.json` (`nerkit evaluate --backend 
 from __future__ import annotations
 
 from toolkit.card.context import CardContext
-from toolkit.card.fmt import count, md_table
+from toolkit.card.fmt import count, md_table, pct
 from nercore.runfolder import ONNX_FP32, ONNX_INT8, EvalResults
 
 BACKEND_NAMES = {
@@ -30,16 +30,16 @@ def backends(ctx: CardContext) -> str | None:
                      f"`nerkit evaluate --backend {backend}` on the same split.")
             continue
         delta = results.overall.f1 - torch.overall.f1
-        rows.append([BACKEND_NAMES.get(backend, backend), *_cells(results), f"{delta:+.4f}"])
+        rows.append([BACKEND_NAMES.get(backend, backend), *_cells(results), f"{100 * delta:+.2f}"])
     if len(rows) == 1:
         return None
     table = md_table(["backend", "precision", "recall", "F1", "Δ F1"], rows, numeric={1, 2, 3, 4})
     return (
-        f"The same evaluation ({torch.split} split, {count(torch.num_sentences)} sentences, micro averages) run on "
+        f"The same evaluation ({torch.split} split, {count(torch.num_sentences)} sentences, micro averages, in %) run on "
         "the ONNX files written by `nerkit export`, which the demo Space uses on CPU:\n\n" + table
     )
 
 
 def _cells(results: EvalResults) -> list[str]:
     overall = results.overall
-    return [f"{overall.precision:.4f}", f"{overall.recall:.4f}", f"{overall.f1:.4f}"]
+    return [pct(overall.precision), pct(overall.recall), pct(overall.f1)]

@@ -25,7 +25,7 @@ def reproducibility(ctx: CardContext) -> str | None:
     commands = [scrub_command(public_paths(c, ctx.folder)[0]) for c in (command, calibrated, evaluated) if c]
     folder = public_paths(config.get("output_dir") or ctx.folder_name, ctx.folder)[0]
     folder = short_path(folder) if is_absolute(folder) else folder
-    commands.append(f"nerkit card {shlex.quote(folder)}" + (f" --repo-id {ctx.repo_id}" if ctx.repo_id else ""))
+    commands.append(card_command(folder, ctx))
     parts = ["```bash\n" + "\n".join(commands) + "\n```"]
     facts = []
     seed = info.get("seed", config.get("seed"))
@@ -43,6 +43,24 @@ def reproducibility(ctx: CardContext) -> str | None:
     else:
         ctx.warn("no data fingerprints recorded; the reproducibility block leaves them out.")
     return "\n\n".join(parts)
+
+
+def card_command(folder: str, ctx: CardContext) -> str:
+    """The `nerkit card` command as run: every option that was given (the language only when not `en`)."""
+    options = ctx.options
+    words = ["nerkit", "card", folder]
+    if ctx.repo_id:
+        words += ["--repo-id", ctx.repo_id]
+    language = ctx.language
+    if language != "en":  # None: given empty, so the card names no language
+        words += ["--language", ",".join([language] if isinstance(language, str) else language or [])]
+    if ctx.license:
+        words += ["--license", ctx.license]
+    if options is not None and options.base_model and options.base_model != ctx.base.name:  # else it changes nothing
+        words += ["--base-model", options.base_model]
+    for text in (options.widget_texts if options is not None else None) or ():
+        words += ["--widget-text", text]
+    return shlex.join(words)
 
 
 def _code(value) -> str:
