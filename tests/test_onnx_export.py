@@ -89,10 +89,11 @@ def test_int8_only_keeps_the_folder_small_and_quantizes_the_embeddings(run_dir, 
     from toolkit.cli import main
 
     (run_dir / ONNX_FP32).parent.mkdir(exist_ok=True)
-    (run_dir / ONNX_FP32).write_bytes(b"an earlier export")  # a stale fp32 file must not survive
-    assert main(["export", str(run_dir), "--int8-only"]) == 0
+    (run_dir / ONNX_FP32).write_bytes(b"an earlier export")  # not written by this export: removed only with --clean
+    assert main(["export", str(run_dir), "--int8-only", "--clean"]) == 0
     assert (run_dir / ONNX_INT8).is_file() and not (run_dir / ONNX_FP32).exists()
-    assert "fp32: max |logit - torch|" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fp32: max |logit - torch|" in out and f"removed (--clean): {ONNX_FP32}" in out
     ops = {node.op_type for node in onnx.load(str(run_dir / ONNX_INT8)).graph.node}
     assert {"MatMulInteger", "DequantizeLinear"} & ops, ops  # weights and embedding tables in int8
     with pytest.raises(UserError, match="would write nothing"):
@@ -135,3 +136,48 @@ def test_a_roberta_export_is_fused_and_exact(tiny_roberta, tmp_path):
     check = export_module.export_onnx(folder)
     assert check.fp32_max_abs_diff <= export_module.FP32_TOLERANCE and check.int8_argmax_agreement > 0.9
     assert check.fused.get("Attention") == 2
+
+
+def test_export_never_deletes_what_it_did_not_write(run_dir, capsys):
+    """docs/cli.md's `nerkit export model --no-quantize --opset 17` on a folder with an int8 export (the
+    bundled model) used to delete model_quantized.onnx and leave eval_results.onnx-int8.json describing it."""
+    from toolkit.cli import main
+
+    assert main(["export", str(run_dir), "--int8-only"]) == 0
+    int8 = (run_dir / ONNX_INT8).read_bytes()
+    (run_dir / "eval_results.onnx-int8.json").write_text("{}")
+    capsys.readouterr()
+    assert main(["export", str(run_dir), "--no-quantize", "--opset", "17"]) == 0
+    out = capsys.readouterr().out
+    assert (run_dir / ONNX_INT8).read_bytes() == int8 and (run_dir / "eval_results.onnx-int8.json").is_file()
+    assert (run_dir / ONNX_FP32).is_file()
+    assert "kept from an earlier export" in out and ONNX_INT8 in out and "eval_results.onnx-int8.json" in out
+    assert main(["export", str(run_dir), "--no-quantize", "--clean"]) == 0  # asked for: both go
+    assert not (run_dir / ONNX_INT8).exists() and not (run_dir / "eval_results.onnx-int8.json").exists()
+    assert (run_dir / ONNX_FP32).is_file() and (run_dir / "config.json").is_file()
+
+
+def test_the_check_covers_batch_invariance(run_dir):
+    """Each file, run as nerkit runs it, gives a text the same logits alone and padded among the samples:
+    int8 bit for bit (its dynamic quantization scales span the whole pass, so OrtModel runs rows alone)."""
+    check = export_module.export_onnx(run_dir)
+    assert check.int8_batch_diff == 0.0
+    assert check.fp32_batch_diff <= export_module.FP32_TOLERANCE
+    assert "alone vs in a batch identical" in check.summary()
+
+
+def test_a_batch_dependent_file_writes_nothing(run_dir, monkeypatch):
+    """int8 run as one padded batch (what OrtModel did before rows_alone): a text's logits depend on its
+    neighbours, and the export refuses before writing anything."""
+    from nercore import backends
+
+    real = backends.OrtModel.__init__
+
+    def batched(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        self.rows_alone = False
+
+    monkeypatch.setattr(backends.OrtModel, "__init__", batched)
+    with pytest.raises(UserError, match="depend on the other texts in its pass; nothing was written"):
+        export_module.export_onnx(run_dir)
+    assert not (run_dir / "onnx").exists() or not any((run_dir / "onnx").iterdir())

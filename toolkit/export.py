@@ -17,8 +17,12 @@ tables stay Gathers that int8 quantization shrinks. On the bundled MiniLM at 512
 int8 0.66x -> 0.52x of torch's forward time, fp32 1.09x -> 0.94x.
 
 Both files are built in a temporary folder and checked on sample texts first; the fp32 file must
-match torch's logits within `FP32_TOLERANCE`, otherwise nothing is written (an old onnx/ folder
-stays as it was).
+match torch's logits within `FP32_TOLERANCE`, and each file, run as nerkit runs it
+(`nercore.backends.OrtModel`), must give a text the same logits alone and in a padded batch with
+the other samples (fp32 within `FP32_TOLERANCE`, int8 bit for bit: its dynamic quantization is
+why OrtModel runs int8 rows one at a time); otherwise nothing is written (an old onnx/ folder stays
+as it was). An export never deletes a file it did not write: `--no-quantize` keeps an earlier
+`model_quantized.onnx` (and its `eval_results.onnx-int8.json`) unless `clean=True` (`--clean`).
 """
 
 from __future__ import annotations
@@ -61,22 +65,37 @@ class ExportCheck:
     int8_argmax_agreement: float | None  # share of real (non-padding) tokens with the same best label
     num_tokens: int
     fused: dict[str, int] = field(default_factory=dict)  # fused operator -> count (empty: not optimized)
+    # max |logit of a text alone - the same text in a padded batch of all samples|, as OrtModel runs the file
+    fp32_batch_diff: float = 0.0
+    int8_batch_diff: float | None = None
 
     def summary(self) -> str:
         fused = ", ".join(f"{n} {op}" for op, n in self.fused.items()) or "none"
-        text = f"fused ops: {fused}; fp32: max |logit - torch| = {self.fp32_max_abs_diff:.2e} (limit {FP32_TOLERANCE:.0e})"
+        text = (f"fused ops: {fused}; fp32: max |logit - torch| = {self.fp32_max_abs_diff:.2e} (limit {FP32_TOLERANCE:.0e}), "
+                f"alone vs in a batch {self.fp32_batch_diff:.1e}")
         if self.int8_argmax_agreement is not None:
+            same = "identical" if self.int8_batch_diff == 0 else f"differ by {self.int8_batch_diff:.2e}"
             text += (f"; int8: max |logit - torch| = {self.int8_max_abs_diff:.3f}, same label on "
-                     f"{self.int8_argmax_agreement:.1%} of {self.num_tokens} tokens")
+                     f"{self.int8_argmax_agreement:.1%} of {self.num_tokens} tokens, alone vs in a batch {same}")
         return text
+
+    def batch_problem(self) -> str | None:
+        """Why a text's answer would depend on its batch companions, or None when it does not."""
+        if self.fp32_batch_diff > FP32_TOLERANCE:
+            return f"{ONNX_FP32} gives a text logits up to {self.fp32_batch_diff:.2e} apart alone and in a padded batch"
+        if self.int8_batch_diff:
+            return f"{ONNX_INT8} gives a text logits up to {self.int8_batch_diff:.2e} apart alone and in a padded batch"
+        return None
 
 
 def export_onnx(run_dir: str | Path, *, opset: int = OPSET, quantize: bool = True, keep_fp32: bool = True,
-                optimize: bool = True) -> ExportCheck:
+                optimize: bool = True, clean: bool = False) -> ExportCheck:
     """Write `run_dir/onnx/model.onnx` (+ `model_quantized.onnx` when `quantize`), checked against torch.
 
     `keep_fp32=False` writes only the int8 file (the fp32 export is still made and checked): for a
     folder that must stay small, such as the Space's bundled model. `optimize=False` skips the fusions.
+    `clean=True` also removes the ONNX file this export did not write (an earlier export's) and that
+    backend's evaluation files; by default they stay.
     """
     if not (quantize or keep_fp32):
         raise UserError("--no-quantize with --int8-only would write nothing: drop one of them.")
@@ -97,22 +116,57 @@ def export_onnx(run_dir: str | Path, *, opset: int = OPSET, quantize: bool = Tru
                 f"its logits (limit {FP32_TOLERANCE:.0e}), so nothing was written. Expected an exact export; "
                 f"try another --opset (used: {opset}) or report the model type ({model.config.model_type})."
             )
+        if check.batch_problem():
+            raise UserError(
+                f"{check.batch_problem()}, so a text's answer would depend on the other texts in its pass; nothing "
+                f"was written. Expected the same logits (fp32 within {FP32_TOLERANCE:.0e}, int8 identical); report "
+                f"the model type ({model.config.model_type}) and the onnxruntime version."
+            )
         files = {run_dir / ONNX_FP32: fp32.read_bytes()} if keep_fp32 else {}
         if quantize:
             files[run_dir / ONNX_INT8] = int8.read_bytes()
         write_files_atomically(files)
-        for stale in {run_dir / ONNX_FP32, run_dir / ONNX_INT8} - set(files):
-            stale.unlink(missing_ok=True)  # an earlier export's file: it would not match what was just written
+        if clean:
+            remove_unwritten(run_dir, files)
     return check
+
+
+def unwritten(run_dir: Path, written) -> list[Path]:
+    """An earlier export's ONNX files that this export did not write, with their backends' evaluation
+    files (`eval_results.<backend>.json` and the like): what `--clean` removes and what is kept otherwise."""
+    from nercore.backends import ONNX_FILES
+
+    out = []
+    for backend, relative in ONNX_FILES.items():
+        path = run_dir / relative
+        if path in set(written) or not path.is_file():
+            continue
+        out.append(path)
+        out += sorted(p for p in run_dir.glob(f"*.{backend}.*") if p.is_file())
+    return out
+
+
+def remove_unwritten(run_dir: Path, written) -> list[Path]:
+    removed = unwritten(run_dir, written)
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
 
 
 def export_and_report(run_dir: str | Path, **options) -> str:
     """`nerkit export`: run `export_onnx` and return the lines to print."""
     run_dir = Path(run_dir)
-    check = export_onnx(run_dir, **options)
     written = ([ONNX_FP32] if options.get("keep_fp32", True) else []) + ([ONNX_INT8] if options.get("quantize", True) else [])
+    before = unwritten(run_dir, [run_dir / name for name in written]) if run_dir.is_dir() else []
+    check = export_onnx(run_dir, **options)
     sizes = ", ".join(f"{name} ({(run_dir / name).stat().st_size / 1e6:.1f} MB)" for name in written)
-    return f"checked against torch on {len(SAMPLE_TEXTS)} texts: {check.summary()}\nwrote {sizes} in {run_dir}"
+    lines = [f"checked against torch on {len(SAMPLE_TEXTS)} texts: {check.summary()}", f"wrote {sizes} in {run_dir}"]
+    names = ", ".join(p.relative_to(run_dir).as_posix() for p in before)
+    if before and options.get("clean"):
+        lines.append(f"removed (--clean): {names}")
+    elif before:
+        lines.append(f"kept from an earlier export (not rewritten; --clean removes them): {names}")
+    return "\n".join(lines)
 
 
 def _check_requirements(run_dir: Path) -> None:
@@ -224,7 +278,8 @@ def _quantize(fp32: Path, int8: Path) -> None:
 
 
 def compare_with_torch(model, tokenizer, fp32: Path, int8: Path | None, *, fused: dict[str, int] | None = None) -> ExportCheck:
-    """Logits of the ONNX files against torch's on `SAMPLE_TEXTS`, padded real tokens only."""
+    """Logits of the ONNX files against torch's on `SAMPLE_TEXTS`, padded real tokens only, and each
+    file's logits of a text alone against the same text in a padded batch of all samples."""
     import torch
 
     fp32_diff, int8_diff, agree, total = 0.0, 0.0, 0, 0
@@ -245,4 +300,22 @@ def compare_with_torch(model, tokenizer, fp32: Path, int8: Path | None, *, fused
             int8_diff = max(int8_diff, float((logits - reference).abs().max()))
             agree += int((logits.argmax(-1) == reference.argmax(-1)).sum())
         total += int(mask.sum())
-    return ExportCheck(fp32_diff, int8_diff, agree / total if int8 is not None else None, total, dict(fused or {}))
+    batch = {name: batch_dependence(session, tokenizer) for name, session in sessions.items()}
+    return ExportCheck(fp32_diff, int8_diff, agree / total if int8 is not None else None, total, dict(fused or {}),
+                       fp32_batch_diff=batch["onnx"], int8_batch_diff=batch.get("onnx-int8"))
+
+
+def batch_dependence(model, tokenizer, texts: list[str] = SAMPLE_TEXTS) -> float:
+    """Max |logit of a text run alone - the same text's logit in one padded batch of all `texts`|
+    over real tokens: 0 when a text's answer cannot depend on what shares its pass."""
+    import torch
+
+    together = _encode(tokenizer, texts)
+    mask = together["attention_mask"].bool()
+    with torch.inference_mode():
+        batched = model(**together).logits
+        worst = 0.0
+        for row, text in enumerate(texts):
+            alone = model(**_encode(tokenizer, [text])).logits[0]
+            worst = max(worst, float((batched[row][mask[row]] - alone).abs().max()))
+    return worst
