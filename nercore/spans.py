@@ -63,6 +63,27 @@ def _span(tokens: list[Mapping], kind: str | None, text: str | None) -> dict:
     }
 
 
+def token_groups(
+    token_entities: Sequence[Mapping],
+    text: str | None,
+    *,
+    ignore_labels: Iterable[str] = ("O",),
+) -> list[tuple[str | None, list[Mapping]]]:
+    """(type, its tokens) for each span `none_to_spans` makes, the token dicts themselves, in order."""
+    ignore = set(ignore_labels)
+    tokens = sorted(
+        (t for t in token_entities if t.get("entity") not in ignore),
+        key=lambda t: (int(t["index"]), int(t["start"])),
+    )
+    groups: list[tuple[str | None, list[Mapping]]] = []
+    for token in tokens:
+        if groups and _joins(text, groups[-1][1], groups[-1][0], token):
+            groups[-1][1].append(token)
+        else:
+            groups.append((pipeline_tag(str(token["entity"]))[1], [token]))
+    return groups
+
+
 def none_to_spans(
     token_entities: Sequence[Mapping],
     text: str | None,
@@ -74,24 +95,7 @@ def none_to_spans(
     `text` tells where words end; without it (None) two tokens are one word only when their
     offsets touch (end == start), and `word` is the joined token strings.
     """
-    ignore = set(ignore_labels)
-    tokens = sorted(
-        (t for t in token_entities if t.get("entity") not in ignore),
-        key=lambda t: (int(t["index"]), int(t["start"])),
-    )
-    spans: list[dict] = []
-    current: list[Mapping] = []
-    current_type: str | None = None
-    for token in tokens:
-        if _joins(text, current, current_type, token):
-            current.append(token)
-            continue
-        if current:
-            spans.append(_span(current, current_type, text))
-        current, current_type = [token], pipeline_tag(str(token["entity"]))[1]
-    if current:
-        spans.append(_span(current, current_type, text))
-    return spans
+    return [_span(tokens, kind, text) for kind, tokens in token_groups(token_entities, text, ignore_labels=ignore_labels)]
 
 
 def as_spans(entities: Sequence[Mapping], text: str | None = None) -> list[dict]:

@@ -23,7 +23,7 @@ from nercore.engine import InputTooLongError, check_text, finish, predict_detail
 from space.model_scores import model_scores
 from space.model import LoadPolicy, ModelLoadError, get_pipeline, loaded_pipeline, plain_line, set_cache_size
 from nercore.errors import shown
-from nercore.thresholds import check_min_score, keep_confident
+from nercore.thresholds import check_min_score, keep_above
 from nercore.spans import disagreements
 
 log = logging.getLogger(__name__)
@@ -234,12 +234,12 @@ class Service:
         except InputTooLongError as exc:
             raise RequestError(str(exc)) from exc
         result.update(run)
-        if min_score:  # the API's threshold: only entities scored at least min_score (nercore.thresholds)
-            result["entities"] = {s: keep_confident(found, min_score) for s, found in result["entities"].items()}
+        reference = [s.name for s in registry.STRATEGIES if not s.pipeline]
+        if min_score:  # the API's threshold, after grouping: whole entities kept or dropped (nercore.thresholds)
+            result["entities"] = keep_above(result["entities"], min_score, text, reference)
         scores = model_scores(model_id) if with_scores else None  # eval_results.json via the core reader; cached
         result["scores"] = scores.to_json() if scores else None
-        result["disagreements"] = disagreements(
-            result["entities"], text, reference=[s.name for s in registry.STRATEGIES if not s.pipeline])
+        result["disagreements"] = disagreements(result["entities"], text, reference=reference)
         result["wall_ms"] = round((time.perf_counter() - began) * 1000, 2)
         return result
 
