@@ -194,3 +194,138 @@ def test_typed_reader_names_file_line_and_field(rigged, noisy, tmp_path):
     (tmp_path / "bad.jsonl").write_text(lines[0] + "\n" + json.dumps(broken) + "\n")
     with pytest.raises(UserError, match=r"bad.jsonl line 2: field issues"):
         read_audit(tmp_path / "bad.jsonl")
+
+
+# --- cross-validation -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory) -> Path:
+    """A train split of 6 documents (-DOCSTART-), 30 sentences, and a small validation split."""
+    folder = tmp_path_factory.mktemp("documents")
+    write_conll(folder / "train.txt", [(w, tags_of(w)) for w in sentences(30, seed=2)], documents=6)
+    write_conll(folder / "validation.txt", [(w, tags_of(w)) for w in sentences(6, seed=3)])
+    return folder
+
+
+def cv_args(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
+    return ["--model", str(model), "--dataset", str(data), "--split", "train", "--output-dir", str(out),
+            "--epochs", "1", "--batch-size", "8", "--learning-rate", "5e-4", "--seed", "3", *extra]
+
+
+def test_folds_keep_documents_whole(documents):
+    from toolkit.audit.crossval import fold_groups
+    from toolkit.audit.folds import assign_folds
+    from toolkit.data import load_raw_splits
+    from toolkit.labels import prepare_labels
+
+    dataset = prepare_labels(load_raw_splits(str(documents))).splits["train"]
+    groups, marked = fold_groups(dataset)
+    assert marked and len(set(groups)) == 6
+    for k in (2, 3, 6):
+        folds = assign_folds(groups, k, seed=1)
+        assert set(folds) == set(range(k))
+        for group in set(groups):  # every document lies in one fold
+            assert len({f for f, g in zip(folds, groups) if g == group}) == 1
+        sizes = [folds.count(f) for f in range(k)]
+        assert max(sizes) - min(sizes) <= 5  # balanced to within one document
+    assert assign_folds(groups, 3, seed=1) == assign_folds(groups, 3, seed=1)
+    # without documents each sentence is its own group
+    lone = assign_folds(list(range(10)), 3, seed=0)
+    assert sorted(lone.count(f) for f in range(3)) == [3, 3, 4]
+
+
+def test_interrupted_cross_validation_resumes_with_the_same_result(tiny_bert, documents, tmp_path, monkeypatch,
+                                                                   capsys):
+    import numpy as np
+
+    import toolkit.training
+    from toolkit.audit import read_audit
+
+    whole = tmp_path / "whole"
+    assert audit(*cv_args(tiny_bert, documents, whole, "--folds", "3")) == 0
+    assert sorted(p.name for p in (whole / "audit_folds").iterdir()) == ["fold_0.npz", "fold_1.npz", "fold_2.npz"]
+    rows = read_audit(whole)
+    assert all(row.fold in (0, 1, 2) for row in rows)
+
+    calls = []
+    real_train = toolkit.training.train
+
+    def interrupted(config, data, **kwargs):
+        calls.append(config.output_dir)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_train(config, data, **kwargs)
+
+    monkeypatch.setattr(toolkit.training, "train", interrupted)
+    resumed = tmp_path / "resumed"
+    assert audit(*cv_args(tiny_bert, documents, resumed, "--folds", "3")) == 130
+    assert not (resumed / "audit.jsonl").exists()
+    assert sorted(p.name for p in (resumed / "audit_folds").glob("*.npz")) == ["fold_0.npz", "fold_1.npz"]
+    capsys.readouterr()
+    calls.clear()
+    assert audit(*cv_args(tiny_bert, documents, resumed, "--folds", "3")) == 0
+    assert len(calls) == 1 and calls[0].endswith("fold_2_model")  # only the unfinished fold trains again
+    out = capsys.readouterr().out
+    assert "fold 1/3: kept" in out and "fold 2/3: kept" in out and "fold 3/3: training" in out
+    assert (resumed / "audit.jsonl").read_text() == (whole / "audit.jsonl").read_text()
+    for fold in range(3):
+        with np.load(whole / "audit_folds" / f"fold_{fold}.npz") as a, \
+                np.load(resumed / "audit_folds" / f"fold_{fold}.npz") as b:
+            assert a["indices"].tolist() == b["indices"].tolist()
+            np.testing.assert_allclose(a["probabilities"], b["probabilities"], rtol=1e-6, atol=1e-7)
+    # other flags: the kept folds are not reused
+    calls.clear()
+    monkeypatch.setattr(toolkit.training, "train", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert audit(*cv_args(tiny_bert, documents, resumed, "--folds", "3", "--learning-rate", "1e-4")) == 130
+
+
+# --- bad input: one line, exit 2, nothing written -----------------------------------------------------
+
+
+def fails(capsys, args: list[str], out: Path, expected: str) -> None:
+    capsys.readouterr()
+    assert audit(*args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nerkit audit: error:") and "\n" not in err, err
+    assert expected in err, err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_split_the_model_was_trained_on_is_refused(rigged, noisy, tmp_path, capsys):
+    import hashlib
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(rigged, run)
+    digest = hashlib.sha256((noisy / "train.txt").read_bytes()).hexdigest()
+    (run / "training_args.json").write_text(json.dumps({"config": {"train_split": "train"}}))
+    (run / "data_info.json").write_text(json.dumps(
+        {"source": {"kind": "conll", "name": "noisy", "files": {"train": {"path": "train.txt", "sha256": digest}}}}))
+    out = tmp_path / "out"
+    fails(capsys, ["--model", str(run), "--dataset", str(noisy), "--split", "train", "--output-dir", str(out)], out,
+          "was trained on this 'train' split")
+    assert not (run / "audit.jsonl").exists()
+    assert audit("--model", str(run), "--dataset", str(noisy), "--split", "validation", "--output-dir", str(out)) == 0
+
+
+def test_bad_fold_counts_are_refused(tiny_bert, documents, tmp_path, capsys):
+    out = tmp_path / "out"
+    fails(capsys, cv_args(tiny_bert, documents, out, "--folds", "1"), out, "--folds must be at least 2")
+    fails(capsys, cv_args(tiny_bert, documents, out, "--folds", "7"), out, "more than the split's 6 documents")
+
+
+def test_labels_without_entities_are_refused(rigged, tmp_path, capsys):
+    data = Path(__file__).parent / "data" / "tiny_conll"
+    out = tmp_path / "out"
+    fails(capsys, ["--model", str(rigged), "--dataset", str(data), "--split", "validation", "--label-column",
+                   "pos_tags", "--output-dir", str(out)], out, "no entity labels")
+
+
+def test_missing_cleanlab_says_how_to_install_it(rigged, noisy, tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cleanlab.token_classification", None)
+    out = tmp_path / "out"
+    fails(capsys, ["--model", str(rigged), "--dataset", str(noisy), "--split", "validation", "--output-dir",
+                   str(out)], out, "pip install 'nerkit[audit]'")
