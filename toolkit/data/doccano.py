@@ -15,12 +15,14 @@ SPAN_KEYS = ("label", "labels", "entities")
 
 
 def claims(row: object) -> bool:
-    """A doccano record: a text and a `label`/`labels` list of [start, end, type] triples (or `entities`)."""
-    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+    """A doccano record: a `label`/`labels` list of [start, end, type] triples (or `entities`), and no `tokens`
+    (its text field is checked by `read`, which names the record when it is missing)."""
+    if not isinstance(row, dict) or "tokens" in row:
         return False
     for key in ("label", "labels"):
         value = row.get(key)
-        if isinstance(value, list) and all(isinstance(v, list) and len(v) == 3 for v in value):
+        if isinstance(value, list) and all(isinstance(v, list) and len(v) == 3 for v in value) and (
+                value or isinstance(row.get("text"), str)):
             return True
     value = row.get("entities")
     return isinstance(value, list) and all(isinstance(v, dict) and "start_offset" in v for v in value)

@@ -27,7 +27,6 @@ from toolkit.data.spans import SpanBuilder
 
 TEXT_FIELDS = ("text", "content", "sentence", "document", "body")
 SPAN_TYPES = ("labels",)  # result types that are text spans (hypertextlabels carry XPath offsets, not characters)
-MIN_META = {"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "agreement", "annotators"}
 
 
 def is_full_export(row: object) -> bool:
@@ -94,11 +93,10 @@ def _text_of(data: dict, place: str, options: ReadOptions, where_fields: str) ->
                             f"(it has: {', '.join(map(str, data)) or 'nothing'}). Check --text-field.")
         return data[options.text_field]
     named = next((key for key in TEXT_FIELDS if isinstance(data.get(key), str)), None)
-    strings = [key for key, value in data.items() if isinstance(value, str) and key not in MIN_META]
-    if named is None and len(strings) != 1:
+    if named is None:  # never a guess: the one other string may be an image URL or a title
         raise UserError(f"{place}: no text field in {where_fields} (it has: {', '.join(map(str, data)) or 'nothing'}). "
-                        f"Name the field the texts are in with --text-field NAME.")
-    return data[named or strings[0]]
+                        f"Name the field the texts are in (the $name in <Text value=\"$name\">) with --text-field NAME.")
+    return data[named]
 
 
 def _annotator(annotation: dict) -> set[str]:

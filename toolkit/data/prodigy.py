@@ -14,8 +14,9 @@ from toolkit.data.spans import SpanBuilder
 
 
 def claims(row: object) -> bool:
-    return isinstance(row, dict) and isinstance(row.get("text"), str) and isinstance(row.get("spans"), list) and all(
-        isinstance(span, dict) and "start" in span for span in row["spans"])
+    return isinstance(row, dict) and isinstance(row.get("spans"), list) and all(
+        isinstance(span, dict) and "start" in span for span in row["spans"]) and (
+        bool(row["spans"]) or isinstance(row.get("text"), str))
 
 
 def read(text: str, file: str, options: ReadOptions) -> RawSplit:
