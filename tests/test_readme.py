@@ -30,6 +30,16 @@ def test_walkthrough_uses_only_local_data():
     assert "../shared/data/conll2003" in script and "nerkit train" in script and "nerkit card" in script
 
 
+def test_walkthrough_runs_the_steps_in_their_real_order():
+    """Calibration rewrites the weights and removes what described the old scores: it comes right after
+    training, before the evaluation and the card that describe the calibrated model (issue 27)."""
+    steps = re.findall(r"^nerkit (\w+)", walkthrough(), flags=re.M)
+    assert steps == ["train", "calibrate", "evaluate", "card", "push"], steps
+    assert "--dry-run" in walkthrough()
+    timed = re.findall(r"^# .*~\d", walkthrough(), flags=re.M)
+    assert len(timed) == len(steps), "each step says how long it takes, in the comment above it"
+
+
 @pytest.mark.slow
 def test_walkthrough_runs_as_written(tmp_path, conll2003_dir):
     """Run from a checkout-shaped folder: ./ is the project, ../shared/data/conll2003 the data."""
@@ -45,6 +55,8 @@ def test_walkthrough_runs_as_written(tmp_path, conll2003_dir):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     run = project / "runs" / "minilm-quick"
+    calibration = json.loads((run / "calibration.json").read_text())
+    assert {r["num_sentences"] for r in calibration["readings"].values()} == {300}  # --max-samples: a quick fit
     results = json.loads((run / "eval_results.json").read_text())
     assert results["num_sentences"] == 500
     assert set(results["modes"]["default"]["per_type"]) == {"LOC", "MISC", "ORG", "PER"}
