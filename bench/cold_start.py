@@ -79,9 +79,13 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     report = cold_start(args.text)
-    if args.json:
+    if args.json:  # for tests: nothing recorded
         print(json.dumps(report))
         return
+    from _results import record
+
+    record("cold_start", {"server_up_s": round(report["server_up_s"], 1), "first_answer_s": round(report["first_answer_s"], 1)},
+           notes=f"model {report['model']} on {report['device']}")
     print(f"model {report['model']} on {report['device']}")
     print(f"server up after {report['server_up_s']:.1f}s, first /compare answer after {report['first_answer_s']:.1f}s")
     for strategy, entities in report["entities"].items():

@@ -47,12 +47,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.model}: trained with {setting.tokens} sub-tokens per side; rule window {4 * setting.tokens} "
           f"text tokens; {args.split}: {len(split.tokens)} sentences in {len(set(split.documents))} documents")
     print(f"{'window':>8} " + " ".join(f"{n:>9}" for n in names) + "   seconds")
+    figures = {}
     for length in [int(w) for w in args.windows.split(",")]:
         began = time.perf_counter()
         scores = evaluate_model_strategies(model, AutoTokenizer.from_pretrained(args.model), split.tokens, split.tags,
                                            strategies=names, max_length=length, documents=split.documents)
         print(f"{length:>8} " + " ".join(f"{100 * scores[n]['f1']:>9.2f}" for n in names)
               + f"   {time.perf_counter() - began:7.0f}", flush=True)
+        figures[f"window_{length}"] = {n: round(100 * scores[n]["f1"], 2) for n in names}  # specials included
+    from _results import record
+
+    record("context_window", figures, notes=f"{args.model}, {args.split}: F1 (%) by window length, specials included")
 
 
 if __name__ == "__main__":

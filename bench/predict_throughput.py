@@ -138,6 +138,11 @@ def main() -> int:
     ratio = rate["nerkit"] / rate["pipeline"]
     print(f"ratio nerkit / pipeline: {ratio:.2f}x (goal >= {GOAL:.1f}x: {'met' if ratio >= GOAL else 'NOT met'})")
     print(f"'simple' spans equal to the pipeline's: {len(texts) - differ}/{len(texts)} sentences")
+    from _results import record
+
+    record("predict_throughput", {"sentences": len(texts), "nerkit_sentences_per_s": round(rate["nerkit"], 1),
+                                  "pipeline_sentences_per_s": round(rate["pipeline"], 1), "ratio": round(ratio, 2),
+                                  "simple_spans_equal": len(texts) - differ})
     return 0
 
 
