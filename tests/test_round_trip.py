@@ -163,3 +163,31 @@ def test_several_strategies_become_several_label_studio_predictions(predicted, t
     got = [sorted((r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in t["predictions"][0]["result"])
            for t in tasks]
     assert got == spans
+
+
+@pytest.mark.parametrize("fmt", ["label-studio", "doccano", "prodigy"])
+def test_predict_reads_a_tool_export_as_its_own_texts(predicted, tiny_bert, fmt):
+    """Predicting on an export: each record's text exactly as the tool holds it (emoji, double spaces), so the
+    predicted offsets index that text; the tool's id is kept."""
+    folder, _ = predicted
+    texts = [text.replace(" ", "  ", 1) for text in TEXTS[:3]]
+    regions = [[(0, 1, "MISC")]] * 3
+    if fmt == "label-studio":
+        tasks = accepted_in_label_studio([label_studio_task(t, predictions=r) for t, r in zip(texts, regions)])
+        source = folder / "export-in.json"
+        source.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    else:
+        build = doccano_record if fmt == "doccano" else prodigy_task
+        source = folder / f"export-in-{fmt}.jsonl"
+        source.write_text("".join(json.dumps(build(t, r), ensure_ascii=False) + "\n" for t, r in zip(texts, regions)),
+                          encoding="utf-8")
+    out = folder / f"from-{fmt}.jsonl"
+    assert _nerkit("predict", "--model", str(tiny_bert), "--input", str(source), "--format", fmt,
+                   "--output", str(out), "--no-progress") == 0
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in records] == texts
+    if fmt == "label-studio":
+        assert [r["id"] for r in records] == [1, 2, 3]
+    for record in records:
+        for entity in record["entities"]["first"]:
+            assert record["text"][entity["start"]:entity["end"]].strip()

@@ -106,12 +106,16 @@ def read_docs(spec: InputSpec) -> tuple[list[Doc], str]:
 
 def read_with_registry(kind: str, text: str, file: str, spec: InputSpec) -> list[Doc]:
     """A file in one of the data registry's other formats (e.g. CSV): its reader's sentences, tokens joined
-    with single spaces; documents kept. The reader checks its own columns (tokens: --tokens-field)."""
+    with single spaces; documents kept. The reader checks its own columns (tokens: --tokens-field).
+    A span format's records are read as their texts, unchanged, so the offsets index what the tool holds."""
     from toolkit.data import registry
 
     options = ReadOptions(label_column=spec.label_field, tokens_column=spec.tokens_field, tag_column=-1, delimiter=None,
                           label_names=None, document_column=spec.document_field)
     split = registry.reader_named(kind).read(text, file, options)
+    if split.texts is not None:  # a span format (Label Studio, doccano, Prodigy): each record's own text, its id
+        ids = split.record_ids or [None] * len(split.texts)
+        return [Doc(i, record, _plain_id(ids[i])) for i, record in enumerate(split.texts)]
     documents = split.documents or [None] * len(split.tokens)
     return [Doc(i, " ".join(map(str, tokens)), document=documents[i]) for i, tokens in enumerate(split.tokens)]
 
@@ -246,3 +250,133 @@ def _one_split(loaded: Any, spec: InputSpec) -> tuple[Any, str]:
     if len(names) == 1:
         return loaded[names[0]], names[0]
     raise UserError(f"{spec.source} has the splits {', '.join(names)}; choose one with --split (e.g. --split {names[-1]}).")
+
+
+# Streaming: text, JSON Lines and CoNLL files are read record by record, again on every pass, so
+# `nerkit predict` holds one chunk of the input at a time whatever the file's size. Other kinds
+# (datasets, CSV, span formats, a .json list) are read whole, as before.
+STREAMED = ("text", "jsonl", "conll")
+CONLL_CHUNK_LINES = 20_000  # a CoNLL chunk ends at a document (or, without -DOCSTART-, a sentence) boundary
+
+
+class DocStream:
+    """The input's records as a re-iterable stream: each `iter()` reads the source again from its start.
+
+    `validate()` is the first pass: it reads (and so checks) every record and counts them; `len()`
+    is that count. Records come in input order with `index` = position, as `read_docs` gives them.
+    """
+
+    def __init__(self, spec: InputSpec):
+        self.spec = spec
+        self.kind = detect_format(spec.source) if spec.format == "auto" else spec.format
+        choices = formats()
+        if self.kind not in choices[1:]:
+            raise UserError(f"--format {spec.format!r}: expected one of {', '.join(choices)}.")
+        self.count: int | None = None
+
+    @property
+    def streamed(self) -> bool:
+        path = Path(self.spec.source)
+        return self.kind in STREAMED and path.is_file() and not (self.kind == "jsonl" and _starts_list(path))
+
+    def __iter__(self):
+        if not self.streamed:
+            yield from read_docs(self.spec)[0]
+            return
+        path = Path(self.spec.source)
+        if self.kind == "text":
+            yield from (Doc(number - 1, line) for number, line in _file_lines(path))
+        elif self.kind == "jsonl":
+            yield from _stream_jsonl(path, self.spec)
+        else:
+            yield from _stream_conll(path)
+
+    def validate(self) -> int:
+        count = 0
+        for count, _doc in enumerate(self, start=1):
+            pass
+        self.count = count
+        return count
+
+    def __len__(self) -> int:
+        return self.validate() if self.count is None else self.count
+
+
+def _starts_list(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip().startswith(b"[")
+
+
+def _file_lines(path: Path):
+    """(line number, line without its newline) of a UTF-8 file, one at a time; a final newline adds no line."""
+    offset = 0
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            data = raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise UserError(
+                    f"{path.name} line {number}, byte {err.start + 1} of the line (byte offset {offset + err.start} in "
+                    f"the file): {data[err.start:err.end].hex(' ')} is not valid UTF-8. Save the file as UTF-8 (for "
+                    f"Latin-1 text: iconv -f latin1 -t utf-8 {path.name} > utf8_{path.name})."
+                ) from None
+            offset += len(raw)
+            yield number, line.removesuffix("\n").removesuffix("\r")
+
+
+def _stream_jsonl(path: Path, spec: InputSpec):
+    """`read_jsonl`, one line at a time (same checks, same messages)."""
+    import json
+
+    file, index, doc_field = path.name, 0, None
+    for number, line in _file_lines(path):
+        if not line.strip():
+            continue
+        where = f"{file}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise UserError(f"{where} column {err.colno}: not valid JSON ({err.msg}) in {line[:80]!r}; "
+                            "JSON Lines files hold one object per line.") from None
+        if not isinstance(row, dict):
+            raise UserError(f'{where}: expected an object like {{"{spec.text_field}": "..."}}, found {row!r:.80}.')
+        if index == 0:
+            doc_field = document_field(list(row), spec.document_field, file, "--document-field")
+        document = check_document_id(row.get(doc_field), where, doc_field) if doc_field else None
+        yield Doc(index, _text_of(row, spec, where), _plain_id(row.get(spec.id_field)), document)
+        index += 1
+
+
+def _conll_chunks(path: Path):
+    """(lines before the chunk, chunk text): whole documents (cut before a -DOCSTART- line) or whole sentences."""
+    lines: list[str] = []
+    before = 0
+    for _number, line in _file_lines(path):
+        big = len(lines) >= CONLL_CHUNK_LINES
+        if big and line.startswith("-DOCSTART-"):
+            yield before, "\n".join(lines) + "\n"
+            before, lines = before + len(lines), []
+        lines.append(line)
+        if big and not line.strip() and not any(ln.startswith("-DOCSTART-") for ln in lines[:1]):
+            yield before, "\n".join(lines) + "\n"
+            before, lines = before + len(lines), []
+    if lines:
+        yield before, "\n".join(lines) + "\n"
+
+
+def _stream_conll(path: Path):
+    """`read_conll` chunk by chunk: records renumbered across chunks, documents kept apart per chunk,
+    line numbers in messages counted from the file's start."""
+    import re
+
+    index = 0
+    for chunk, (before, text) in enumerate(_conll_chunks(path)):
+        try:
+            docs = read_conll(text, path.name)
+        except UserError as err:
+            shift = lambda m: f"{m.group(1)}{int(m.group(2)) + before}"  # noqa: E731
+            raise UserError(re.sub(rf"({re.escape(path.name)}:|line )(\d+)", shift, str(err))) from None
+        for doc in docs:
+            yield Doc(index, doc.text, doc.id, None if doc.document is None else (chunk, doc.document))
+            index += 1
