@@ -191,3 +191,19 @@ def test_predict_reads_a_tool_export_as_its_own_texts(predicted, tiny_bert, fmt)
     for record in records:
         for entity in record["entities"]["first"]:
             assert record["text"][entity["start"]:entity["end"]].strip()
+
+
+def test_every_label_studio_task_is_predicted_labelled_or_not(predicted, tiny_bert):
+    """The tasks file a project holds (most tasks not yet labelled): --format auto reads each task's data.text,
+    and --to label-studio gives back one pre-annotated task per task, in order, on the same text."""
+    folder, _ = predicted
+    tasks = [{"id": 7, "data": {"text": TEXTS[0]}}, {"id": 8, "data": {"text": TEXTS[1]}, "annotations": []},
+             accepted_in_label_studio([label_studio_task(TEXTS[2], predictions=REGIONS[2])])[0]]
+    source = folder / "project-tasks.json"
+    source.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    out = folder / "pre-annotated.json"
+    assert _nerkit("predict", "--model", str(tiny_bert), "--input", str(source), "--output", str(out),
+                   "--to", "label-studio", "--no-progress") == 0
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert [t["data"]["text"] for t in written] == TEXTS[:3]
+    assert [t["meta"]["nerkit_id"] for t in written] == [7, 8, 1]

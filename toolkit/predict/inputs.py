@@ -152,7 +152,9 @@ def _text_of(row: dict, spec: InputSpec, where: str) -> str:
 
 
 def read_jsonl(text: str, file: str, spec: InputSpec) -> list[Doc]:
-    """JSON Lines, one object per line; blank lines are skipped (they hold no record)."""
+    """JSON Lines (or a JSON list), one object per record; blank lines are skipped (they hold no record).
+    A Label Studio task (`{"id", "data": {"text": ...}, ...}`) is read from its `data`, every task,
+    annotated or not: what `--to label-studio` pre-annotates."""
     docs, doc_field = [], None
     for index, (number, row) in enumerate(json_rows(text, file, locate=lambda n: f"{file}:{n}")):
         where = f"{file}:{number}" if number else f"{file} (record {index})"
@@ -161,7 +163,10 @@ def read_jsonl(text: str, file: str, spec: InputSpec) -> list[Doc]:
         if index == 0:
             doc_field = document_field(list(row), spec.document_field, file, "--document-field")
         document = check_document_id(row.get(doc_field), where, doc_field) if doc_field else None
-        docs.append(Doc(len(docs), _text_of(row, spec, where), _plain_id(row.get(spec.id_field)), document))
+        fields = row
+        if spec.text_field not in row and isinstance(row.get("data"), dict):  # a Label Studio task, labelled or not
+            fields = row["data"]
+        docs.append(Doc(len(docs), _text_of(fields, spec, where), _plain_id(row.get(spec.id_field)), document))
     return docs
 
 
