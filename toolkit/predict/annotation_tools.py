@@ -14,7 +14,12 @@ Offsets as each tool counts them:
   (its own test "NER - Emoji - Text": "test" in "🐱 Warning: This is a test text" is 21..25, as in
   Python) since label-studio-frontend#308 (2022); older versions counted UTF-16 units, which is
   why an emoji shifted later spans by one (label-studio#1347). So no conversion is made here.
-- doccano and Prodigy are Python end to end: `str` positions.
+- doccano stores what its browser editor selected: UTF-16 code units, where a character outside the
+  BMP (an emoji) counts 2 (doccano#2290: "👨🏻‍🚒 firemen drive firetrucks" has "firetrucks" at
+  22..32 in doccano, 19..29 in Python), unless the project counts grapheme clusters as one
+  character. `doccano_record` writes UTF-16 units, the default projects' unit; the two agree on
+  text without such characters.
+- Prodigy is Python end to end: `str` positions.
 
 Shapes (each tool's own import documentation):
 - Label Studio: a JSON list of tasks `{"data": {"text": ...}, "predictions": [{"model_version": ...,
@@ -157,13 +162,27 @@ def label_studio_task(text: str, *, predictions: Sequence[Sequence] | Mapping[st
     return task
 
 
+def utf16_units(text: str) -> Callable[[int], int]:
+    """A function: `str` position in `text` -> the same position in UTF-16 code units (the identity when
+    every character is in the BMP)."""
+    if all(ord(ch) < 0x10000 for ch in text):
+        return lambda position: position
+    units = [0]
+    for ch in text:
+        units.append(units[-1] + (2 if ord(ch) >= 0x10000 else 1))
+    return units.__getitem__
+
+
 def doccano_record(text: str, regions: Iterable[Sequence], *, meta: Mapping | None = None) -> dict:
-    """One doccano sequence-labelling JSONL record: `{"text", "label": [[start, end, TYPE], ...]}`.
+    """One doccano sequence-labelling JSONL record: `{"text", "label": [[start, end, TYPE], ...]}`, offsets
+    in UTF-16 code units as doccano's editor counts them (module docstring).
 
     `meta` fields become extra keys (doccano keeps them as the example's metadata). Scores are not
     part of doccano's format.
     """
-    record: dict[str, Any] = {"text": text, "label": [[s, e, label] for s, e, label, _ in check_regions(text, regions)]}
+    unit = utf16_units(text)
+    record: dict[str, Any] = {"text": text,
+                              "label": [[unit(s), unit(e), label] for s, e, label, _ in check_regions(text, regions)]}
     for key, value in (meta or {}).items():
         if key not in record:
             record[key] = value
@@ -316,5 +335,5 @@ def predict_to_tool(config, tool: str):
 __all__ = [
     "LABEL_STUDIO_FROM_NAME", "LABEL_STUDIO_TO_NAME", "SUFFIXES", "TOOLS", "check_regions", "doccano_record",
     "label_studio_prediction", "label_studio_results", "label_studio_task", "model_version_of", "predict_to_tool",
-    "prodigy_task", "regions_from_entities", "tool_lines", "tool_record", "write_tool_file",
+    "prodigy_task", "regions_from_entities", "tool_lines", "tool_record", "utf16_units", "write_tool_file",
 ]
