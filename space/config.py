@@ -98,6 +98,31 @@ def _card_name(folder: Path) -> str | None:
     return match.group(1).strip() if match else None
 
 
+_LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "nl": "Dutch",
+              "pt": "Portuguese", "pl": "Polish", "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "ar": "Arabic",
+              "multilingual": "multilingual"}
+
+
+def card_language(folder: Path) -> str | None:
+    """The language a folder's model card declares (`language: en` in its front matter), as a word
+    ("English"); None without a card, a language, or with several (a multilingual model)."""
+    try:
+        text = (Path(folder) / "README.md").read_text(encoding="utf-8", errors="replace")[:20_000]
+    except (OSError, ValueError):
+        return None
+    if not text.startswith("---"):
+        return None
+    front = text[3:].split("\n---", 1)[0]
+    match = re.search(r"^language:[ \t]*(\S*)[ \t]*\n((?:[ \t]*-[ \t]*\S+[ \t]*\n)*)", front + "\n", flags=re.M)
+    if not match:
+        return None
+    codes = [match.group(1)] if match.group(1) else re.findall(r"-[ \t]*(\S+)", match.group(2))
+    codes = [c.strip("'\"[]") for c in codes if c.strip("'\"[]")]
+    if len(codes) != 1:
+        return None
+    return _LANGUAGES.get(codes[0].lower(), codes[0])
+
+
 def display_name(model: str, repo_root: Path = REPO_ROOT, bundled: bool = False) -> str:
     """What visitors see for a model: a Hub id as is; a local folder by its card's name (or its folder
     name), prefixed "bundled:" for the Space's own ./model, "local:" for others. Never a server path."""
@@ -192,6 +217,15 @@ class SpaceConfig:
     def default_display(self) -> str | None:
         """The default model's display name (None without a default)."""
         return self._display.get(self.default_model) if self.default_model else None
+
+    @cached_property
+    def default_language(self) -> str | None:
+        """The default model's language when it is a local folder whose card declares one ("English")."""
+        try:
+            folder = Path(self.default_model).expanduser() if self.default_model else None
+            return card_language(folder) if folder is not None and folder.is_dir() else None
+        except (OSError, ValueError):
+            return None
 
     def display_of(self, source: str) -> str:
         """The display name of a configured id or path (a typed Hub id is its own name)."""

@@ -117,7 +117,8 @@ class Service:
         pipe = loaded_pipeline(cfg.default_model, device, cfg.backend)
         state = "loaded" if pipe is not None else "loading"
         backend = getattr(pipe, "nerkit_backend", "torch") if pipe is not None else cfg.backend
-        return (f"Default model {cfg.default_display} ({state}) · device {device.label} · backend {backend} · "
+        language = f"{cfg.default_language} " if cfg.default_language else ""  # e.g. "Default English model …"
+        return (f"Default {language}model {cfg.default_display} ({state}) · device {device.label} · backend {backend} · "
                 f"texts up to {cfg.max_chars:,} characters.")
 
     # -- input checks -----------------------------------------------------------------------

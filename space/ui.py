@@ -17,13 +17,14 @@ from typing import Any
 import gradio as gr
 
 from nercore import strategies as registry
+from nercore.thresholds import below_threshold, entity_units
 from space import ui_render as render
 from space.config import SpaceConfig
 from space.limits import protect
 from space.model import ModelLoadError
 from space.model_scores import StrategyF1, model_scores
 from space.service import EMPTY_TEXT_MESSAGE, NO_MODEL_MESSAGE, RequestError, Service
-from space.ui_examples import EXAMPLE_LABELS, EXAMPLES
+from space.ui_examples import CONTEXT_ALONE, CONTEXT_TEXT, EXAMPLE_LABELS, EXAMPLES
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class _Page:
     summary: Any
     legend: Any
     disagreements: Any
+    threshold: Any  # the slider: dims (never drops) what `min_score` would drop, in the rows and the table
+    context_alone: Any  # after the context example: a button that runs its second sentence alone
     rows: dict = field(default_factory=dict)  # name -> Column (hidden when the strategy is not chosen)
     texts: dict = field(default_factory=dict)  # name -> the row's title line and highlighted text
     tables: dict = field(default_factory=dict)
@@ -54,16 +57,29 @@ class _Page:
 
     @property
     def outputs(self) -> list:
-        return [self.status, self.results, self.summary, self.legend, self.disagreements, *self.rows.values(),
-                *self.texts.values(), *self.tables.values(), self.last]
+        return [self.status, self.results, self.summary, self.legend, self.disagreements, self.context_alone,
+                *self.rows.values(), *self.texts.values(), *self.tables.values(), self.last]
 
 
 def _html(value: str = "", **kwargs) -> gr.HTML:
     return gr.HTML(value, js_on_load=None, **kwargs)
 
 
+THRESHOLD_INFO = "Score = the model's confidence; on a calibrated model (as bundled), 0.9 ≈ right 9 times in 10."
+
+
+def _model_info(cfg: SpaceConfig) -> str:
+    """The model selector's help: the default model's language (from its card), then what may be chosen."""
+    language = cfg.default_language
+    said = f"The default is an {language} model: other languages get few or wrong entities." if language else ""
+    if cfg.allow_custom_model:
+        return f"{said} Or type a Hub id (token-classification models only, never remote code).".strip()
+    return said or "One of the configured models."
+
+
 def _inputs(cfg: SpaceConfig, table: tuple):
-    """Text box, model selector, strategy checkboxes and the Compare button."""
+    """Text box with the examples under it (on a phone both fit the first screen), model selector,
+    strategy checkboxes and the Compare button."""
     choices = cfg.choices
     with gr.Row():
         with gr.Column(scale=3, min_width=300):
@@ -71,32 +87,36 @@ def _inputs(cfg: SpaceConfig, table: tuple):
                 label="Text", lines=3, placeholder="Barack Obama visited the United Nations in New York City.",
                 elem_id="input-text",
             )
+            examples = gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text], example_labels=EXAMPLE_LABELS,
+                                   label="Examples where the strategies differ (click one to run it)")
         with gr.Column(scale=2, min_width=300):
             model = gr.Dropdown(
                 choices=choices, value=choices[0] if choices else None, label="Model",
-                allow_custom_value=cfg.allow_custom_model, elem_id="model",
-                info="Hub id or listed model; token-classification models only, never remote code."
-                if cfg.allow_custom_model else "One of the configured models.",
+                allow_custom_value=cfg.allow_custom_model, elem_id="model", info=_model_info(cfg),
             )
             strategies = gr.CheckboxGroup(
                 choices=[(s.name if render.is_pipeline(s) else f"{s.name} (nerkit)", s.name) for s in table],
                 value=[s.name for s in table], label="Strategies", elem_id="strategies",
             )
-            threshold = gr.Slider(0, 1, value=0, step=0.05, label="Dim entities scored below",
-                                  info="0 shows every entity at full strength", elem_id="threshold")
             run = gr.Button("Compare", variant="primary", elem_id="compare-btn")
-    return text, model, strategies, threshold, run
+    return text, examples, model, strategies, run
 
 
 def _results(start_status: str, table: tuple, scores: StrategyF1 | None) -> _Page:
-    """Status; then, once a run has something to show: the summary line, legend, the disagreement
-    view, and one stacked full-width row per registered strategy."""
+    """Status; then, once a run has something to show: the summary line, legend, the threshold slider,
+    the disagreement view (a capped box that scrolls), and one stacked full-width row per registered
+    strategy: the slider, the table it dims and the first row share one desktop screen."""
     status = _html(start_status, elem_id="run-info", head=f"<style>{render.CSS}</style>")
     with gr.Column(visible=False, elem_id="results") as results:
         summary = _html("", elem_id="summary")
+        context_alone = gr.Button(f"Now its second sentence alone: “{CONTEXT_ALONE}”", visible=False, size="sm",
+                                  elem_id="context-alone")
         legend = _html(render.legend_html({}), elem_id="legend")
+        threshold = gr.Slider(0, 1, value=0, step=0.05, label="Dim entities scored below (0: dim none)", info=THRESHOLD_INFO,
+                              elem_id="threshold")
         gr.Markdown("### Where the strategies disagree")
-        page = _Page(status, results, summary, legend, _html("", elem_id="disagreements"), last=gr.State(None))
+        page = _Page(status, results, summary, legend, _html("", elem_id="disagreements"), threshold, context_alone,
+                     last=gr.State(None))
         gr.Markdown("### What each strategy finds")
         with gr.Column(elem_classes=["ner-rows"]):
             _rows(page, table, scores)
@@ -149,16 +169,26 @@ def _best(scores: StrategyF1 | None, names) -> tuple[str, float, str] | None:
 def _cleared(page: _Page, message_html: str) -> dict:
     """A failed (or empty) run: the message, and no results of an earlier run left on screen."""
     updates = {page.status: message_html, page.results: gr.update(visible=False), page.summary: "",
-               page.legend: render.legend_html({}), page.disagreements: "", page.last: None}
+               page.legend: render.legend_html({}), page.disagreements: "", page.last: None,
+               page.context_alone: gr.update(visible=False)}
     for name in page.rows:
         updates[page.texts[name]] = page.plain_heads[name]
         updates[page.tables[name]] = ""
     return updates
 
 
+def _running_status(service: Service):
+    """The instant a run starts (no queue): the previous error or result line gives way to what runs now."""
+
+    def on_start(model_value):
+        name = (model_value or "").strip() or service.config.default_display or "the default model"
+        return render.notice_html(f"Running {name}… (a model that is not loaded yet takes a few seconds more)")
+
+    return on_start
+
+
 def _compare_handler(service: Service, page: _Page, table: tuple):
     """The Compare click: every chosen strategy's row filled, the others hidden, errors as plain text."""
-    pipeline_names = [s.name for s in table if render.is_pipeline(s)]
 
     def on_compare(text_value, chosen, model_value, min_score=0.0):
         try:
@@ -173,46 +203,56 @@ def _compare_handler(service: Service, page: _Page, table: tuple):
             return _cleared(page, render.status_html(result))
         chosen_names = result["strategies"]
         types, scores = _model_facts(result)
-        colors = render.palette(types)
-        best = _best(scores, chosen_names)
+        found = any(result["entities"].get(name) for name in chosen_names)
         updates = {
             page.status: render.status_html(result),
             page.results: gr.update(visible=True),
-            page.summary: render.summary_html(len(chosen_names), len(result["disagreements"]), best),
-            page.legend: render.legend_html(colors),
-            page.disagreements: render.disagreement_html(
-                result["disagreements"], chosen_names, text_value, colors, pipeline_names, best[0] if best else None),
+            page.summary: render.summary_html(len(chosen_names), len(result["disagreements"]),
+                                              _best(scores, chosen_names), found),
+            page.legend: render.legend_html(render.palette(types)),
+            page.context_alone: gr.update(visible=text_value == CONTEXT_TEXT),
         }
         for strategy in table:
             name = strategy.name
             updates[page.rows[name]] = gr.update(visible=name in chosen_names)
             updates[page.tables[name]] = render.entity_table_html(text_value, result["entities"].get(name, []))
-        updates.update(_row_texts(page, table, text_value, result, min_score))
+        updates.update(_dimmed_views(page, table, text_value, result, min_score))
         updates[page.last] = {"text": text_value, "result": result}
         return updates
 
     return on_compare
 
 
-def _row_texts(page: _Page, table: tuple, text_value: str, result: dict, min_score) -> dict:
-    """Each row's title line and highlighted text, entities under `min_score` dimmed."""
+def _dimmed_views(page: _Page, table: tuple, text_value: str, result: dict, min_score) -> dict:
+    """Each row's title line and highlighted text, and the disagreement table, with what `min_score`
+    would drop (`nercore.thresholds`, the API's rule: whole entities, after grouping) dimmed."""
     types, scores = _model_facts(result)
     colors = render.palette(types)
-    updates = {}
+    chosen = result["strategies"]
+    entities = {name: result["entities"].get(name, []) for name in chosen}
+    reference = [s.name for s in table if not render.is_pipeline(s)]
+    below = below_threshold(entities, min_score, text_value, reference)
+    low_keys = {name: {key for key, _score, members in entity_units(found, text_value) if set(members) <= below[name]}
+                for name, found in entities.items()}
+    best = _best(scores, chosen)
+    updates = {page.disagreements: render.disagreement_html(
+        result["disagreements"], chosen, text_value, colors, [s.name for s in table if render.is_pipeline(s)],
+        best[0] if best else None, low_keys, any(entities.values()))}
     for strategy in table:
-        entities = result["entities"].get(strategy.name, [])
-        shown = render.text_html(text_value, entities, colors, min_score) if text_value.strip() else ""
+        found = entities.get(strategy.name, [])
+        shown = render.text_html(text_value, found, colors, below.get(strategy.name, ())) if text_value.strip() else ""
         updates[page.texts[strategy.name]] = _head(strategy, scores) + shown
     return updates
 
 
 def _threshold_handler(page: _Page, table: tuple):
-    """The threshold moved: re-dim the rows of the last run (kept in `page.last`); the model does not run again."""
+    """The threshold moved: re-dim the rows and the disagreement table of the last run (kept in
+    `page.last`); the model does not run again."""
 
     def on_threshold(last, min_score):
         if not last:
-            return {text: gr.update() for text in page.texts.values()}
-        return _row_texts(page, table, last["text"], last["result"], min_score)
+            return {view: gr.update() for view in [*page.texts.values(), page.disagreements]}
+        return _dimmed_views(page, table, last["text"], last["result"], min_score)
 
     return on_threshold
 
@@ -303,18 +343,20 @@ def build_demo(config: SpaceConfig | None = None) -> gr.Blocks:
                if len(pipeline_names) < len(table) else ""),
             elem_id="intro-more",
         )
-        text, model, strategies, threshold, run = _inputs(cfg, table)
-        examples = gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text], example_labels=EXAMPLE_LABELS,
-                               label="Examples where the strategies differ (click one to run it)")
+        text, examples, model, strategies, run = _inputs(cfg, table)
         page = _results(_start_status(service), table, _default_scores(cfg))
         demo.load(lambda: _start_status(service), outputs=[page.status], api_visibility="private", queue=False)
-        handler = _compare_handler(service, page, table)
-        inputs = [text, strategies, model, threshold]
-        for event in (run.click, examples.load_input_event.then):  # an example click fills the box, then runs
-            event(handler, inputs=inputs, outputs=page.outputs, api_visibility="private",
-                  **limit).then(None, js=SCROLL_TO_RESULTS)
-        threshold.change(_threshold_handler(page, table), inputs=[page.last, threshold], outputs=list(page.texts.values()),
-                         api_visibility="private", queue=False, trigger_mode="always_last")
+        handler, starting = _compare_handler(service, page, table), _running_status(service)
+        inputs = [text, strategies, model, page.threshold]
+        alone = page.context_alone.click(lambda: CONTEXT_ALONE, outputs=[text], api_visibility="private", queue=False)
+        # An example click fills the box; the context example's button puts its second sentence there; then it runs.
+        for event in (run.click, examples.load_input_event.then, alone.then):
+            event(starting, inputs=[model], outputs=[page.status], api_visibility="private", queue=False).then(
+                handler, inputs=inputs, outputs=page.outputs, api_visibility="private", **limit,
+            ).then(None, js=SCROLL_TO_RESULTS)
+        page.threshold.change(_threshold_handler(page, table), inputs=[page.last, page.threshold],
+                              outputs=[*page.texts.values(), page.disagreements], api_visibility="private",
+                              queue=False, trigger_mode="always_last")
         _register_api(service, table, limit)
 
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=cfg.concurrency)

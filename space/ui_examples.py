@@ -55,12 +55,15 @@ LABELED_EXAMPLES: list[tuple[str, str]] = [
      "and Chiamaka Nwachukwu came from Chrząszczyżewoszyce Mönchengladbach and Szczebrzeszyn."),
     ("Long text (windows)", _LONG),
     # On the bundled model (trained with document context) the second sentence alone tags "Ferreira" PER;
-    # after the first sentence, LOC.
+    # after the first sentence, LOC. Once it has run, the page offers the second sentence alone.
     ("Context from the sentence before",
      "The mayor of Ferreira, Wojciech Szczęsny-Kowalczyk, opened a new bridge over the river. "
      "Police in Ferreira said nobody was hurt."),
 ]
+CONTEXT_LABEL, CONTEXT_TEXT = LABELED_EXAMPLES[-1]
+CONTEXT_ALONE = "Police in Ferreira said nobody was hurt."  # its second sentence, with no sentence before it
+assert CONTEXT_TEXT.endswith(" " + CONTEXT_ALONE)
 EXAMPLES: list[str] = [text for _label, text in LABELED_EXAMPLES]
 EXAMPLE_LABELS: list[str] = [label for label, _text in LABELED_EXAMPLES]
 
-__all__ = ["EXAMPLES", "EXAMPLE_LABELS", "LABELED_EXAMPLES"]
+__all__ = ["CONTEXT_ALONE", "CONTEXT_LABEL", "CONTEXT_TEXT", "EXAMPLES", "EXAMPLE_LABELS", "LABELED_EXAMPLES"]

@@ -11,10 +11,9 @@ from __future__ import annotations
 import colorsys
 import html
 import unicodedata
-from typing import Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 from nercore.tags import entity_types, pipeline_type
-from nercore.thresholds import is_below
 
 # Distinct light colours for the first types (sorted by name); more are generated.
 _BASE_COLORS = ("#f6b3b3", "#a9cdf7", "#aeeabc", "#f7e19c", "#d6b8f2", "#9fe3e0", "#f7c59f", "#c9d89a",
@@ -47,6 +46,8 @@ CSS = """
 .ner-dis col.where {width: 24%;}
 .ner-rows {gap: 8px !important;}
 .ner-dis .said {display: block;}
+.ner-dis .said.low {opacity: .4;}
+#disagreements {max-height: 40vh; overflow-y: auto !important;}
 .ner-dis .chip-type {padding: 0 3px; border-radius: 3px; font-size: 0.85em;}
 .ner-dis .where mark {background: var(--dis); color: inherit; padding: 0; unicode-bidi: isolate;}
 .ner-dis .ctx {color: var(--body-text-color-subdued, #666);}
@@ -71,8 +72,10 @@ CSS = """
     line-height: 1.45;}
   #intro h1 {font-size: 1.5em !important; margin-bottom: 4px !important;}
   #intro-more {display: none !important;}
-  /* Phone: the rows and the disagreement table carry every entity; the per-row tables stay on desktop. */
-  .ner-row > .block:not(:first-child), .ner-row [id^="acc-"] {display: none !important;}
+  /* Phone: the rows and the disagreement table carry every entity; the per-row tables stay on desktop.
+     (Only the accordions: Gradio puts a status tracker first in a row, so "every block but the first"
+     would hide the rows' text.) */
+  .ner-row [id^="acc-"] {display: none !important;}
   .ner-status .wb-desc {display: none;}
   .ner-text {line-height: 1.6;}
   .ner-dis tr.region {border-bottom: 1px solid rgba(128,128,128,.4) !important; padding: 4px 0;}
@@ -80,7 +83,9 @@ CSS = """
   .ner-dis td.best-col[data-label]::before {content: attr(data-label) " (best F1): ";}
   /* A long text must not make the page many screens tall: each row and the region list scroll inside. */
   .ner-text {max-height: 4.9em; overflow-y: auto;}
-  #disagreements {max-height: 45vh; overflow-y: auto;}
+  #disagreements {max-height: 38vh;}
+  /* Phone: the strategy ticks in two short lines instead of three, so the results start sooner. */
+  #strategies label {padding: 2px 8px !important; margin: 0 !important;}
 }
 """
 
@@ -145,19 +150,21 @@ def _pieces(text: str, entities: Sequence[Mapping]) -> list[tuple[str, Mapping |
     return pieces
 
 
-def text_html(text: str, entities: Sequence[Mapping], colors: Mapping[str, str], min_score: float | None = None) -> str:
+def text_html(text: str, entities: Sequence[Mapping], colors: Mapping[str, str], low: Collection[int] = ()) -> str:
     """The text with each entity coloured by type; label and score in the tooltip and data attributes.
-    Entities scored below `min_score` are dimmed (class `low`), never dropped."""
+    The entities at the indices in `low` (under the threshold, `nercore.thresholds`) are dimmed
+    (class `low`), never dropped."""
     out = []
+    index = {id(e): i for i, e in enumerate(entities)}
     for segment, entity in _pieces(text, entities):
         if entity is None:
             out.append(esc(segment))
             continue
         label = label_of(entity)
-        low = is_below(entity, min_score)
+        low_one = index[id(entity)] in low
         out.append(
-            f'<mark class="ent{" low" if low else ""}" data-label="{esc(label)}" style="--c:{color_of(label, colors)}" '
-            f'title="{esc(label)} · {float(entity["score"]):.3f}{" (below the threshold)" if low else ""}">'
+            f'<mark class="ent{" low" if low_one else ""}" data-label="{esc(label)}" style="--c:{color_of(label, colors)}" '
+            f'title="{esc(label)} · {float(entity["score"]):.3f}{" (below the threshold)" if low_one else ""}">'
             f"{esc(segment)}</mark>"
         )
     return f'<div class="ner-text" dir="auto">{"".join(out)}</div>'
@@ -175,17 +182,30 @@ def row_title(strategy: object) -> str:
     return f"{name} — nerkit's view, not a pipeline strategy"
 
 
+def f1_text(f1: float) -> str:
+    """One F1 format on the whole page, the model card's: "F1 86.01" (percent, two decimals)."""
+    return f"F1 {100 * float(f1):.2f}"
+
+
+def _row_help(strategy: object) -> str:
+    """The row's one-line help, without repeating what a non-pipeline row's title already says."""
+    text = str(getattr(strategy, "help", ""))
+    if not is_pipeline(strategy) and "not a pipeline strategy" in text:
+        text = text.split(":", 1)[-1].strip() if ":" in text else text.replace("not a pipeline strategy", "").strip()
+    return text
+
+
 def row_head_html(strategy: object, f1: float | None = None, best: bool = False, measured_on: str = "") -> str:
     name, title = getattr(strategy, "name"), row_title(strategy)
     title_html = f"<code>{esc(name)}</code>{esc(title[len(name):])}"
     score = ""
     if f1 is not None:
         where = f' title="end-to-end F1 of this model ({esc(measured_on)})"' if measured_on else ""
-        score = f'<span class="f1"{where}>F1 {f1:.4f}</span>'
+        score = f'<span class="f1"{where}>{f1_text(f1)}</span>'
         if best:
             score += '<span class="best">best F1</span>'
     return (f'<div class="ner-row-head" data-strategy="{esc(name)}">{title_html}{score}'
-            f' <span class="help">— {esc(getattr(strategy, "help", ""))}</span></div>')
+            f' <span class="help">— {esc(_row_help(strategy))}</span></div>')
 
 
 def entity_table_html(text: str, entities: Sequence[Mapping]) -> str:
@@ -201,11 +221,13 @@ def entity_table_html(text: str, entities: Sequence[Mapping]) -> str:
             f"<th>end</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-def _said(spans: Sequence[Mapping], text: str, colors: Mapping[str, str]) -> str:
+def _said(spans: Sequence[Mapping], text: str, colors: Mapping[str, str], low: Collection[tuple] = ()) -> str:
+    """What one strategy said in a region; spans whose (type, start, end) is in `low` are dimmed."""
     if not spans:
         return "—"
     return "".join(
-        f'<span class="said"><span class="chip-type" style="background:{color_of(str(s["entity_group"]), colors)}">'
+        f'<span class="said{" low" if (str(s["entity_group"]), int(s["start"]), int(s["end"])) in low else ""}">'
+        f'<span class="chip-type" style="background:{color_of(str(s["entity_group"]), colors)}">'
         f'{esc(s["entity_group"])}</span> <bdi>{esc(text[int(s["start"]):int(s["end"])] if text else s.get("word", ""))}'
         f'</bdi> ({float(s["score"]):.2f})</span>'
         for s in spans
@@ -242,13 +264,20 @@ def agreement_message(names: Sequence[str], pipeline_names: Iterable[str]) -> st
     return f"{subject[0].upper()}{subject[1:]} agree on this text."
 
 
+NOTHING_FOUND = "No entities found by any strategy in this text, so there is nothing to disagree on."
+
+
 def disagreement_html(regions: Sequence[Mapping], names: Sequence[str], text: str,
-                      colors: Mapping[str, str], pipeline_names: Iterable[str], best: str | None = None) -> str:
+                      colors: Mapping[str, str], pipeline_names: Iterable[str], best: str | None = None,
+                      low: Mapping[str, Collection[tuple]] | None = None, found: bool = True) -> str:
     """One table row per region (numbered badge, the region in context, what each strategy said there);
-    a sentence instead when all agree. Fixed layout: it fits its container, whatever the text. `best`:
-    the strategy with the model's best measured F1, whose column is marked."""
+    a sentence instead when all agree (another when nothing was found). Fixed layout: it fits its
+    container, whatever the text. `best`: the strategy with the model's best measured F1, whose column
+    is marked. `low`: per strategy, the (type, start, end) of spans under the threshold, dimmed."""
     if not text.strip():
         return ""
+    if not found:
+        return f'<div class="ner-agree" id="agree">{esc(NOTHING_FOUND)}</div>'
     if not regions:
         return f'<div class="ner-agree" id="agree">{esc(agreement_message(names, pipeline_names))}</div>'
     cols = '<col class="where">' + "<col>" * len(names)
@@ -259,7 +288,8 @@ def disagreement_html(regions: Sequence[Mapping], names: Sequence[str], text: st
     for i, region in enumerate(regions, 1):
         start, end = int(region["start"]), int(region["end"])
         cells = "".join(
-            f'<td{mark[n]} data-label="{esc(n)}" dir="auto">{_said(region["strategies"].get(n, []), text, colors)}</td>'
+            f'<td{mark[n]} data-label="{esc(n)}" dir="auto">'
+            f'{_said(region["strategies"].get(n, []), text, colors, (low or {}).get(n, ()))}</td>'
             for n in names
         )
         rows.append(f'<tr class="region"><td class="where" dir="{direction}"><span class="ner-badge">{i}</span> '
@@ -289,17 +319,18 @@ def status_html(result: Mapping) -> str:
     )
 
 
-def summary_html(views: int, regions: int, best: tuple[str, float, str] | None) -> str:
+def summary_html(views: int, regions: int, best: tuple[str, float, str] | None, found: bool = True) -> str:
     """The one line above the rows: how many views, where they disagree, which one measured best.
 
-    `best`: (strategy, F1, split) from the model's own evaluation, or None when it has none."""
-    where = ("they all agree" if regions == 0 else
+    `best`: (strategy, F1, split) from the model's own evaluation, or None when it has none.
+    `found`: whether any view found an entity ("they all agree" would mislead when none did)."""
+    where = ("no entities found" if not found else "they all agree" if regions == 0 else
              f"{regions} place{'s' if regions != 1 else ''} where they disagree")
     line = f"{views} view{'s' if views != 1 else ''}, {where}"
     if best:
         name, f1, split = best
         line = (f'{esc(line)} · best on this model\'s {esc(split)} set: <span class="best">{esc(name)}</span> '
-                f"(F1 {100 * float(f1):.1f})")
+                f"({f1_text(f1)})")
     else:
         line = esc(line)
     return f'<div class="ner-summary" id="summary-line">{line}</div>'
@@ -315,7 +346,7 @@ def error_html(message: str) -> str:
 
 
 __all__ = [
-    "CSS", "DISAGREE_COLOR", "agreement_message", "color_of", "disagreement_html", "entity_table_html",
-    "error_html", "is_pipeline", "legend_html", "legend_types", "notice_html", "palette", "row_head_html",
+    "CSS", "DISAGREE_COLOR", "NOTHING_FOUND", "agreement_message", "color_of", "disagreement_html",
+    "entity_table_html", "error_html", "f1_text", "is_pipeline", "legend_html", "legend_types", "notice_html", "palette", "row_head_html",
     "row_title", "status_html", "summary_html", "text_html",
 ]

@@ -34,6 +34,10 @@ TEXT = RIGGED_TEXT + ' <img src=x onerror="alert(2)">'
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 NAMES = [s.name for s in registry.STRATEGIES]
+# Until issue 22 the phone page "fit 3 screens" because its six strategy rows computed to display: none.
+# With every row shown (each capped at three lines that scroll inside), the longest example on the
+# bundled model takes 2,905 px: 3.44 screens.
+MAX_PHONE_SCREENS = 3.5
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +144,7 @@ def test_compare_in_the_browser(browser, app_url, shots):
     compare(page, TEXT)
     # After it: one summary line above the rows, and the best strategy marked in the disagreement table.
     assert page.locator("#summary").inner_text().strip() == (
-        f"{len(NAMES)} views, 1 place where they disagree · best on this model's test set: first (F1 95.0)")
+        f"{len(NAMES)} views, 1 place where they disagree · best on this model's test set: first (F1 95.00)")
     assert page.locator("#disagreements th.best-col").inner_text().startswith("first")
     assert page.locator("#run-info details").get_attribute("open") is None  # technical details collapsed
     assert "device" not in page.locator("#run-info").inner_text().lower()
@@ -159,8 +163,8 @@ def test_compare_in_the_browser(browser, app_url, shots):
     assert len(starts) >= 4 and max(starts.values()) - min(starts.values()) < 1, starts
     for strategy in registry.STRATEGIES:  # a row that is not a pipeline strategy says so
         head = page.locator(f"#hl-{strategy.name} .ner-row-head").inner_text()
-        assert strategy.help in head
-        assert f"F1 {F1[strategy.name]:.4f}" in head  # the model's own evaluation, beside its row
+        assert strategy.help.split("not a pipeline strategy: ")[-1] in head  # said once (in the title) on `word`
+        assert f"F1 {100 * F1[strategy.name]:.2f}" in head  # the model's own evaluation, beside its row, as in the summary
         assert ("best F1" in head) == (strategy.name == "first")
         if not getattr(strategy, "pipeline", True):
             assert "not a pipeline strategy" in head
@@ -210,7 +214,7 @@ def test_phone_layout(browser, app_url, shots):
     compare(page, TEXT)
     page.screenshot(path=str(shots / "space-390x844.png"), full_page=True)
     height = page.evaluate("document.documentElement.scrollHeight")
-    assert height <= 3 * PHONE["height"], f"the page is {height}px tall on a phone, over 3 screens"
+    assert height <= MAX_PHONE_SCREENS * PHONE["height"], f"the page is {height}px tall on a phone"
     assert no_horizontal_scroll(page)
     assert not page.locator("#acc-first").is_visible()  # on a phone the rows carry the entities; tables: desktop
     page.close()
@@ -277,7 +281,7 @@ def test_clicking_an_example_runs_it(browser, app_url):
     page.close()
 
 
-def test_every_example_fits_three_phone_screens_and_scrolls_to_its_results(browser, app_url):
+def test_every_example_fits_the_phone_screens_and_scrolls_to_its_results(browser, app_url):
     from space.ui_examples import LABELED_EXAMPLES
 
     page = open_page(browser, app_url, PHONE)
@@ -294,7 +298,7 @@ def test_every_example_fits_three_phone_screens_and_scrolls_to_its_results(brows
         # The results came into view by themselves: from the top of the page, where the summary line sits
         # ~1,100 px down, to on screen (at the top, or as high as the page's end allows).
         assert -2 <= top < 0.75 * PHONE["height"], (label, top)
-    assert all(h <= 3 * PHONE["height"] for h in heights.values()), heights
+    assert all(h <= MAX_PHONE_SCREENS * PHONE["height"] for h in heights.values()), heights
     assert no_horizontal_scroll(page)
     page.close()
 

@@ -83,6 +83,29 @@ def test_row_heads_label_non_pipeline_rows_and_mark_the_best_f1():
     assert row_title(word) == "word — nerkit's view, not a pipeline strategy" and row_title(first) == "first"
     head = row_head_html(word)
     assert "not a pipeline strategy" in head and "nerkit&#x27;s own rule" in head and "F1" not in head
+    # Issue 22: the real `word` help also says "not a pipeline strategy"; the row says it once.
+    real = registry.get_strategy("word")
+    assert re.sub(r"<[^>]+>", "", row_head_html(real)).count("not a pipeline strategy") == 1
     head = row_head_html(first, 0.91234, best=True, measured_on="test split")
-    assert "F1 0.9123" in head and "best F1" in head
+    assert "F1 91.23" in head and "best F1" in head  # the card's format, as in the summary line
     assert "best" not in row_head_html(first, 0.8, best=False)
+
+
+def test_one_f1_format_and_a_sentence_when_nothing_was_found():
+    """Issue 22: "86.0" in the summary and "0.8601" in the rows were the same F1; nothing found is said in words."""
+    from space.ui_render import NOTHING_FOUND, f1_text, summary_html
+
+    assert f1_text(0.86006) == "F1 86.01"
+    assert "(F1 86.01)" in summary_html(6, 1, ("first", 0.86006, "test"))
+    assert "no entities found" in summary_html(6, 0, None, found=False)
+    five = ["none", "simple", "first", "average", "max"]
+    assert NOTHING_FOUND in disagreement_html([], five, "Nothing here.", {}, five, found=False)
+
+
+def test_dimmed_spans_in_the_disagreement_table():
+    text = "Widodo met Smith"
+    said = {"entity_group": "PER", "score": 0.6, "start": 0, "end": 6}
+    regions = [{"start": 0, "end": 6, "strategies": {"first": [said], "max": []}}]
+    plain = disagreement_html(regions, ["first", "max"], text, {}, ["first", "max"])
+    dimmed = disagreement_html(regions, ["first", "max"], text, {}, ["first", "max"], low={"first": {("PER", 0, 6)}})
+    assert 'class="said low"' not in plain and dimmed.count('class="said low"') == 1
