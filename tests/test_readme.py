@@ -41,6 +41,7 @@ def test_walkthrough_runs_the_steps_in_their_real_order():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # about 5 minutes on 2 shared cores; far more when other jobs load them
 def test_walkthrough_runs_as_written(tmp_path, conll2003_dir):
     """Run from a checkout-shaped folder: ./ is the project, ../shared/data/conll2003 the data."""
     project = tmp_path / "project"
