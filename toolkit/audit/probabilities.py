@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nercore.errors import UserError
-from nercore.lengths import model_max_length
-from toolkit.alignment import align_batch, check_fast, encode_with_context
 from toolkit.evaluate.labelmap import map_model_labels
+from toolkit.evaluate.predict import encode_words
 
 
 @dataclass
@@ -55,13 +54,8 @@ def word_probabilities(model, tokenizer, sentences: list[list[str]], projection:
     """Each sentence's word probabilities over the dataset labels (first sub-token, softmax, projected)."""
     from tqdm.auto import tqdm
 
-    check_fast(tokenizer, getattr(tokenizer, "name_or_path", "tokenizer"))
-    max_length = model_max_length(tokenizer, max_length, getattr(model, "config", None))
-    if context_tokens and documents is not None:
-        encoding, stats = encode_with_context(tokenizer, sentences, documents, context_tokens=context_tokens,
-                                              max_length=max_length)
-    else:
-        encoding, stats = align_batch(tokenizer, sentences, None, max_length=max_length, with_word_ids=True)
+    encoding, stats = encode_words(model, tokenizer, sentences, documents=documents, context_tokens=context_tokens,
+                                   max_length=max_length)
     firsts = [_first_positions(word_ids) for word_ids in encoding["word_ids"]]
     rows: list[np.ndarray] = [np.zeros((0, projection.shape[1]))] * len(sentences)
     keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoding]

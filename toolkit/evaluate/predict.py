@@ -81,13 +81,8 @@ def predict_words(
     """
     from tqdm.auto import tqdm
 
-    check_fast(tokenizer, getattr(tokenizer, "name_or_path", "tokenizer"))
-    max_length = model_max_length(tokenizer, max_length, getattr(model, "config", None))
-    if context_tokens and documents is not None:
-        encoding, stats = encode_with_context(tokenizer, sentences, documents, context_tokens=context_tokens,
-                                              max_length=max_length)
-    else:
-        encoding, stats = align_batch(tokenizer, sentences, None, max_length=max_length, with_word_ids=True)
+    encoding, stats = encode_words(model, tokenizer, sentences, documents=documents, context_tokens=context_tokens,
+                                   max_length=max_length)
     order = sorted(range(len(sentences)), key=lambda i: len(encoding["input_ids"][i]), reverse=True)
     predictions: list[list[int]] = [[] for _ in sentences]
     keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoding]
@@ -103,6 +98,18 @@ def predict_words(
                 previous = word_id
             predictions[sentence_index] = words
     return predictions, stats
+
+
+def encode_words(model, tokenizer, sentences: list[list[str]], *, documents: list | None = None,
+                 context_tokens: int = 0, max_length: int | None = None):
+    """(encoding with `word_ids`, AlignmentStats): the sentences as the model reads them, alone or inside
+    their documents (`nerkit evaluate` and `nerkit audit` read the same way)."""
+    check_fast(tokenizer, getattr(tokenizer, "name_or_path", "tokenizer"))
+    max_length = model_max_length(tokenizer, max_length, getattr(model, "config", None))
+    if context_tokens and documents is not None:
+        return encode_with_context(tokenizer, sentences, documents, context_tokens=context_tokens,
+                                   max_length=max_length)
+    return align_batch(tokenizer, sentences, None, max_length=max_length, with_word_ids=True)
 
 
 def _argmax(model, tokenizer, batch: dict) -> list[list[int]]:
