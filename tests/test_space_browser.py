@@ -1,7 +1,8 @@
 """A real headless Chromium drives the real app: type, compare, read every row, the legend and the
 disagreement view; check the layout at 1280x900 and on a 390x844 phone; check that HTML and
 Markdown typed by a user are shown as text and never executed or rendered; save screenshots
-(under $NERKIT_SCREENSHOTS when set, else the test's tmp folder).
+(under $NERKIT_SCREENSHOTS when set, else the test's tmp folder; these are of the rigged test model,
+named rigged-*.png: docs/screenshots/space-*.png come from test_space_browser_layout.py on ./model).
 
 Needs Debian's `chromium` at /usr/bin/chromium (or CHROMIUM_PATH) and the `playwright` package.
 """
@@ -148,8 +149,8 @@ def test_compare_in_the_browser(browser, app_url, shots):
     assert page.locator("#disagreements th.best-col").inner_text().startswith("first")
     assert page.locator("#run-info details").get_attribute("open") is None  # technical details collapsed
     assert "device" not in page.locator("#run-info").inner_text().lower()
-    page.screenshot(path=str(shots / "space-1280x900.png"), full_page=True)
-    assert (shots / "space-1280x900.png").stat().st_size > 10_000
+    page.screenshot(path=str(shots / "rigged-1280x900.png"), full_page=True)  # docs/screenshots: the bundled model's
+    assert (shots / "rigged-1280x900.png").stat().st_size > 10_000
 
     # One full-width row per strategy, stacked in registry order.
     boxes = [page.locator(f"#row-{name}").bounding_box() for name in NAMES]
@@ -212,7 +213,7 @@ def test_compare_in_the_browser(browser, app_url, shots):
 def test_phone_layout(browser, app_url, shots):
     page = open_page(browser, app_url, PHONE)
     compare(page, TEXT)
-    page.screenshot(path=str(shots / "space-390x844.png"), full_page=True)
+    page.screenshot(path=str(shots / "rigged-390x844.png"), full_page=True)
     height = page.evaluate("document.documentElement.scrollHeight")
     assert height <= MAX_PHONE_SCREENS * PHONE["height"], f"the page is {height}px tall on a phone"
     assert no_horizontal_scroll(page)
