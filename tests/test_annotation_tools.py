@@ -75,10 +75,30 @@ def test_a_task_without_entities_has_no_score():
 def test_doccano_and_prodigy_records():
     assert doccano_record(TEXT, REGIONS, meta={"nerkit_index": 0}) == {
         "text": TEXT, "label": [[0, 12, "PER"], [21, 26, "LOC"]], "nerkit_index": 0}
-    assert prodigy_task(TEXT, REGIONS) == {
+    assert prodigy_task(TEXT, REGIONS, tokens=False) == {
         "text": TEXT, "spans": [{"start": 0, "end": 12, "label": "PER"}, {"start": 21, "end": 26, "label": "LOC"}],
         "meta": {"score": 0.91}}
-    assert prodigy_task(TEXT, [(0, 12, "PER")]) == {"text": TEXT, "spans": [{"start": 0, "end": 12, "label": "PER"}]}
+    assert prodigy_task(TEXT, [(0, 12, "PER")], tokens=False) == {
+        "text": TEXT, "spans": [{"start": 0, "end": 12, "label": "PER"}]}
+
+
+def test_prodigy_tasks_carry_their_own_tokens():
+    """Prodigy's token format (text/start/end/id/ws; spans with inclusive token_start/token_end): words cut at
+    span edges, so a span inside a hyphenated word still maps onto whole tokens for ner.manual."""
+    text = "Set AHU-G1-Ctrl-Md to auto."
+    start = text.index("Ctrl")
+    task = prodigy_task(text, [(start, start + 4, "PART", 0.8)])
+    tokens = task["tokens"]
+    assert [t["id"] for t in tokens] == list(range(len(tokens)))
+    assert all(text[t["start"]:t["end"]] == t["text"] for t in tokens)
+    assert tokens[0] == {"text": "Set", "start": 0, "end": 3, "id": 0, "ws": True}
+    (span,) = task["spans"]
+    assert tokens[span["token_start"]]["text"] == "Ctrl" and span["token_end"] == span["token_start"]
+    assert (span["start"], span["end"], span["label"]) == (start, start + 4, "PART")
+    whole = prodigy_task(TEXT, REGIONS)["spans"]
+    assert [(s["token_start"], s["token_end"]) for s in whole] == [(0, 1), (3, 3)]
+    padded = prodigy_task(" Paris ", [(0, 6, "LOC")])  # an edge in whitespace is no word edge: no tokens then
+    assert "tokens" not in padded and padded["spans"] == [{"start": 0, "end": 6, "label": "LOC"}]
 
 
 @pytest.mark.parametrize("region", [(5, 5, "PER"), (-1, 3, "PER"), (0, 28, "PER"), (0, 3, ""), (0, 3, "PER", 1.5),
@@ -112,7 +132,8 @@ def test_tool_record_per_tool():
     single = tool_record("label-studio", _record(), ["first"], "bert-conll")
     assert single["predictions"][0]["model_version"] == "bert-conll"
     assert tool_record("doccano", _record(), ["first"], "m")["label"] == [[0, 12, "PER"], [21, 26, "LOC"]]
-    assert tool_record("prodigy", _record(), ["max"], "m")["spans"] == [{"start": 0, "end": 12, "label": "PER"}]
+    assert tool_record("prodigy", _record(), ["max"], "m")["spans"] == [
+        {"start": 0, "end": 12, "token_start": 0, "token_end": 1, "label": "PER"}]
     with pytest.raises(ValueError, match="one set of spans"):
         tool_record("doccano", _record(), ["first", "max"], "m")
 

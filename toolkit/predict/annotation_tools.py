@@ -189,11 +189,35 @@ def doccano_record(text: str, regions: Iterable[Sequence], *, meta: Mapping | No
     return record
 
 
-def prodigy_task(text: str, regions: Iterable[Sequence], *, meta: Mapping | None = None) -> dict:
-    """One Prodigy task: `{"text", "spans": [{"start", "end", "label"}], "meta"}`; `meta` is shown in the
-    task's corner (the least sure span's score is added as `score` when there are scores)."""
+def prodigy_tokens(text: str, spans: Sequence[tuple]) -> tuple[list[dict], list[tuple[int, int]]] | None:
+    """Prodigy `tokens` for `text` (nercore's word splitter, cut at every span edge: the words nerkit trains
+    on) and each span's `(token_start, token_end)` (inclusive); None when a span edge is not a word edge."""
+    from toolkit.data.spans import words_and_tags
+
+    words, _tags = words_and_tags(text, [(s, e, label) for s, e, label, *_ in spans])
+    tokens = [{"text": text[a:b], "start": a, "end": b, "id": i, "ws": b < len(text) and text[b].isspace()}
+              for i, (a, b) in enumerate(words)]
+    first = {a: i for i, (a, _) in enumerate(words)}
+    last = {b: i for i, (_, b) in enumerate(words)}
+    if any(s not in first or e not in last for s, e, *_ in spans):
+        return None
+    return tokens, [(first[s], last[e]) for s, e, *_ in spans]
+
+
+def prodigy_task(text: str, regions: Iterable[Sequence], *, meta: Mapping | None = None, tokens: bool = True) -> dict:
+    """One Prodigy task: `{"text", "tokens", "spans": [{"start", "end", "token_start", "token_end", "label"}],
+    "meta"}`; `meta` is shown in the task's corner (the least sure span's score is added as `score` when
+    there are scores). With `tokens` (when every span edge is a word edge), the task carries its own
+    tokens, so `ner.manual` shows the spans even where spaCy's tokenizer would split the text otherwise."""
     checked = check_regions(text, regions)
-    task: dict[str, Any] = {"text": text, "spans": [{"start": s, "end": e, "label": label} for s, e, label, _ in checked]}
+    task: dict[str, Any] = {"text": text}
+    spans = [{"start": s, "end": e, "label": label} for s, e, label, _ in checked]
+    tokenized = prodigy_tokens(text, checked) if tokens else None
+    if tokenized is not None:
+        task["tokens"] = tokenized[0]
+        spans = [{"start": span["start"], "end": span["end"], "token_start": first, "token_end": last,
+                  "label": span["label"]} for span, (first, last) in zip(spans, tokenized[1])]
+    task["spans"] = spans
     task_meta = dict(meta or {})
     scores = [score for *_, score in checked if score is not None]
     if scores and "score" not in task_meta:
@@ -335,5 +359,5 @@ def predict_to_tool(config, tool: str):
 __all__ = [
     "LABEL_STUDIO_FROM_NAME", "LABEL_STUDIO_TO_NAME", "SUFFIXES", "TOOLS", "check_regions", "doccano_record",
     "label_studio_prediction", "label_studio_results", "label_studio_task", "model_version_of", "predict_to_tool",
-    "prodigy_task", "regions_from_entities", "tool_lines", "tool_record", "utf16_units", "write_tool_file",
+    "prodigy_task", "prodigy_tokens", "regions_from_entities", "tool_lines", "tool_record", "utf16_units", "write_tool_file",
 ]
