@@ -47,11 +47,31 @@ def record_line(record: Mapping) -> str:
     return json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def _good_lines(path: Path) -> tuple[list[bytes], int]:
-    """The complete lines of `path` and the byte length they cover (a last line without a newline is cut)."""
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    return data[:end].splitlines(), end
+def _complete_end(path: Path) -> int:
+    """The byte length of `path`'s complete lines (a last line without a newline is not one), read from the end."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            handle.seek(start)
+            block = handle.read(end - start)
+            found = block.rfind(b"\n")
+            if found >= 0:
+                return start + found + 1
+            end = start
+    return 0
+
+
+def _good_lines(path: Path, end: int):
+    """The complete lines of `path` (up to byte `end`), one at a time."""
+    with open(path, "rb") as handle:
+        read = 0
+        for line in handle:
+            if read >= end:
+                return
+            read += len(line)
+            yield line.rstrip(b"\n")
 
 
 def verified_records(path: Path, docs: Sequence[Doc], strategies: Iterable[str], *, repair: bool = True) -> int:
@@ -60,17 +80,21 @@ def verified_records(path: Path, docs: Sequence[Doc], strategies: Iterable[str],
     Raises a UserError naming `file:line` when a record is not valid JSON or belongs to another
     input or other strategies: resuming then would mix two runs in one file.
     """
-    lines, end = _good_lines(path)
+    end = _complete_end(path)
     if repair and end < path.stat().st_size:
         with open(path, "r+b") as handle:  # an interrupted write: drop the partial last line
             handle.truncate(end)
-    if len(lines) > len(docs):
-        raise UserError(
-            f"{path.name}: holds {len(lines)} records but the input has only {len(docs)}; it was written for another "
-            "input. Remove it (or choose another --output), or run without --resume to overwrite it."
-        )
     wanted = set(strategies)
-    for number, (line, doc) in enumerate(zip(lines, docs), start=1):
+    number = 0
+    records = iter(docs)  # streamed: neither the file nor the input is held whole
+    for number, line in enumerate(_good_lines(path, end), start=1):
+        doc = next(records, None)
+        if doc is None:
+            total = sum(1 for _ in _good_lines(path, end))
+            raise UserError(
+                f"{path.name}: holds {total} records but the input has only {number - 1}; it was written for another "
+                "input. Remove it (or choose another --output), or run without --resume to overwrite it."
+            )
         try:
             record = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -81,7 +105,7 @@ def verified_records(path: Path, docs: Sequence[Doc], strategies: Iterable[str],
                 f"{path.name}:{number}: {problem}, so the file was written for another input or other --strategies. "
                 "Run without --resume to start over, or pass the same input and flags as before."
             )
-    return len(lines)
+    return number
 
 
 def _mismatch(record: Any, doc: Doc, strategies: set[str]) -> str | None:
@@ -128,20 +152,22 @@ class ShardFiles:
             os.replace(self.partial, self.final)
 
 
-def merge_shards(shards: Sequence[Path], docs: Sequence[Doc], output: Path, owners: Sequence[int] | None = None) -> None:
-    """Interleave the shards' records back into input order (record i sits in shard `owners[i]`,
-    by default i % world) as `output`."""
+def merge_shards(shards: Sequence[Path], docs: Iterable[Doc], output: Path, owners: Iterable[int] | None = None) -> None:
+    """Interleave the shards' records back into input order (the k-th record of `docs` sits in shard
+    `owners`' k-th value, by default index % world) as `output`; streamed, one line at a time."""
     world = len(shards)
-    owners = list(owners) if owners is not None else [doc.index % world for doc in docs]
     target = ShardFiles(output)
     handles = [open(path, "rb") for path in shards]
     try:
         with open(target.partial, "wb") as out:
+            docs = iter(docs)
+            owners = iter(owners) if owners is not None else None
             for doc in docs:
-                line = handles[owners[doc.index]].readline()
+                owner = next(owners) if owners is not None else doc.index % world
+                line = handles[owner].readline()
                 record = json.loads(line) if line.endswith(b"\n") else None
                 if not record or record.get("index") != doc.index or record.get("text") != doc.text:
-                    raise RuntimeError(f"{shards[owners[doc.index]].name}: no complete record {doc.index} to merge")
+                    raise RuntimeError(f"{shards[owner].name}: no complete record {doc.index} to merge")
                 out.write(line)
         os.replace(target.partial, output)
     finally:

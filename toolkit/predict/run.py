@@ -1,15 +1,18 @@
 """`nerkit predict`: a model over a whole corpus, every chosen strategy from one forward pass per text.
 
-Order of work: read and check the whole input (a bad line stops here, before any file is
-written), load the model, then run the Space's engine (`nercore.engine.predict_all_batch`: padded,
-length-sorted batches, long texts in overlapping windows) chunk by chunk, appending records to a
-`.partial` file that becomes the output when complete.
+Order of work, in memory that does not grow with the input (`toolkit.predict.inputs.DocStream`):
+a first streaming pass reads and checks every record (a bad line, even the last, stops here,
+before any file is written), then the model is loaded and a second pass runs the Space's engine
+(`nercore.engine.predict_all_batch`: padded, length-sorted batches, long texts in overlapping
+windows) chunk by chunk, one document at a time kept whole, appending records to a `.partial`
+file that becomes the output when complete.
 
-Under `torchrun`/`accelerate launch` (WORLD_SIZE > 1) every process reads the input, takes the
-records i with i % WORLD_SIZE == its rank, and writes them to its own shard file; rank 0 then
-waits for every shard and merges them into the output in input order. No process group is
-needed: the shards meet on the file system, named by a fingerprint of the run (model, flags,
-input texts), so shards of another run are never merged.
+Under `torchrun`/`accelerate launch` (WORLD_SIZE > 1) every process streams the input, keeps the
+records of its own documents (round-robin by document, `shard_owners`), and writes them to its own
+shard file; rank 0 then waits for every shard and merges them, streaming, into the output in input
+order. No process group is needed: the shards meet on the file system (shared by every node),
+named by a fingerprint of the run (model, flags, input texts), so shards of another run are never
+merged.
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from nercore.backends import BACKENDS
-from nercore.documents import document_groups, join_sentences, split_entities
+from nercore.documents import join_sentences, split_entities
 from nercore.errors import UserError
 from nercore.thresholds import check_min_score, keep_confident
-from toolkit.predict.inputs import Doc, InputSpec, read_docs
+from toolkit.predict.inputs import Doc, DocStream, InputSpec
 from toolkit.predict.output import ShardFiles, make_record, merge_shards, record_line, verified_records
 from toolkit.runtime import process_rank
 
@@ -104,7 +107,7 @@ def world_size(environ=None) -> int:
         raise UserError(f"environment variable WORLD_SIZE={value!r}: expected the number of processes") from None
 
 
-def fingerprint(config: PredictConfig, names: Sequence[str], docs: Sequence[Doc]) -> str:
+def fingerprint(config: PredictConfig, names: Sequence[str], docs: Iterable[Doc]) -> str:
     """The same on every rank of one run, different for another model, flag set or input."""
     digest = hashlib.sha256()
     for part in (config.model, config.revision, config.backend, ",".join(names), config.stride, config.max_length):
@@ -118,31 +121,30 @@ def predict_corpus(config: PredictConfig) -> PredictSummary:
     """Run the model over the input and write the JSONL (see the module docstring)."""
     began = time.perf_counter()
     names = config.check()
-    docs, kind = read_docs(config.input)
-    if not docs:
+    docs = DocStream(config.input)
+    kind = docs.kind
+    if not docs.validate():  # the first pass: every record read and checked before anything is written
         raise UserError(f"{config.input.source}: holds no documents; nothing to predict.")
     output = Path(config.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     rank, world = process_rank(), world_size()
     if world > 1 and config.resume and output.exists() and verified_records(output, docs, names, repair=False) == len(docs):
         return PredictSummary(output, kind, names, len(docs), 0, time.perf_counter() - began, world, rank)
-    owner = shard_owners(docs, world)
-    shard = [doc for doc, rank_of in zip(docs, owner) if rank_of == rank]
+    shard = Shard(docs, rank, world)
     run_id = fingerprint(config, names, docs) if world > 1 else ""
     files = ShardFiles(output, rank, world, run_id)
     done = files.start(shard, names, config.resume)
-    todo = shard[done:]
-    if todo:
+    written = len(shard) - done
+    if written:
         pipe = load_pipeline(config, names, rank, world)
         _predict_into(pipe, shard, names, files.partial, config, done=done, rank=rank)
     files.finish()
-    written = len(todo)
     if world > 1:
         if rank != 0:
             return PredictSummary(files.final, kind, names, len(shard), written, time.perf_counter() - began, world, rank)
         shards = [ShardFiles(output, r, world, run_id).final for r in range(world)]
         _wait_for(shards, config.poll_s)
-        merge_shards(shards, docs, output, owner)
+        merge_shards(shards, docs, output, shard_owners(docs, world))
         for path in shards:
             path.unlink(missing_ok=True)
         return PredictSummary(output, kind, names, len(docs), None, time.perf_counter() - began, world)
@@ -155,17 +157,48 @@ def _wait_for(paths: Sequence[Path], poll_s: float) -> None:
         time.sleep(poll_s)
 
 
-def shard_owners(docs: Sequence[Doc], world: int) -> list[int]:
-    """The rank that predicts each record: whole documents round-robin (a sentence needs its neighbours),
-    records without a document one by one (record i on rank i % world)."""
-    owners = [0] * len(docs)
-    for number, group in enumerate(document_groups([doc.document for doc in docs])):
-        for index in group:
-            owners[index] = number % world
-    return owners
+def shard_owners(docs: Iterable[Doc], world: int) -> Iterator[int]:
+    """The rank that predicts each record, streamed: whole documents round-robin (a sentence needs its
+    neighbours), records without a document one by one (`nercore.documents.document_groups`' runs)."""
+    for number, group in enumerate(document_runs(docs)):
+        for _doc in group:
+            yield number % world
 
 
-def _predict_into(pipe: Any, shard: Sequence[Doc], names: Sequence[str], path: Path, config: PredictConfig, *,
+def document_runs(docs: Iterable[Doc]) -> Iterator[list[Doc]]:
+    """Consecutive records of one document as one list (records without a document alone), streamed."""
+    group: list[Doc] = []
+    for doc in docs:
+        if group and (doc.document is None or doc.document != group[-1].document):
+            yield group
+            group = []
+        group.append(doc)
+    if group:
+        yield group
+
+
+class Shard:
+    """This rank's records of a `DocStream`, re-iterable; positions in the shard replace input indices for resume."""
+
+    def __init__(self, docs: DocStream, rank: int, world: int):
+        self.docs, self.rank, self.world = docs, rank, world
+        self._count: int | None = None
+
+    def __iter__(self) -> Iterator[Doc]:
+        if self.world == 1:
+            yield from self.docs
+            return
+        for doc, owner in zip(self.docs, shard_owners(self.docs, self.world)):
+            if owner == self.rank:
+                yield doc
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = len(self.docs) if self.world == 1 else sum(1 for _ in self)
+        return self._count
+
+
+def _predict_into(pipe: Any, shard: Iterable[Doc], names: Sequence[str], path: Path, config: PredictConfig, *,
                   done: int, rank: int) -> None:
     """Predict `shard[done:]` chunk by chunk, appending their records to `path` and flushing after each chunk.
 
@@ -176,25 +209,49 @@ def _predict_into(pipe: Any, shard: Sequence[Doc], names: Sequence[str], path: P
 
     from nercore.engine import predict_all_batch
 
-    groups = [g for g in document_groups([doc.document for doc in shard]) if g[-1] >= done]
     chunk = max(64, 16 * config.batch_size)  # the engine sorts by length within a chunk; resume keeps whole chunks
     desc = "predict" if rank == 0 else f"predict (rank {rank})"
-    with tqdm(total=len(shard), initial=done, desc=desc, unit="doc", disable=not config.progress, position=rank) as bar, \
+    total = len(shard) if hasattr(shard, "__len__") else None
+    with tqdm(total=total, initial=done, desc=desc, unit="doc", disable=not config.progress, position=rank) as bar, \
             open(path, "a", encoding="utf-8", newline="\n") as out:
-        for first in range(0, len(groups), chunk):
-            part = groups[first : first + chunk]
-            joined = [join_sentences([shard[i].text for i in group]) for group in part]
+        for part in _chunks(_positioned_runs(shard, done), chunk):
+            joined = [join_sentences([doc.text for _, doc in group]) for group in part]
             outputs = predict_all_batch(pipe, [text for text, _ in joined], names, config.batch_size,
                                         stride=config.stride, max_chars=None)
             outputs = [{s: keep_confident(found, config.min_score) for s, found in o.items()} for o in outputs]
             lines = []
             for group, (_, starts), found in zip(part, joined, outputs):
-                texts = [shard[i].text for i in group]
+                texts = [doc.text for _, doc in group]
                 per_sentence = [found] if len(group) == 1 else split_entities(found, texts, starts)
-                lines += [record_line(make_record(shard[i], o)) for i, o in zip(group, per_sentence) if i >= done]
+                lines += [record_line(make_record(doc, o)) for (i, doc), o in zip(group, per_sentence) if i >= done]
             out.write("".join(lines))
             out.flush()
             bar.update(len(lines))
+
+
+def _positioned_runs(shard: Iterable[Doc], done: int) -> Iterator[list[tuple[int, Doc]]]:
+    """(position in the shard, record) per document run, from the first run not wholly among the `done` ones;
+    a run already begun keeps its written sentences, for context."""
+    group: list[tuple[int, Doc]] = []
+    for position, doc in enumerate(shard):
+        if group and (doc.document is None or doc.document != group[-1][1].document):
+            if group[-1][0] >= done:
+                yield group
+            group = []
+        group.append((position, doc))
+    if group and group[-1][0] >= done:
+        yield group
+
+
+def _chunks(runs: Iterable[list], size: int) -> Iterator[list[list]]:
+    part: list[list] = []
+    for run in runs:
+        part.append(run)
+        if len(part) == size:
+            yield part
+            part = []
+    if part:
+        yield part
 
 
 def _device(preference: str, rank: int, world: int) -> str:
