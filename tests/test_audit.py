@@ -196,6 +196,56 @@ def test_typed_reader_names_file_line_and_field(rigged, noisy, tmp_path):
         read_audit(tmp_path / "bad.jsonl")
 
 
+def test_word_probabilities_come_from_the_first_sub_token(tmp_path):
+    """"Widodo" is W ##i ##d ##o ##d ##o: its row is the softmax at "W", whatever the other pieces say."""
+    import numpy as np
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from tiny_models import CONLL_LABELS
+    from toolkit.audit.probabilities import label_projection, word_probabilities
+
+    folder = build_rigged_bert(tmp_path / "m", {"W": {"B-LOC": 1}, "##i": {"B-PER": 1}, "##d": {"B-PER": 1},
+                                                "##o": {"B-PER": 1}})
+    model = AutoModelForTokenClassification.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert tokenizer.tokenize("Widodo")[:2] == ["W", "##i"]
+    projection = label_projection(CONLL_LABELS, CONLL_LABELS)
+    (row,) = word_probabilities(model, tokenizer, [["Widodo"]], projection, progress=False).rows
+    assert row.shape == (1, len(CONLL_LABELS)) and CONLL_LABELS[int(np.argmax(row[0]))] == "B-LOC"
+    np.testing.assert_allclose(row.sum(axis=1), 1.0, rtol=1e-6)
+    # a model with the labels in another order is read in the dataset's order
+    shuffled = CONLL_LABELS[::-1]
+    assert label_projection(shuffled, CONLL_LABELS)[0, CONLL_LABELS.index(shuffled[0])] == 1.0
+
+
+def test_a_calibrated_run_is_audited_with_its_calibrated_probabilities(rigged, noisy, tmp_path, capsys):
+    """`nerkit calibrate` divides T into the classifier: the audit reads the weights as they are and says so."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    from toolkit.audit import read_audit
+
+    run = tmp_path / "calibrated"
+    shutil.copytree(rigged, run)
+    model = AutoModelForTokenClassification.from_pretrained(run)
+    calibration = json.loads((Path(__file__).parent / "data" / "run_fixture" / "calibration.json").read_text())
+    with torch.no_grad():  # what `nerkit calibrate` does to the weights
+        model.classifier.weight.div_(calibration["temperature"])
+        model.classifier.bias.div_(calibration["temperature"])
+    model.save_pretrained(run)
+    (run / "calibration.json").write_text(json.dumps(calibration))
+    assert audit("--model", str(run), "--dataset", str(noisy), "--split", "validation",
+                 "--output-dir", str(tmp_path / "a")) == 0
+    assert f"temperature {calibration['temperature']:.3f} baked in" in capsys.readouterr().out
+    assert audit("--model", str(rigged), "--dataset", str(noisy), "--split", "validation",
+                 "--output-dir", str(tmp_path / "b")) == 0
+    softer = {r.sentence_index: r.issues[0]["probability"] for r in read_audit(tmp_path / "a")}
+    sharper = {r.sentence_index: r.issues[0]["probability"] for r in read_audit(tmp_path / "b")}
+    assert softer.keys() <= sharper.keys() and all(softer[i] < sharper[i] for i in softer)
+
+
 # --- cross-validation -------------------------------------------------------------------------------
 
 
@@ -235,6 +285,7 @@ def test_folds_keep_documents_whole(documents):
     assert sorted(lone.count(f) for f in range(3)) == [3, 3, 4]
 
 
+@pytest.mark.slow  # six tiny trainings: about a minute, several on a loaded machine
 def test_interrupted_cross_validation_resumes_with_the_same_result(tiny_bert, documents, tmp_path, monkeypatch,
                                                                    capsys):
     import numpy as np
