@@ -33,7 +33,8 @@ examples:
 
 input kinds (--format auto decides by the path):
   text      any other file: one document per line (blank lines are empty documents)
-  jsonl     .jsonl/.json: one object per line with --text-field (a string, or a list of tokens)
+  jsonl     .jsonl/.json: one object per line with --text-field (a string, or a list of tokens);
+            a Label Studio tasks file or export: every task's data.<--text-field>
   conll     .conll/.iob/.tsv, or a file starting with -DOCSTART-: token columns, blank line between sentences
   dataset   a save_to_disk folder, or a Hub dataset id (--split, --dataset-config, --dataset-revision)
 {registry}
@@ -57,7 +58,10 @@ def register(subparsers) -> None:
     from toolkit.predict.annotation_tools import TOOLS
     from toolkit.predict.inputs import COVERED, formats  # read when the parser is built: a new reader is a choice
 
-    others = "".join(f"  {r.kind:<9} {'/'.join(e for e in r.extensions if e)}: {r.help} (tokens joined with spaces)\n"
+    def how(reader) -> str:
+        return "each record's own text" if reader.spans else "tokens joined with spaces"
+
+    others = "".join(f"  {r.kind:<9} {'/'.join(e for e in r.extensions if e)}: {r.help} ({how(r)})\n"
                      for r in READERS if r.kind not in COVERED)
 
     parser = add_command(
