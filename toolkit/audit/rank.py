@@ -8,12 +8,17 @@ here: this module only feeds them and names what they found.
 
 from __future__ import annotations
 
+import logging
+import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from nercore.errors import UserError
 from nercore.tags import split_tag
+
+logger = logging.getLogger("toolkit")
 
 KINDS = ("missed entity", "spurious entity", "wrong type", "boundary")
 
@@ -56,8 +61,11 @@ def rank_issues(labels: list[list[int]], probabilities: list[np.ndarray], names:
     judged = [i for i, rows in enumerate(probabilities) if len(rows)]
     given = [list(labels[i][:len(probabilities[i])]) for i in judged]
     probs = [_normalised(probabilities[i]) for i in judged]
-    flagged = cl_filter.find_label_issues(given, probs, n_jobs=1)
-    sentence_scores, _ = cl_rank.get_label_quality_scores(given, probs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        flagged = cl_filter.find_label_issues(given, probs, n_jobs=1)
+        sentence_scores, _ = cl_rank.get_label_quality_scores(given, probs)
+    _log_rare_classes(caught, names)
     scores = np.full(len(labels), np.nan)
     scores[judged] = sentence_scores
     issues: dict[int, list[WordIssue]] = {}
@@ -69,6 +77,17 @@ def rank_issues(labels: list[list[int]], probabilities: list[np.ndarray], names:
     for sentence in order:
         issues[sentence].sort(key=lambda issue: issue.word)
     return Ranking(scores=scores, issues=issues, order=order)
+
+
+def _log_rare_classes(caught: list, names: list[str]) -> None:
+    """cleanlab warns once per label with too few examples to flag them all: one line naming those labels."""
+    rare = [m.group(1) for w in caught if (m := re.search(r"issues in class: (\d+)", str(w.message)))]
+    others = [str(w.message) for w in caught if "issues in class" not in str(w.message)]
+    if rare:
+        labels = ", ".join(names[int(i)] if int(i) < len(names) else i for i in rare)
+        logger.warning("cleanlab: too few examples of %s to be sure to flag all their label issues.", labels)
+    for message in others:
+        logger.warning("cleanlab: %s", message)
 
 
 def _normalised(rows: np.ndarray) -> np.ndarray:
