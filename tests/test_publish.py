@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,25 @@ def test_a_corrupted_eval_results_is_refused_before_anything_is_sent(nerkit, hub
     (fresh_run / "eval_results.json").write_text(json.dumps({"schema_version": "x"}))
     run = nerkit("push", fresh_run, "--repo-id", repo)
     assert run.code == 2 and "eval_results.json" in run.stderr and "schema_version" in run.stderr, run.output
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_a_corrupted_backend_eval_results_is_refused_before_anything_is_sent(nerkit, hub, fresh_run, backend):
+    """Issue 24: no test pushed a corrupted `eval_results.<backend>.json`, so a check of `eval_results.json`
+    alone passed the suite. The card already names the repo: no re-render reads the file on the way."""
+    repo = f"alice/{unique('corrupt-backend')}"
+    render_card_for(fresh_run, repo)
+    good = (fresh_run / "eval_results.json").read_text()
+    other = fresh_run / f"eval_results.{backend}.json"
+    other.write_text(good[: len(good) // 2])
+    run = nerkit("push", fresh_run, "--repo-id", repo)
+    assert run.code == 2, run.output
+    assert f"eval_results.{backend}.json: invalid JSON at line" in run.stderr
+    assert not hub.has_repo(repo)
+    other.write_text(good.replace('"f1": 0.8827', '"f1": 1.8827'))
+    run = nerkit("push", fresh_run, "--repo-id", repo)
+    assert run.code == 2 and f"eval_results.{backend}.json: field overall.f1" in run.stderr, run.output
+    assert not hub.has_repo(repo)
 
 
 def test_dry_run_writes_the_exact_tree_without_network(nerkit, hub, run_folder, tmp_path):
@@ -511,6 +531,34 @@ def test_publish_space_refuses_a_space_with_no_model_to_serve(nerkit, hub):
     assert not hub.has_repo(space, "space")
 
 
+@pytest.mark.parametrize("held", [(), ("README.md",), ("README.md", "config.json"), ("model.safetensors",)],
+                         ids=["empty", "card-only", "no-weights", "no-config"])
+def test_publish_space_refuses_a_model_repo_without_weights_or_config(nerkit, hub, held):
+    """Issue 24: a model repo that exists but holds no model (a failed push's empty repo) got a Space
+    that serves nothing."""
+    model, space = f"alice/{unique('hollow')}", f"alice/{unique('hollow-demo')}"
+    nerkit.python(HOLLOW_MODEL, NK_REPO=model, NK_FILES=",".join(held))
+    run = nerkit("publish-space", "--repo-id", space, "--model", model)
+    assert run.code == 2, run.output
+    assert f"model {model} is on the Hub but holds no " in run.stderr and "would serve nothing" in run.stderr
+    assert ("config.json" in run.stderr) == ("config.json" not in held)
+    assert ("weights (model.safetensors or" in run.stderr) == ("model.safetensors" not in held)
+    assert not hub.has_repo(space, "space")
+
+
+HOLLOW_MODEL = r"""
+import json, os
+from huggingface_hub import CommitOperationAdd, HfApi
+api, repo = HfApi(), os.environ["NK_REPO"]
+api.create_repo(repo)
+files = [name for name in os.environ["NK_FILES"].split(",") if name]
+if files:
+    api.create_commit(repo, [CommitOperationAdd(name, b"{}" if name.endswith(".json") else b"x") for name in files],
+                      commit_message="some files")
+print(json.dumps({"ok": True}))
+"""
+
+
 # ---- publish: train -> evaluate -> card -> push ---------------------------------------------------------
 TINY_CONLL = TESTS_DIR / "data" / "tiny_conll"
 
@@ -548,6 +596,54 @@ def test_publish_creates_no_repo_when_a_local_input_is_wrong(nerkit, hub, tiny_b
     assert run.code == 2, run.output
     assert not hub.has_repo(repo), "nothing is created before the local inputs are checked"
     assert "Traceback" not in run.stderr
+
+
+def test_publish_refuses_a_missing_evaluate_split_before_training(nerkit, hub, tiny_bert, tmp_path):
+    """Issue 24: `--evaluate-split nope` trained fully, then said the split was missing."""
+    repo = f"alice/{unique('nope-split')}"
+    out = tmp_path / "out"
+    run = nerkit(*publish_args(repo, tiny_bert, out, "--evaluate-split", "nope"))
+    assert run.code == 2, run.output
+    assert "--evaluate-split nope: the dataset has no such split (it has: train, validation, test)" in run.stderr
+    assert not out.exists() and not hub.has_repo(repo), "refused before training and before the repo"
+    assert "pre-flight ok" not in run.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_publish_stopped_by_a_signal_deletes_the_empty_repo_it_created(nerkit, hub, tiny_bert, tmp_path, signum):
+    """Issue 24: a publish killed by SIGTERM (a CI timeout) left its freshly created empty repo, since the
+    cleanup ran only on Python exceptions. A real signal to a real `nerkit publish` process, mid-training."""
+    repo = f"alice/{unique('stopped')}"
+    out = tmp_path / "out"
+    args = publish_args(repo, tiny_bert, out)
+    args[args.index("--epochs") + 1] = "1000"  # still training when the signal comes
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "toolkit.cli", *map(str, args)], stdout=subprocess.PIPE,
+                                stderr=stderr, text=True, env=client_env(hub, nerkit.hf_home, nerkit.token),
+                                cwd=nerkit.cwd, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            said = ""
+            for line in proc.stdout:  # blocks until the repo exists and training starts
+                said += line
+                if line.startswith("pre-flight ok"):
+                    break
+            assert hub.has_repo(repo), said + errors.read_text()
+            deadline = time.monotonic() + 30
+            while not out.exists() and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.1)  # training has begun (the run folder appears): the signal lands mid-run
+            proc.send_signal(signum)
+            said += proc.communicate(timeout=180)[0]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    stderr = errors.read_text()
+    # 128 + signal from nerkit, or the signal itself when Python re-raises an interrupt after the cleanup
+    assert proc.returncode in (128 + signum, -signum), (proc.returncode, stderr[-3000:])
+    assert f"the empty repo {repo} it had created was deleted" in stderr, stderr[-3000:]
+    assert not hub.has_repo(repo)
+    assert "Pushed" not in said and "Traceback" not in stderr
 
 
 def test_publish_deletes_the_empty_repo_it_created_when_the_push_fails(nerkit, hub, tiny_bert, tmp_path):

@@ -49,8 +49,9 @@ def register(subparsers) -> None:
                          description=DESCRIPTION, epilog=DATA_HELP + "\n" + EXAMPLES, func=run)
     add_train_arguments(parser, revision_flag="--model-revision")
     evaluation = parser.add_argument_group("evaluation and card")
-    evaluation.add_argument("--evaluate-split", default="test",
-                            help="split scored for the card (default: test; the --eval-split when there is none)")
+    evaluation.add_argument("--evaluate-split", default=None,
+                            help="split scored for the card, checked before training (default: test; the --eval-split "
+                                 "when there is none)")
     evaluation.add_argument("--max-eval-sentences", type=int, default=None, metavar="N",
                             help="score only the first N sentences of --evaluate-split (default: all), e.g. for a trial run")
     evaluation.add_argument("--bootstrap", type=int, default=1000, metavar="N",

@@ -127,6 +127,21 @@ def check_space_model(session: HubSession, model_id: str) -> None:
     except HfHubHTTPError as err:
         log.warning("%s", message(err, call))
         return
+    _check_model_files(model_id, info.siblings)
     if info.private:
         log.warning("model %s is private: add a secret named HF_TOKEN (a read token) in the Space settings, "
                     "or the Space cannot load it", model_id)
+
+
+def _check_model_files(model_id: str, siblings) -> None:
+    """A model repo the Space can load: config.json and weights (an empty repo left by a failed push has neither)."""
+    from toolkit.hub.model_folder import WEIGHT_FILES
+
+    if siblings is None:  # the Hub did not list the files: nothing to check against
+        return
+    files = {sibling.rfilename for sibling in siblings}
+    needed = {"config.json": ("config.json",), f"weights ({' or '.join(WEIGHT_FILES)})": WEIGHT_FILES}
+    missing = [what for what, names in needed.items() if not files & set(names)]
+    if missing:
+        raise UserError(f"model {model_id} is on the Hub but holds no {' and no '.join(missing)}, so a Space for it "
+                        f"would serve nothing. Push the trained folder first: nerkit push OUTPUT_DIR --repo-id {model_id}")
