@@ -200,3 +200,81 @@ def test_the_card_reports_the_temperature_and_shows_the_reliability_chart(run, t
     # the evaluation after calibration measures what calibration.json promised
     results = json.loads((run / "eval_results.json").read_text())
     assert results["strategies"]["results"]["first"]["confidence"]["ece"] == pytest.approx(after, abs=1e-6)
+
+
+# ---- issue 24, item 8: planted bugs the tests above let through -----------------------------------------
+# A bias that moves no argmax on tiny_conll: the rigged model's classifier bias is zero, so a bake that divided
+# only the weight (0 / T == 0) passed every test.
+BIAS = (0.3, -0.2, 0.25, -0.15, 0.1, -0.3, 0.2, -0.1, 0.05)
+
+
+@pytest.fixture(scope="module")
+def biased(overconfident, tmp_path_factory) -> Path:
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    folder = tmp_path_factory.mktemp("biased") / "model"
+    shutil.copytree(overconfident, folder)
+    model = AutoModelForTokenClassification.from_pretrained(folder)
+    assert model.classifier.bias.shape[0] == len(BIAS) and not model.classifier.bias.any()
+    with torch.no_grad():
+        model.classifier.bias.copy_(torch.tensor(BIAS))
+    model.save_pretrained(folder)
+    texts = split_texts("train", "validation", "test")
+    for plain, shifted in zip(logits_of(overconfident, texts), logits_of(folder, texts)):
+        assert (plain.argmax(-1) == shifted.argmax(-1)).all(), "the bias must change no argmax"
+    return folder
+
+
+def test_the_bias_is_divided_by_the_temperature_too(biased, tmp_path):
+    from safetensors import safe_open
+
+    run = Path(shutil.copytree(biased, tmp_path / "run"))
+    texts = split_texts("validation", "test")
+    before = logits_of(run, texts)
+    assert main(["calibrate", str(run), "--dataset", str(TINY)]) == 0
+    t = Calibration.read(run, required=True).temperature
+    assert t > 1.2, t
+    for a, b in zip(before, logits_of(run, texts)):
+        np.testing.assert_allclose(a / t, b, atol=1e-5)  # (W h + b) / T, not W h / T + b
+    with safe_open(str(biased / "model.safetensors"), "pt") as old, safe_open(str(run / "model.safetensors"), "pt") as new:
+        np.testing.assert_allclose(new.get_tensor("classifier.bias").numpy(), np.array(BIAS, dtype=np.float32) / t, rtol=1e-6)
+        assert old.get_tensor("classifier.bias").abs().min() > 0
+
+
+def test_changed_argmax_counts_the_sub_tokens_whose_label_moved():
+    """On hand-made logits: the only test of it used to stub it, so comparing a model with itself passed."""
+    from toolkit.evaluate.temperature import changed_argmax
+
+    window = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.5, 0.0, 0.4]])
+    flipped = np.array([[2.0, 1.0, 0.0], [0.0, 1.0, 3.0], [0.0, 0.5, 0.4]])  # rows 1 and 2 move
+    assert changed_argmax([[window]], [[window / 3.7]]) == 0  # a temperature moves nothing
+    assert changed_argmax([[window]], [[flipped]]) == 2
+    assert changed_argmax([[window, window], [window]], [[window, flipped], [flipped]]) == 4  # every window of every text
+    assert changed_argmax([[flipped]], [[window]]) == 2
+
+
+def test_a_bake_that_really_flips_an_argmax_is_refused_and_the_folder_left_unchanged(run, monkeypatch, capsys):
+    """The saved model really predicts otherwise (two classifier rows swapped after the real bake): the check
+    must load it back and compare it with the model before, not with itself."""
+    import toolkit.evaluate.temperature as temperature
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    real_bake = temperature.bake
+
+    def bake_and_swap_rows(folder, names, t):
+        originals = real_bake(folder, names, t)
+        path = Path(folder) / "model.safetensors"
+        with safe_open(str(path), framework="pt") as handle:
+            metadata, tensors = handle.metadata(), {key: handle.get_tensor(key) for key in handle.keys()}
+        weight = tensors["classifier.weight"]
+        weight[[0, 5]] = weight[[5, 0]].clone()  # "O" and another label trade places
+        save_file(tensors, str(path), metadata=metadata)
+        return originals
+
+    before = digest(run)
+    monkeypatch.setattr(temperature, "bake", bake_and_swap_rows)
+    err = refused(["calibrate", str(run), "--dataset", str(TINY)], capsys)
+    assert re.search(r"changed the argmax of \d+ of \d+ sub-tokens .* the weights were restored", err), err
+    assert digest(run) == before

@@ -335,3 +335,48 @@ def test_a_context_model_reads_texts_in_windows_of_the_context_it_was_trained_wi
     plain = build_pipeline(AutoModelForTokenClassification.from_pretrained(context_model),
                            AutoTokenizer.from_pretrained(context_model))
     assert plain.tokenizer.model_max_length > 18 and predict_detailed(plain, far, ["first"]).num_windows == 1
+
+
+# ---- issue 24, item 8: evaluation rows never lose their context ------------------------------------------
+def test_evaluation_during_training_keeps_every_rows_context(context_model, tmp_path):
+    """Context dropout is for training rows only. A planted bug that applied it to evaluation rows too
+    survived the suite; here the rigged model (right only with the previous sentence) trains at a learning
+    rate too small to move it, with dropout 0.99: its per-epoch validation F1 stays 1.0 only if every
+    validation row keeps its context."""
+    from toolkit.data import load_raw_splits
+    from toolkit.labels import prepare_labels
+    from toolkit.training import TrainConfig, train
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for split in ("train", "validation"):
+        (data / f"{split}.txt").write_text(CONTEXT_SPLIT)
+    out = tmp_path / "run"
+    config = TrainConfig(model=str(context_model), output_dir=str(out), epochs=1, batch_size=2, learning_rate=1e-12,
+                         seed=3, context_tokens=8, context_dropout=0.99)
+    train(config, prepare_labels(load_raw_splits(str(data)), labels=CONLL_LABELS))
+    epochs = json.loads((out / "training_log.json").read_text())["epochs"]
+    assert epochs and all(row["eval_f1"] == 1.0 for row in epochs), epochs
+    # the same rows alone: F1 0, so the check above does look at the context
+    from toolkit.evaluate import evaluate_model
+
+    alone = evaluate_model(str(context_model), _context_data(data), "validation", output_dir=tmp_path / "alone",
+                           progress=False, bootstrap=0)
+    assert alone.overall.f1 == 0.0
+
+
+def test_evaluate_never_drops_the_context_a_model_was_trained_to_drop(context_model, context_split, tmp_path):
+    """The dropout recorded with a model (here 0.99) is a training setting: `evaluate` reads every sentence
+    in its document, so the rigged model still finds "smith" (F1 1.0)."""
+    import shutil
+
+    from toolkit.evaluate import evaluate_model
+
+    model = tmp_path / "model"
+    shutil.copytree(context_model, model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: {"tokens_per_side": 8, "dropout": 0.99}}))
+    results = evaluate_model(str(model), _context_data(context_split), "test", output_dir=tmp_path / "out",
+                             progress=False, bootstrap=0, strategies="all")
+    assert results.document_context.headline == "with" and results.overall.f1 == 1.0
+    assert {name: s.f1 for name, s in results.strategies.results.items()} == dict.fromkeys(results.strategies.results, 1.0)
