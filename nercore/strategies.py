@@ -8,8 +8,11 @@ Adding a strategy means adding a row to `STRATEGIES` (and its tests), nothing el
 `pipeline_names()`, `get_strategy`), and a row declares everything it is; no capability has a default.
 
 The last row, `word`, is nerkit's own tokenizer-independent word view (`nercore.words`), not one of
-transformers' `aggregation_strategy` values: its `pipeline_name` is None, so readers label it and
-keep it out of what needs a pipeline name (`pipeline_names()`, `recommendable`).
+transformers' `aggregation_strategy` values. Each role is its own field, so no reader infers one
+from another: `pipeline_name` None only means "no `aggregation_strategy` value" (kept out of
+`pipeline_names()` and `recommendable`); `reference_view` says the Space shows the row for
+reference; `votes_in_disagreements` (see `reference_names()`) whether its spans count where the
+strategies disagree; `combines_scores` whether a temperature can move its entities.
 """
 
 from __future__ import annotations
@@ -43,6 +46,14 @@ class Strategy:
     `pipeline(...)`, no contract with it, and its own `aggregate` handles every window. `whole_text`
     strategies get one WindowScores over the whole text (overlapping windows merged token by token)
     instead of one per window, so a word is never cut by a window edge.
+
+    `reference_view` rows are shown beside the compared ones as a reference (the Space says so, from
+    the row). `votes_in_disagreements` is False for rows whose spans neither make nor grow a
+    disagreement region nor count in the threshold shared by the compared rows (`reference_names()`;
+    `nercore.spans.disagreements`, `nercore.thresholds`); a reference view never votes.
+    `combines_scores` marks rows whose word labels compare or average probabilities across a word's
+    sub-tokens, so rescaling the scores (a temperature, `nerkit calibrate`) can move their entities;
+    the others follow each sub-token's argmax.
     """
 
     name: str
@@ -52,8 +63,14 @@ class Strategy:
     whole_words: bool
     pipeline_name: str | None
     whole_text: bool
+    reference_view: bool
+    votes_in_disagreements: bool
+    combines_scores: bool
 
     def __post_init__(self) -> None:
+        if self.reference_view and self.votes_in_disagreements:
+            raise ValueError(f"strategy {self.name!r}: a reference view is shown for reference, so it cannot vote in "
+                             "disagreements (set votes_in_disagreements=False).")
         if self.pipeline_name is not None and self.pipeline_name not in _TRANSFORMERS_STRATEGIES:
             raise ValueError(f"strategy {self.name!r}: pipeline_name {self.pipeline_name!r} is not one of transformers' "
                              f"aggregation strategies ({', '.join(_TRANSFORMERS_STRATEGIES)}); use None for a view of "
@@ -110,17 +127,22 @@ def _word(window: "WindowScores") -> list[dict]:
 
 STRATEGIES: tuple[Strategy, ...] = (
     Strategy(name="none", help="every token with its own B-/I- label, no grouping", aggregate=_tokens,
-             whole_entities=False, whole_words=False, pipeline_name="none", whole_text=False),
+             whole_entities=False, whole_words=False, pipeline_name="none", whole_text=False,
+             reference_view=False, votes_in_disagreements=True, combines_scores=False),
     Strategy(name="simple", help="adjacent tokens with the same type grouped; a word can be split between entities",
-             aggregate=_simple, whole_entities=True, whole_words=False, pipeline_name="simple", whole_text=False),
+             aggregate=_simple, whole_entities=True, whole_words=False, pipeline_name="simple", whole_text=False,
+             reference_view=False, votes_in_disagreements=True, combines_scores=False),
     Strategy(name="first", help="each word takes the label of its first sub-token", aggregate=_first,
-             whole_entities=True, whole_words=True, pipeline_name="first", whole_text=False),
+             whole_entities=True, whole_words=True, pipeline_name="first", whole_text=False,
+             reference_view=False, votes_in_disagreements=True, combines_scores=False),
     Strategy(name="average", help="each word takes the label with the highest mean score over its sub-tokens",
-             aggregate=_average, whole_entities=True, whole_words=True, pipeline_name="average", whole_text=False),
+             aggregate=_average, whole_entities=True, whole_words=True, pipeline_name="average", whole_text=False,
+             reference_view=False, votes_in_disagreements=True, combines_scores=True),
     Strategy(name="max", help="each word takes the label of its most confident sub-token", aggregate=_max,
-             whole_entities=True, whole_words=True, pipeline_name="max", whole_text=False),
+             whole_entities=True, whole_words=True, pipeline_name="max", whole_text=False,
+             reference_view=False, votes_in_disagreements=True, combines_scores=True),
     Strategy(name="word", help=RULE_HELP, aggregate=_word, whole_entities=True, whole_words=True, pipeline_name=None,
-             whole_text=True),
+             whole_text=True, reference_view=True, votes_in_disagreements=False, combines_scores=True),
 )
 
 
@@ -132,6 +154,12 @@ def names() -> tuple[str, ...]:
 def pipeline_names() -> tuple[str, ...]:
     """The rows `pipeline(...)` can produce, for code that builds or names a pipeline."""
     return tuple(s.name for s in STRATEGIES if s.pipeline)
+
+
+def reference_names() -> tuple[str, ...]:
+    """Rows that do not vote in disagreements (`votes_in_disagreements` False): the `reference` argument of
+    `nercore.spans.disagreements` and `nercore.thresholds`."""
+    return tuple(s.name for s in STRATEGIES if not s.votes_in_disagreements)
 
 
 def __getattr__(attribute: str):
@@ -194,6 +222,6 @@ def best_recommendable(f1: Mapping[str, float]) -> str | None:
 
 __all__ = [
     "STRATEGIES", "Strategy", "UnknownStrategyError", "best_recommendable", "get_strategy", "names", "pipeline_names",
-    "recommendable",
+    "recommendable", "reference_names",
     "validate_strategies",
 ]

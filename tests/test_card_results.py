@@ -172,3 +172,44 @@ def test_an_evaluation_without_confidence_figures_leaves_the_section_out_with_a_
     ctx = make_context(edit=older)
     assert confidence(ctx) is None and "no confidence figures" in ctx.warnings[-1]
     assert confidence(make_context()) is None  # no strategies block at all: the strategies section warns
+
+
+def test_the_calibration_text_reads_which_rows_combine_scores_from_the_table(tmp_path, monkeypatch):
+    """Issue 24: the card named `average` and `max` itself. A row that combines scores (`combines_scores`) is
+    listed from the table; one that does not is left out, whatever its name."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from nercore import strategies as registry
+    from toolkit.card.context import build_context
+    from toolkit.card.sections import confidence
+
+    run = Path(shutil.copytree(Path(__file__).parent / "data" / "run_fixture", tmp_path / "run"))
+    calibration = json.loads((run / "calibration.json").read_text())
+    for reading in calibration["readings"].values():
+        for side in ("before", "after"):
+            reading[side]["last"] = dict(reading[side]["first"], f1=0.5)
+    (run / "calibration.json").write_text(json.dumps(calibration))
+    rows = {s.name: s for s in registry.STRATEGIES}
+    table = (*(dataclasses.replace(s, combines_scores=False) if s.name == "average" else s for s in registry.STRATEGIES),
+             dataclasses.replace(rows["max"], name="last", pipeline_name=None, reference_view=True,
+                                 votes_in_disagreements=False, combines_scores=True))
+    monkeypatch.setattr(registry, "STRATEGIES", table)
+    text = confidence.confidence(build_context(run))
+    assert "Entities move only where scores decide: `max` and `last` combine them, and where a text" in text
+    assert "| first 90.87 → 90.87; max 90.70 → 90.70; last 50.00 → 50.00 |" in text
+    assert "average 90.83" not in text
+    monkeypatch.setattr(registry, "STRATEGIES", tuple(dataclasses.replace(s, combines_scores=False) for s in table))
+    text = confidence.confidence(build_context(run))
+    assert "Entities move only where scores decide: where a text" in text and "| first 90.87 → 90.87 |" in text
+
+
+def test_a_reference_view_never_votes():
+    from nercore.strategies import STRATEGIES, Strategy, reference_names
+
+    assert reference_names() == ("word",) and [s.name for s in STRATEGIES if s.reference_view] == ["word"]
+    assert [s.name for s in STRATEGIES if s.combines_scores] == ["average", "max", "word"]
+    word = next(s for s in STRATEGIES if s.name == "word")
+    with pytest.raises(ValueError, match="cannot vote in disagreements"):
+        Strategy(**{**{f.name: getattr(word, f.name) for f in dataclasses.fields(word)}, "votes_in_disagreements": True})

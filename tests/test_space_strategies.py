@@ -76,11 +76,13 @@ def _last(window):
 SIXTH_ROWS = {
     # a view of nerkit's own, neither a pipeline strategy nor whole-text: the row the old NaN path broke
     "own": dict(name="last", help="each word takes the label of its last sub-token", aggregate=_last,
-                whole_entities=True, whole_words=True, pipeline_name=None, whole_text=False),
+                whole_entities=True, whole_words=True, pipeline_name=None, whole_text=False,
+                reference_view=True, votes_in_disagreements=False, combines_scores=False),
     # a pipeline strategy under a new name (as a future transformers strategy would arrive)
     "pipeline": dict(name="last", help="each word takes the label of its first sub-token (a second name)",
                      aggregate=dict((s.name, s.aggregate) for s in STRATEGIES)["first"], whole_entities=True,
-                     whole_words=True, pipeline_name="first", whole_text=False),
+                     whole_words=True, pipeline_name="first", whole_text=False,
+                     reference_view=False, votes_in_disagreements=True, combines_scores=False),
 }
 
 

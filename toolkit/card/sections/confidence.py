@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from toolkit.card.context import CardContext
 from nercore.runfolder import RELIABILITY_CHART
+from nercore.strategies import get_strategy, names
 from toolkit.card.fmt import count, md_table, pct
 
 TARGET_PRECISION = 0.95  # the advice: the lowest threshold whose precision reaches this
@@ -49,24 +50,35 @@ def _calibration(ctx: CardContext) -> str | None:
     if record.temperature == 1.0:
         return (f"`nerkit calibrate` found no temperature that made the `{record.strategy}` scores more reliable on "
                 f"the {record.fit_split} split without lowering its F1, so the scores are the model's own.")
+    measured = {name for reading in record.readings.values() for name in reading["before"]}
+    combining = [name for name in names() if name in measured and get_strategy(name).combines_scores]  # T moves them
     text = (f"The scores are **temperature-scaled**: T = {record.temperature:.3g}, fitted on the {record.fit_split} "
             f"split to the `{record.strategy}` strategy's entity scores and baked into the classifier (its weight and "
             "bias divided by T), so any `pipeline(...)` gets them. No sub-token's predicted label changed "
             f"({count((record.argmax_check or {}).get('sub_tokens', 0))} checked). Entities move only where scores "
-            "decide: `average` and `max` combine them, and where a text spans several overlapping windows the "
+            f"decide: {_combining_clause(combining)}where a text spans several overlapping windows the "
             "pipeline keeps the higher-scored of two overlapping entities.")
     shown = ctx.strategy if all(ctx.strategy in r["before"] for r in record.readings.values()) else record.strategy
     rows = []
     for split, reading in record.readings.items():
         before, after = reading["before"], reading["after"]
         moved = [f"{name} {pct(before[name]['f1'])} → {pct(after[name]['f1'])}"
-                 for name in dict.fromkeys([shown, "average", "max"]) if name in before and name in after]
+                 for name in dict.fromkeys([shown, *combining]) if name in before and name in after]
         changed = ", ".join(f"{name} {n}" for name, n in (reading.get("changed_sentences") or {}).items() if n)
         rows.append([split, count(reading["num_sentences"]), _ece(before[shown]["ece"]), _ece(after[shown]["ece"]),
                      "; ".join(moved), changed or "none"])
     table = md_table(["Split", "Sentences", f"ECE before (`{shown}`)", "ECE after", "F1 before → after",
                       "Sentences whose entities changed"], rows, numeric={1, 2, 3})
     return f"{text}\n\n{table}"
+
+
+def _combining_clause(names: list[str]) -> str:
+    """"`average` and `max` combine them, and " for the measured rows whose entities compare scores."""
+    if not names:
+        return ""
+    quoted = [f"`{name}`" for name in names]
+    listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+    return f"{listed} combine{'s' if len(names) == 1 else ''} them, and "
 
 
 def _ece(value: float | None) -> str:
