@@ -19,14 +19,11 @@ text is scored whole, nothing truncated.
 from __future__ import annotations
 
 import bisect
-import logging
 
 from nercore.errors import UserError
 from nercore.lengths import model_max_length
 from toolkit.data import RawData, RawSplit
 from toolkit.data.spans import SpanReport, resolve_overlaps, show_span, words_and_tags
-
-logger = logging.getLogger("toolkit")
 
 SPAN_ALIGNMENTS = ("expand", "contract", "refuse")
 SENTENCE_ENDS = frozenset(".!?。！？")
@@ -54,12 +51,23 @@ def align_spans(raw: RawData, tokenizer, *, policy: str = "expand", overlaps: st
     specials = tokenizer.num_special_tokens_to_add()
     room = limit - specials
     budget = max(room - 2 * context_tokens, room // 2, 8)
-    for name, split in raw.splits.items():
+    for split in raw.splits.values():
         if split.has_spans:
             align_split(split, tokenizer, policy=policy, overlaps=overlaps, budget=budget)
-            for line in SpanReport.from_json(split.span_report).lines():
-                logger.info("%s: %s", name, line)
     return raw
+
+
+def report_lines(raw: RawData) -> list[str]:
+    """What reading and alignment did, per split, for the terminal: counts, first examples, the types found."""
+    lines = []
+    for name, split in raw.splits.items():
+        if split.span_report is None:
+            continue
+        lines += [f"  {name}: {line}" for line in SpanReport.from_json(split.span_report).lines()]
+    types = sorted({label for split in raw.splits.values() for spans in (split.spans or []) for *_, label in spans})
+    if types:
+        lines.append(f"  entity types in the spans: {', '.join(types)}")
+    return lines
 
 
 def token_offsets(text: str, offsets: list) -> tuple[list[int], list[int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def _data_help() -> str:
@@ -145,7 +146,8 @@ def _align_spans(raw, args: argparse.Namespace):
     from transformers import AutoConfig
 
     from toolkit.alignment import load_tokenizer
-    from toolkit.span_alignment import align_spans
+    from toolkit.runtime import is_main_process
+    from toolkit.span_alignment import align_spans, report_lines
 
     model = getattr(args, "model", None) or getattr(args, "run_dir", None)
     revision = getattr(args, "revision", None)
@@ -154,6 +156,10 @@ def _align_spans(raw, args: argparse.Namespace):
         config = AutoConfig.from_pretrained(model, revision=revision)
     except (OSError, ValueError):
         config = None
-    return align_spans(raw, tokenizer, policy=getattr(args, "span_alignment", "expand"),
-                       overlaps=getattr(args, "overlaps", "refuse"), max_length=getattr(args, "max_length", None),
-                       context_tokens=getattr(args, "context_tokens", 0) or 0, config=config)
+    raw = align_spans(raw, tokenizer, policy=getattr(args, "span_alignment", "expand"),
+                      overlaps=getattr(args, "overlaps", "refuse"), max_length=getattr(args, "max_length", None),
+                      context_tokens=getattr(args, "context_tokens", 0) or 0, config=config)
+    if is_main_process():
+        print("character spans read and aligned to the model's sub-tokens (docs/annotations.md#the-alignment-report):",
+              *report_lines(raw), sep="\n", file=sys.stderr)
+    return raw

