@@ -74,10 +74,11 @@ def token_offsets(text: str, offsets: list) -> tuple[list[int], list[int]]:
     """Sub-token (starts, ends) in the text, whitespace trimmed off each, empty ones left out."""
     starts, ends = [], []
     for start, end in offsets:
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
+        if start < end and (text[start].isspace() or text[end - 1].isspace()):
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
         if start < end:
             starts.append(start)
             ends.append(end)
@@ -120,44 +121,74 @@ def _refuse(policy: str, where: str, text: str, span: tuple, piece: tuple[int, i
 
 
 def align_split(split: RawSplit, tokenizer, *, policy: str, overlaps: str, budget: int) -> None:
-    """Adjust one split's spans, re-cut its words and chunk its long texts (in place)."""
+    """Adjust one freshly read split's spans, re-cut its words and chunk its long texts (in place).
+
+    A record whose spans need no move keeps the words and tags read with it (the common case: one
+    tokenizer pass over the texts is all the work); only long records are tokenized again as words,
+    to cut chunks by the sub-tokens training will see.
+    """
+    if split.span_report and "settings" in split.span_report:
+        raise ValueError("this split is aligned already; read it again to align it to another tokenizer")
     report = SpanReport.from_json(split.span_report or {})
-    for kind in ("words_cut", "expanded", "contracted", "dropped_by_contract", "overlaps_after_alignment",
-                 "chunked_records", "chunks"):
-        report.counts.pop(kind, None)
-        report.examples.pop(kind, None)
-    encoded = tokenizer(split.texts, add_special_tokens=False, return_offsets_mapping=True)
+    backend = _backend(tokenizer)
+    encodings = backend.encode_batch(split.texts, add_special_tokens=False)
+    sentence_of = {record: sentence for sentence, record in enumerate(split.sentence_records)}
     records = []
     for index, text in enumerate(split.texts):
-        where = split.record_names[index]
-        starts, ends = token_offsets(text, encoded["offset_mapping"][index])
-        spans = adjust(text, split.spans[index], starts, ends, policy, where, report)
-        spans = resolve_overlaps(spans, text, overlaps, where, report, kind="overlaps_after_alignment",
-                                 why=f" once moved to sub-token edges (--span-alignment {policy})")
-        words, tags = words_and_tags(text, spans, report, where)
-        records.append((words, tags))
-    _rebuild(split, records, tokenizer, budget, report)
+        where, spans = split.record_names[index], split.spans[index]
+        if spans:  # a record without spans has no edge to move
+            starts, ends = token_offsets(text, encodings[index].offsets)
+            spans = adjust(text, spans, starts, ends, policy, where, report)
+            spans = resolve_overlaps(spans, text, overlaps, where, report, kind="overlaps_after_alignment",
+                                     why=f" once moved to sub-token edges (--span-alignment {policy})")
+        sentence = sentence_of.get(index)
+        if spans == split.spans[index]:
+            words = split.word_offsets[sentence] if sentence is not None else []
+            tags = split.tags[sentence] if sentence is not None else []
+        else:  # words cut at the moved edges; the count of cut words follows the move
+            before, after = SpanReport(), SpanReport()
+            words_and_tags(text, split.spans[index], before)
+            words, tags = words_and_tags(text, spans, after, where)
+            report.add("words_cut", after.counts["words_cut"] - before.counts["words_cut"])
+            report.merge(SpanReport(examples=after.examples))
+        records.append((words, tags, len(encodings[index].ids)))
+    _rebuild(split, records, backend, budget, report)
     split.span_report = {**report.to_json(), "settings": {"span_alignment": policy, "overlaps": overlaps}}
 
 
-def _rebuild(split: RawSplit, records: list, tokenizer, budget: int, report: SpanReport) -> None:
+def _backend(tokenizer):
+    """The fast tokenizer's Rust tokenizer, without truncation or padding (every sub-token counted)."""
+    backend = tokenizer.backend_tokenizer
+    backend.no_truncation()
+    backend.no_padding()
+    return backend
+
+
+def _rebuild(split: RawSplit, records: list, backend, budget: int, report: SpanReport) -> None:
     """tokens/tags/word_offsets/sentence_records/documents from each record's words, long ones chunked."""
     tokens, tags, offsets, owners = [], [], [], []
-    kept = [index for index, (words, _) in enumerate(records) if words]
-    word_lists = [[split.texts[i][a:b] for a, b in records[i][0]] for i in kept]
-    pieces = tokenizer(word_lists, is_split_into_words=True, add_special_tokens=False) if word_lists else None
-    for row, index in enumerate(kept):
-        words, record_tags = records[index]
-        counts = [0] * len(words)
-        for word_id in pieces.word_ids(row):
+    long = [index for index, (words, _, pieces) in enumerate(records) if words and pieces > budget // 2]
+    word_lists = {index: [split.texts[index][a:b] for a, b in records[index][0]] for index in long}
+    encoded = backend.encode_batch(list(word_lists.values()), is_pretokenized=True, add_special_tokens=False) \
+        if long else []
+    counts_of = {}
+    for index, encoding in zip(long, encoded):
+        counts = [0] * len(records[index][0])
+        for word_id in encoding.word_ids:
             if word_id is not None:
                 counts[word_id] += 1
-        bounds = chunk_bounds(split.texts[index], words, record_tags, counts, budget)
+        counts_of[index] = counts
+    for index, (words, record_tags, _) in enumerate(records):
+        if not words:
+            continue
+        text = split.texts[index]
+        bounds = chunk_bounds(text, words, record_tags, counts_of[index], budget) if index in counts_of \
+            else [0, len(words)]
         if len(bounds) > 2:
             report.add("chunked_records", record=split.record_names[index])
             report.add("chunks", len(bounds) - 1)
         for a, b in zip(bounds, bounds[1:]):
-            tokens.append(word_lists[row][a:b])
+            tokens.append([text[x:y] for x, y in words[a:b]])
             tags.append(record_tags[a:b])
             offsets.append(words[a:b])
             owners.append(index)

@@ -103,9 +103,9 @@ def first_record(text: str) -> object:
 
     stripped = text.lstrip()
     try:
-        if stripped.startswith("["):
-            rows = json.loads(stripped)
-            return rows[0] if isinstance(rows, list) and rows else None
+        if stripped.startswith("["):  # only the first element is parsed: exports can be hundreds of MB
+            rest = stripped[1:].lstrip()
+            return None if rest.startswith("]") else json.JSONDecoder().raw_decode(rest)[0]
         line = next((line for line in stripped.split("\n", 50) if line.strip()), "")
         return json.loads(line) if line else None
     except (ValueError, IndexError):

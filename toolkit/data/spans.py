@@ -237,7 +237,8 @@ def words_and_tags(text: str, spans: list[tuple[int, int, str]], report: SpanRep
                 i += 1
             if inside:
                 if report is not None:
-                    report.add("words_cut", record=where or None, text=text, before=(start, end))
+                    report.add("words_cut", record=where or None, text=text, before=(start, end),
+                               after=(start, inside[0]))
                 bounds = [start, *inside, end]
                 cut.extend((a, b) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip())
             else:
@@ -269,7 +270,7 @@ class SpanBuilder:
         if not isinstance(text, str):
             raise UserError(f"{name}: the text must be a string, found {text!r:.60}.")
         kept = clean_spans(text, spans, name, self.options, self.report)
-        words, tags = words_and_tags(text, kept)
+        words, tags = words_and_tags(text, kept, self.report, name)
         split = self.split
         self.report.add("records")
         self.report.add("spans", len(kept))
