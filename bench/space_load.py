@@ -6,14 +6,18 @@ waits while other models load; and micro-batching on vs off (NER_BATCH_SIZE=16 v
 1/8/32/64 clients: calls/s, p95, and the server process's CPU time per call (the clients share the
 machine, so calls/s also pays for them; CPU per call is what a Space with remote visitors pays).
 Fairness: how long one-line /predict calls wait while 8 texts of 20,000 characters are in flight,
-and how long those long texts take; `--baseline REV` runs the same row on the app of another git
-revision (a temporary worktree), side by side.
+sent to /compare with every strategy as the page sends them, and how long those long texts take;
+`--baseline REV` runs the same row on the app of another git revision (a temporary worktree), side
+by side. Soak (`--soak`): 10 rounds of 64 clients calling /compare for 30 s each, server RSS after
+every round (goal: round 10 <= round 2 + 50 MB).
 Model: NER_MODEL, else the bundled ./model; backend: NER_BACKEND (auto: ONNX int8 on CPU).
+Figures go to bench/results/space_load.json, space_fairness.json and space_soak.json.
 
     python bench/space_load.py            # full
     python bench/space_load.py --quick    # fewer calls (a couple of minutes on 2 CPU cores)
     NER_BACKEND=torch python bench/space_load.py --quick --batching-only --wait-ms 15
     python bench/space_load.py --fairness-only --baseline HEAD~3
+    python bench/space_load.py --soak     # 10 rounds x 64 clients x 30 s (6-7 minutes)
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import record  # noqa: E402
 NAMES = ["Barack Obama", "Angela Merkel", "Joko Widodo", "John Smith"]
 PLACES = ["Paris", "New York City", "Jakarta", "Montpellier"]
 
@@ -167,13 +173,13 @@ def long_text(chars: int = 20_000) -> str:
 
 def fairness(server: Server, long_clients: int = 8, rounds: int = 1, gap_s: float = 0.25) -> dict:
     """One-line /predict waits (p50, p95, max) while `long_clients` 20,000-character texts are in flight
-    (`rounds` each), and the wall time until every long text is answered."""
+    on /compare with every strategy (`rounds` each), and the wall time until every long text is answered."""
     text = long_text()
     errors = []
 
     def long_calls():
         for _ in range(rounds):
-            _t, exc = timed(server.client.predict, text=text, strategy="first", api_name="/predict")
+            _t, exc = timed(server.client.predict, text=text, api_name="/compare")
             if exc is not None:
                 errors.append(exc)
 
@@ -216,15 +222,25 @@ def fairness_rows(model: str, baseline: str | None, rounds: int) -> None:
     finally:
         if worktree is not None:
             subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT, capture_output=True)
-    print("fairness: one-line /predict while 8 texts of 20,000 characters are in flight")
+    print("fairness: one-line /predict while 8 texts of 20,000 characters are in flight on /compare (every strategy)")
     print("app                 | short wait p50 s  p95 s  max s (n) | long texts: wall s  texts/s | errors")
     for label, r in rows:
         print(f"{label:19} | {r['short_p50']:16.2f} {r['short_p95']:6.2f} {r['short_max']:6.2f} ({r['shorts']:3d}) | "
               f"{r['long_wall']:19.1f} {r['long_per_s']:8.2f} | {r['errors']}")
+    figures = {"rounds": rounds, "long_clients": 8, "long_chars": 20_000, "long_api": "/compare (every strategy)"}
+    for label, r in rows:
+        key = "baseline" if label.startswith("baseline") else "this"
+        figures[key] = {k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}
+        if key == "baseline":
+            figures["baseline_rev"] = baseline
     if len(rows) == 2:
         (_, old), (_, new) = rows
         print(f"ratio this/baseline: short p95 {new['short_p95'] / old['short_p95']:.2f}x, "
               f"long-text throughput {new['long_per_s'] / old['long_per_s']:.2f}x")
+        figures["long_throughput_this_vs_baseline"] = round(new["long_per_s"] / old["long_per_s"], 2)
+    this = figures["this"]
+    figures["goal_short_p95_met"] = this["short_p95"] <= 0.5 and this["shorts"] >= 30
+    record("space_fairness", figures, notes="2 shared vCPUs, loaded by other jobs")
 
 
 def main() -> None:
@@ -234,30 +250,75 @@ def main() -> None:
     parser.add_argument("--wait-ms", type=int, default=5, help="NER_BATCH_WAIT_MS of the batched server (default 5)")
     parser.add_argument("--fairness-only", action="store_true", help="only the fairness row(s)")
     parser.add_argument("--baseline", metavar="REV", help="also run the fairness row on the app at git revision REV")
+    parser.add_argument("--rounds", type=int, default=None, help="long texts per long client in the fairness row "
+                        "(default: 1 with --quick, else 2)")
+    parser.add_argument("--soak", action="store_true", help="only the soak: 10 rounds of 64 clients x 30 s, RSS after each")
+    parser.add_argument("--soak-rounds", type=int, default=10)
+    parser.add_argument("--soak-seconds", type=float, default=30.0)
     args = parser.parse_args()
     model = os.environ.get("NER_MODEL") or str(ROOT / "model")
     sequential = 100 if args.quick else 500
     per_clients = 64 if args.quick else 256
     print(f"model {Path(model).name if Path(model).exists() else model}; quick={args.quick}; "
           f"backend {os.environ.get('NER_BACKEND', 'auto')}; batch wait {args.wait_ms} ms")
-    if args.fairness_only:
-        fairness_rows(model, args.baseline, rounds=1 if args.quick else 2)
+    rounds = args.rounds or (1 if args.quick else 2)
+    if args.soak:
+        soak(model, args.soak_rounds, args.soak_seconds)
         return
+    if args.fairness_only:
+        fairness_rows(model, args.baseline, rounds=rounds)
+        return
+    figures = {}
     if not args.batching_only:
-        server_checks(model, sequential)
-        fairness_rows(model, args.baseline, rounds=1 if args.quick else 2)
-    batching_table(model, per_clients, args.wait_ms)
+        figures["server"] = server_checks(model, sequential)
+        fairness_rows(model, args.baseline, rounds=rounds)
+    figures["batching"] = batching_table(model, per_clients, args.wait_ms)
+    record("space_load", figures, notes="2 shared vCPUs, loaded by other jobs; clients on the same machine")
 
 
-def server_checks(model: str, sequential: int) -> None:
+def soak(model: str, rounds: int, seconds: float, clients: int = 64) -> dict:
+    """`rounds` rounds of `clients` clients calling /compare back to back for `seconds`; server RSS after each."""
+    server = Server(model)
+    rss, calls, errors = [server.rss_mb()], [], []
+    try:
+        for round_ in range(1, rounds + 1):
+            deadline = time.perf_counter() + seconds
+            done, failed = [0], [0]
+
+            def client(i: int) -> None:
+                while time.perf_counter() < deadline:
+                    _t, exc = timed(server.client.predict, text=text_for(i + done[0]), api_name="/compare")
+                    done[0] += 1
+                    failed[0] += exc is not None
+
+            with ThreadPoolExecutor(clients) as pool:
+                list(pool.map(client, range(clients)))
+            time.sleep(1)
+            rss.append(server.rss_mb())
+            calls.append(done[0])
+            errors.append(failed[0])
+            print(f"round {round_:2d}: {done[0]:5d} calls, {failed[0]} errors, server RSS {rss[-1]:.0f} MB", flush=True)
+    finally:
+        server.close()
+    growth = rss[-1] - rss[2] if len(rss) > 2 else float("nan")
+    print(f"RSS before {rss[0]:.0f} MB; after round 2 {rss[min(2, len(rss) - 1)]:.0f} MB, after round {rounds} "
+          f"{rss[-1]:.0f} MB: {growth:+.0f} MB (goal <= +50 MB): {'MET' if growth <= 50 else 'NOT MET'}")
+    figures = {"clients": clients, "seconds_per_round": seconds, "rss_mb": [round(x) for x in rss], "calls": calls,
+               "errors": errors, "growth_round2_to_last_mb": round(growth), "goal_met": bool(growth <= 50)}
+    record("space_soak", figures, notes="2 shared vCPUs, loaded by other jobs; rss_mb[0] is before round 1")
+    return figures
+
+
+def server_checks(model: str, sequential: int) -> dict:
     server = Server(model, NER_ALLOW_ANY_MODEL="1", NER_ALLOW_LOCAL_PATHS="1")
     try:
-        r = load_run(server, 64, 64)
+        r64 = r = load_run(server, 64, 64)
         print(f"64 concurrent /compare: {r['calls_s']:.1f} calls/s, p50 {r['p50']:.2f} s, p95 {r['p95']:.2f} s, "
               f"errors {r['errors']}")
         before = server.rss_mb()
         r = load_run(server, 1, sequential)
-        print(f"RSS {before:.0f} MB before, {server.rss_mb():.0f} MB after {sequential} sequential calls "
+        after = server.rss_mb()
+        print(f"RSS {before:.0f} MB before, {after:.0f} MB after {sequential} sequential calls "
               f"({r['calls_s']:.1f} calls/s)")
         refused, rss0, rss1 = oversized(server, 50)
         print(f"50 oversized 5 MB bodies: {refused} refused with 413; RSS {rss0:.0f} -> {rss1:.0f} MB "
@@ -267,9 +328,13 @@ def server_checks(model: str, sequential: int) -> None:
               f"(+{during - base:.2f} s)")
     finally:
         server.close()
+    return {"concurrent_64": {k: round(v, 3) for k, v in r64.items()}, "rss_before_mb": round(before),
+            "rss_after_sequential_mb": round(after), "sequential_calls": sequential, "oversized_refused": refused,
+            "oversized_rss_mb": [round(rss0), round(rss1)], "predict_alone_s": round(base, 3),
+            "predict_during_loads_s": round(during, 3)}
 
 
-def batching_table(model: str, per_clients: int, wait_ms: int) -> None:
+def batching_table(model: str, per_clients: int, wait_ms: int) -> dict:
     rows = {}
     for label, batch in (("unbatched", "1"), ("batched", "16")):
         server = Server(model, NER_BATCH_SIZE=batch, NER_BATCH_WAIT_MS=str(wait_ms))
@@ -287,6 +352,8 @@ def batching_table(model: str, per_clients: int, wait_ms: int) -> None:
               f"  (errors {u['errors']}/{b['errors']})")
     print("The clients run on the same machine (gradio_client threads in this process), so calls/s also pays for them;\n"
           "server CPU ms per call is what a Space with remote visitors pays for each request.")
+    return {f"{label}_{clients}": {k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}
+            for (label, clients), r in rows.items()}
 
 
 if __name__ == "__main__":

@@ -231,7 +231,8 @@ class Service:
                 pipe = get_pipeline(model_id, self.device, pinned=pinned, policy=policy)  # outside the slot
                 pending = prepare(pipe, text, names, stride=cfg.stride, max_chars=cfg.max_chars)  # this thread
                 self.batcher.run(pipe, pending)  # its windows, fairly among everyone's (space.scheduler)
-                run = _result_of(pipe, finish(pipe, pending), names)
+                with self.batcher.grouping(pending):  # long texts take turns, so one-line requests get the GIL
+                    run = _result_of(pipe, finish(pipe, pending), names)
         except InputTooLongError as exc:
             raise RequestError(str(exc)) from exc
         result.update(run)
