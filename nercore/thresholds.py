@@ -1,11 +1,12 @@
-"""Which entities to keep: one score-threshold rule for `nerkit predict --min-score`, the Space's API
-(`min_score`) and its threshold control.
+"""Which entities to keep: the score-threshold rule of the Space's API (`min_score`) and its threshold
+control (`keep_above`, `below_threshold`), and the per-entity one `nerkit predict --min-score` uses
+(`keep_confident`).
 
 An entity's score is the model's probability for its label (averaged or maximised over its
 sub-tokens, as its strategy says). A threshold trades recall for precision; the card's Confidence
 figures (when the model has them) say what each threshold buys on the test split.
 
-The rule, applied after grouping: each strategy's entity is kept or dropped as a whole.
+The Space's rule, applied after grouping: each strategy's entity is kept or dropped as a whole.
 - A token-level strategy's (`none`) tokens are grouped into the spans the disagreement view shows
   (`nercore.spans.token_groups`); a span's score is the mean of its tokens' scores, and all its
   tokens are kept or dropped together. So "Obama" (0.89) is never dropped from a "Barack Obama"
@@ -90,10 +91,13 @@ def keep_above(results_by_strategy: Mapping[str, Sequence[Mapping]], min_score: 
             for name, found in results_by_strategy.items()}
 
 
-def keep_confident(entities: Sequence[Mapping], min_score: float | None, text: str | None = None) -> list:
-    """One strategy's entities whose whole entity scores at least `min_score` (all of them for None or
-    0), in their order. Token-level output is judged by its spans (`text` tells where words end)."""
-    return keep_above({"one": entities}, min_score, text)["one"]
+def keep_confident(entities: Sequence[Mapping], min_score: float | None) -> list:
+    """The entities scored at least `min_score` (all of them for None or 0), in their order, each
+    judged on its own: a `none` token by its own score (what `nerkit predict --min-score` does today;
+    the Space uses `keep_above`, which keeps a token with its span)."""
+    if not min_score:
+        return list(entities)
+    return [e for e in entities if float(e["score"]) >= min_score]
 
 
 def is_below(entity: Mapping, min_score: float | None) -> bool:

@@ -41,9 +41,10 @@ GROUPED = [group("PER", 0, 12, 0.9225), group("ORG", 25, 39, 0.942)]
 def test_a_token_strategy_keeps_or_drops_its_whole_entity():
     assert [(key, round(score, 4), members) for key, score, members in entity_units(NONE, OBAMA)] == [
         (("PER", 0, 12), 0.9225, [0, 1]), (("ORG", 25, 39), 0.942, [2, 3])]
-    assert keep_confident(NONE, 0.9, OBAMA) == NONE  # "Obama" stays with "Barack"
-    assert keep_confident(NONE, 0.93, OBAMA) == NONE[2:]  # both go together
-    assert keep_confident(NONE, 0.9) == NONE  # without the text: offsets decide words; the same here
+    assert keep_above({"none": NONE}, 0.9, OBAMA)["none"] == NONE  # "Obama" stays with "Barack"
+    assert keep_above({"none": NONE}, 0.93, OBAMA)["none"] == NONE[2:]  # both go together
+    assert keep_above({"none": NONE}, 0.9)["none"] == NONE  # without the text: offsets decide words; the same here
+    assert keep_confident(NONE, 0.9) == [NONE[0], *NONE[2:]]  # the per-entity rule (nerkit predict) cuts it
     results = {"none": NONE, "simple": GROUPED, "first": GROUPED}
     assert disagreements(results, OBAMA) == []
     assert disagreements(keep_above(results, 0.9, OBAMA), OBAMA) == []
