@@ -216,3 +216,31 @@ def test_bundled_model_on_a_built_in_example(browser, shots, viewport):
         page.screenshot(path=str(shots / name), full_page=True)
         assert (shots / name).stat().st_size > 10_000
         page.close()
+
+
+@pytest.mark.skipif(not (BUNDLED / "config.json").is_file(), reason="no bundled model in ./model")
+def test_bundled_model_context_example_then_its_second_sentence_alone(browser):
+    """The context example's point, on screen: "Ferreira" in the second sentence is LOC after the first
+    sentence and PER once the button runs that sentence alone."""
+    from test_space_helpers import running_app
+
+    from space.ui_examples import CONTEXT_ALONE, CONTEXT_LABEL, CONTEXT_TEXT
+
+    def ferreira(page):
+        return [label for label, text, _x in page.evaluate(
+            "n => [...document.querySelectorAll(`#hl-${n} mark.ent`)].map(m => [m.dataset.label, m.textContent, 0])",
+            "first") if text == "Ferreira"]
+
+    config = SpaceConfig(default_model=str(BUNDLED), default_is_bundled=True, device="cpu")
+    with running_app(config) as (_demo, url):
+        page = open_page(browser, url, DESKTOP)
+        page.get_by_text(CONTEXT_LABEL, exact=True).click()
+        page.wait_for_function("want => (document.querySelector('#hl-none .ner-text') || {}).textContent === want",
+                               arg=CONTEXT_TEXT, timeout=120_000)
+        assert ferreira(page)[-1] == "LOC", ferreira(page)
+        page.locator("#context-alone").click()
+        page.wait_for_function("want => (document.querySelector('#hl-none .ner-text') || {}).textContent === want",
+                               arg=CONTEXT_ALONE, timeout=120_000)
+        page.wait_for_timeout(300)
+        assert ferreira(page) == ["PER"], ferreira(page)
+        page.close()
