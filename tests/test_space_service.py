@@ -245,3 +245,25 @@ def test_the_space_never_imports_the_toolkit():
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             assert not any(n == "toolkit" or n.startswith("toolkit.") for n in names), (path.name, names)
+
+
+def test_the_default_models_language_comes_from_its_card(tmp_path, rigged_bert):
+    """Issue 22: the page says the bundled model is English where the visitor chooses the model."""
+    from pathlib import Path
+
+    from space.config import card_language
+    from space.ui import _model_info
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    assert card_language(folder) is None  # no card
+    for front, expected in (("language: en\n", "English"), ("language:\n- de\n", "German"),
+                            ("language:\n- de\n- en\n", None), ("license: mit\n", None), ("language: xx\n", "xx")):
+        (folder / "README.md").write_text(f"---\n{front}---\n# m\n")
+        assert card_language(folder) == expected, front
+    bundled = Path(__file__).resolve().parent.parent / "model"
+    if (bundled / "README.md").is_file():
+        config = SpaceConfig(default_model=str(bundled), default_is_bundled=True, device="cpu")
+        assert config.default_language == "English"
+        assert "English model" in _model_info(config)
+    assert SpaceConfig(default_model=str(rigged_bert), device="cpu").default_language is None
