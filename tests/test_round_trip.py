@@ -72,7 +72,6 @@ def test_label_studio_round_trip_gives_identical_spans(tmp_path):
     assert _read(path, "label-studio") == (TEXTS, _plain(REGIONS))
 
 
-@DOCCANO_READER_UNITS
 def test_doccano_round_trip_gives_identical_spans(tmp_path):
     path = tmp_path / "export.jsonl"
     rows = [doccano_record(text, regions, meta={"nerkit_index": i}) for i, (text, regions) in enumerate(zip(TEXTS, REGIONS))]
@@ -115,7 +114,7 @@ def predicted(tiny_bert, tmp_path_factory):
 
 
 @pytest.mark.parametrize("tool, name", [("label-studio", "tasks.json"),
-                                        pytest.param("doccano", "doccano.jsonl", marks=DOCCANO_READER_UNITS),
+                                        pytest.param("doccano", "doccano.jsonl"),
                                         ("prodigy", "prodigy.jsonl")])
 def test_predict_to_tool_then_read_back_gives_the_predicted_spans(predicted, tiny_bert, tool, name):
     folder, spans = predicted
@@ -228,3 +227,15 @@ def test_doccano_round_trip_on_text_inside_the_bmp(tmp_path):
     path.write_text("".join(json.dumps(doccano_record(t, r), ensure_ascii=False) + "\n" for t, r in zip(texts, regions)),
                     encoding="utf-8")
     assert _read(path, "doccano") == (texts, _plain(regions))
+
+
+def test_the_docs_show_every_tool_going_back():
+    """docs/annotations.md's "Predictions back to the tool" runs `--to` for each tool (tests/test_annotations_doc.py
+    runs the page's commands; this checks that none of the tools is missing from it)."""
+    from conftest import REPO_ROOT
+    from toolkit.predict.annotation_tools import TOOLS
+
+    page = (REPO_ROOT / "docs" / "annotations.md").read_text(encoding="utf-8")
+    section = page.split("## Predictions back to the tool", 1)[1]
+    for tool in TOOLS:
+        assert f"--to {tool}" in section, tool
