@@ -129,8 +129,9 @@ def test_non_ascii_characters_bytes_and_utf16_units_differ(tmp_path):
     split = read_span_file(write_json(tmp_path / "t.json", tasks))
     assert [text[a:b] for a, b, _ in split.spans[0]] == ["Zürich", "東京"]
     assert ("Zürich", "B-LOC") in words(split) and ("東", "B-LOC") in words(split) and ("京", "I-LOC") in words(split)
-    doccano = read_span_file(write_jsonl(tmp_path / "d.jsonl", [{"text": text, "label": [[start, start + 6, "LOC"]]}]))
-    assert doccano.spans == [[(start, start + 6, "LOC")]]
+    units = len(text[:start].encode("utf-16-le")) // 2  # doccano counts UTF-16 units: the emoji is 2
+    doccano = read_span_file(write_jsonl(tmp_path / "d.jsonl", [{"text": text, "label": [[units, units + 6, "LOC"]]}]))
+    assert doccano.spans == [[(start, start + 6, "LOC")]] and units == start + 1
 
 
 def test_label_studio_json_min(tmp_path):
@@ -226,6 +227,14 @@ def test_doccano_label_and_older_labels_key(tmp_path):
     split = read_span_file(write_jsonl(tmp_path / "admin.jsonl", rows))
     assert split.spans == [[(17, 22, "LOC")], [(0, 7, "PER")], [(17, 22, "LOC")]]
     assert load_raw_splits(str(tmp_path / "admin.jsonl")).source["kind"] == "doccano"
+
+
+def test_doccano_counts_utf16_units_like_its_editor(tmp_path):
+    text = "👨🏻‍🚒 firemen drive firetrucks"  # doccano#2290: "firetrucks" is 22..32 in doccano, 19..29 in Python
+    split = read_span_file(write_jsonl(tmp_path / "d.jsonl", [{"text": text, "label": [[22, 32, "VEHICLE"]]},
+                                                              {"text": "firetrucks", "label": [[0, 10, "VEHICLE"]]}]))
+    assert split.spans == [[(19, 29, "VEHICLE")], [(0, 10, "VEHICLE")]] and text[19:29] == "firetrucks"
+    assert split.span_report["counts"]["utf16_offsets"] == 1
 
 
 def test_prodigy_keeps_accepted_records_only(tmp_path):

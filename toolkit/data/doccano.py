@@ -1,7 +1,11 @@
 """doccano sequence-labelling exports (JSON Lines): `{"text": ..., "label": [[start, end, "TYPE"], ...]}`.
 
 Older doccano versions wrote the key `labels`; relation projects write `entities: [{start_offset,
-end_offset, label}]`. Offsets are Python characters (code points), end exclusive.
+end_offset, label}]`. Offsets are what doccano's browser editor selected: UTF-16 code units, where a
+character outside the BMP (an emoji) counts 2 (doccano#2290: in "👨🏻‍🚒 firemen drive firetrucks",
+"firetrucks" is 22..32 in doccano, 19..29 in Python); they are converted to Python `str` positions
+here and counted (`utf16_offsets`). On text without such characters the two units agree. (A project
+set to "count grapheme clusters as one character" counts neither; re-export it without that option.)
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from nercore.errors import UserError
 from toolkit.data.json_file import json_rows
 from toolkit.data.raw import ReadOptions, RawSplit
-from toolkit.data.spans import SpanBuilder
+from toolkit.data.spans import SpanBuilder, utf16_to_str
 
 SPAN_KEYS = ("label", "labels", "entities")
 
@@ -38,7 +42,13 @@ def read(text: str, file: str, options: ReadOptions) -> RawSplit:
         if not isinstance(row.get(field), str):
             raise UserError(f"{place}: no text field {field!r} (this record has: {', '.join(map(str, row)) or 'nothing'}); "
                             f"name it with --text-field.")
-        builder.add(row[field], _spans(row, place), name=place, record_id=row.get("id"), line=line)
+        text = row[field]
+        spans = _spans(row, place)
+        convert = utf16_to_str(text)
+        converted = [(convert(start), convert(end), label, at) for start, end, label, at in spans]
+        if converted != spans:
+            builder.report.add("utf16_offsets", sum(a[:2] != b[:2] for a, b in zip(converted, spans)), record=place)
+        builder.add(text, converted, name=place, record_id=row.get("id"), line=line)
     return builder.finish()
 
 

@@ -23,7 +23,7 @@ from collections import Counter
 from nercore.errors import UserError
 from toolkit.data.json_file import json_rows
 from toolkit.data.raw import ReadOptions, RawSplit
-from toolkit.data.spans import SpanBuilder
+from toolkit.data.spans import SpanBuilder, utf16_to_str
 
 TEXT_FIELDS = ("text", "content", "sentence", "document", "body")
 SPAN_TYPES = ("labels",)  # result types that are text spans (hypertextlabels carry XPath offsets, not characters)
@@ -42,24 +42,6 @@ def is_min_export(row: object) -> bool:
 def _is_regions(value: object) -> bool:
     return isinstance(value, list) and bool(value) and all(
         isinstance(v, dict) and "start" in v and "end" in v and "labels" in v for v in value)
-
-
-def utf16_to_str(text: str):
-    """A function: UTF-16 code-unit offset -> `str` offset of `text` (identity when all of it is in the BMP)."""
-    if all(ord(ch) < 0x10000 for ch in text):
-        return lambda offset: offset
-    positions = []  # positions[unit] = str index
-    for index, ch in enumerate(text):
-        positions.append(index)
-        if ord(ch) >= 0x10000:
-            positions.append(index)  # the second unit of a surrogate pair lies inside the same character
-    positions.append(len(text))
-
-    def convert(offset):
-        if isinstance(offset, int) and not isinstance(offset, bool) and 0 <= offset < len(positions):
-            return positions[offset]
-        return offset + len(text) - (len(positions) - 1) if isinstance(offset, int) and offset >= 0 else offset
-    return convert
 
 
 def read(text: str, file: str, options: ReadOptions) -> RawSplit:

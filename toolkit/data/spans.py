@@ -43,7 +43,7 @@ REPORT_TEXT = {
     "overlaps_resolved": "overlapping spans dropped (--overlaps)",
     "fragments_joined": "discontinuous entities joined first start .. last end",
     "fragments_dropped": "discontinuous entities dropped",
-    "utf16_offsets": "Label Studio regions counted in UTF-16 units (before 2022), converted to characters",
+    "utf16_offsets": "spans counted in UTF-16 units (doccano; Label Studio before 2022), converted to characters",
     "words_cut": "words cut at a span edge",
     "expanded": "span edges inside a sub-token, expanded to it (--span-alignment expand)",
     "contracted": "span edges inside a sub-token, contracted (--span-alignment contract)",
@@ -113,6 +113,25 @@ class SpanReport:
                 line += f"; e.g. {first['record']}"
             out.append(line)
         return out
+
+
+def utf16_to_str(text: str):
+    """A function: UTF-16 code-unit offset -> `str` offset of `text` (identity when all of it is in the BMP)."""
+    if all(ord(ch) < 0x10000 for ch in text):
+        return lambda offset: offset
+    positions = []  # positions[unit] = str index
+    for index, ch in enumerate(text):
+        positions.append(index)
+        if ord(ch) >= 0x10000:
+            positions.append(index)  # the second unit of a surrogate pair lies inside the same character
+    positions.append(len(text))
+
+    def convert(offset):
+        if isinstance(offset, int) and not isinstance(offset, bool) and 0 <= offset < len(positions):
+            return positions[offset]
+        past = isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0
+        return offset + len(text) - (len(positions) - 1) if past else offset
+    return convert
 
 
 def check_overlaps_option(value: str) -> str:
@@ -296,4 +315,4 @@ class SpanBuilder:
 
 
 __all__ = ["OVERLAPS", "REPORT_TEXT", "SpanBuilder", "SpanReport", "check_overlaps_option", "clean_spans",
-           "resolve_overlaps", "show_span", "trim", "words_and_tags"]
+           "resolve_overlaps", "show_span", "trim", "utf16_to_str", "words_and_tags"]
