@@ -142,6 +142,8 @@ def test_label_studio_json_min(tmp_path):
          "annotator": 2, "annotation_id": 2, "created_at": "2024-02-01", "updated_at": "2024-02-01", "lead_time": 2.0},
     ]
     path = write_json(tmp_path / "min.json", rows)
+    empty_first = write_json(tmp_path / "train.json", [{**rows[0], "id": 4, "label": []}, *rows])
+    assert load_raw_splits(str(empty_first)).splits["train"].spans == [[], [(0, 7, "PER")]]
     split = read_span_file(path)
     assert split.spans == [[(0, 7, "PER")]], "the most recently updated annotation of task 5"
     assert read_span_file(path, annotator="1").spans == [[(17, 22, "LOC")]]

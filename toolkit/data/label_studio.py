@@ -35,8 +35,10 @@ def is_full_export(row: object) -> bool:
 
 
 def is_min_export(row: object) -> bool:
-    """A JSON-MIN row: some key holds a list of regions with start/end and labels."""
-    return isinstance(row, dict) and "data" not in row and any(_is_regions(v) for v in row.values())
+    """A JSON-MIN row: some key holds a list of regions with start/end and labels (or, for a row without
+    entities, the annotation keys JSON-MIN writes beside the data)."""
+    return isinstance(row, dict) and "data" not in row and "tokens" not in row and (
+        any(_is_regions(v) for v in row.values()) or {"annotation_id", "annotator"} <= set(row))
 
 
 def _is_regions(value: object) -> bool:
