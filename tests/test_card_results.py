@@ -213,3 +213,27 @@ def test_a_reference_view_never_votes():
     word = next(s for s in STRATEGIES if s.name == "word")
     with pytest.raises(ValueError, match="cannot vote in disagreements"):
         Strategy(**{**{f.name: getattr(word, f.name) for f in dataclasses.fields(word)}, "votes_in_disagreements": True})
+
+
+def test_the_card_says_which_context_the_strategy_f1_used():
+    """Issue 24: `--context-tokens` set the word-level readings, while the per-strategy F1 read documents in the
+    engine's windows (from the model's trained setting), and nothing said so."""
+    from toolkit.card.sections.context import document_context
+
+    def with_context(headline, trained, tokens=8):
+        def edit(data):
+            with_strategies(data)
+            other = {k: data[k] for k in ("schema_version", "split", "num_sentences", "task", "overall", "modes")}
+            data["document_context"] = {"headline": headline, "tokens_per_side": tokens, "trained": trained,
+                                        "other": other}
+        return edit
+
+    text = document_context(make_context(edit=with_context("with", {"tokens_per_side": 24, "dropout": 0.3})))
+    assert "up to 8 sub-tokens of the neighbouring sentences" in text  # the word-level reading: --context-tokens 8
+    assert ("The F1 by aggregation strategy reads each document as one text through the pipeline, as the demo Space "
+            "does: in windows of 96 text sub-tokens, overlapping by 48 (from the 24 per side it was trained with), "
+            "whatever the evaluation's context setting") in text
+    text = document_context(make_context(edit=with_context("with", None)))
+    assert "in windows of the model's full length, whatever the evaluation's context setting" in text
+    text = document_context(make_context(edit=with_context("without", None)))
+    assert "The F1 by aggregation strategy reads each sentence alone, as the headline does." in text

@@ -89,28 +89,17 @@ def register(subparsers) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from toolkit.evaluate import evaluate_and_report
+    from toolkit.evaluate import EvalConfig, evaluate_and_report
     from toolkit.evaluate.span_scores import GoldRecords
 
-    raw, data = load_raw_and_data(args)
-    print(evaluate_and_report(
-        args.model,
-        data,
-        args.split,
-        records=GoldRecords.of(raw.splits[args.split], args.max_samples) if args.split in raw.splits else None,
-        label_map=args.label_map,
-        output_dir=args.output_dir,
-        revision=args.revision,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        max_samples=args.max_samples,
-        strategies=args.strategies,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-        ci_level=args.ci_level,
+    config = EvalConfig(  # every setting checked here, before the data is read or the model loaded
+        model=args.model, split=args.split, output_dir=args.output_dir, revision=args.revision, backend=args.backend,
+        batch_size=args.batch_size, max_length=args.max_length, max_samples=args.max_samples, label_map=args.label_map,
+        context=args.context, context_tokens=args.context_tokens, strategies=args.strategies,
+        bootstrap=args.bootstrap, seed=args.seed, ci_level=args.ci_level,
         command=command_line(args, "evaluate", register, ["--model", "-"]),
-        context=args.context,
-        context_tokens=args.context_tokens,
-        **({"backend": args.backend} if args.backend != "torch" else {}),
-    ))
+    )
+    raw, data = load_raw_and_data(args)
+    records = GoldRecords.of(raw.splits[args.split], args.max_samples) if args.split in raw.splits else None
+    print(evaluate_and_report(config, data, records=records))
     return 0

@@ -17,7 +17,8 @@ from toolkit.alignment import load_tokenizer
 from nercore.errors import UserError
 from toolkit.evaluate.analysis import analyse
 from toolkit.evaluate.bootstrap import confidence_intervals, mismatches
-from toolkit.evaluate.labelmap import LabelMapping, decode, map_model_labels, parse_label_map
+from toolkit.evaluate.config import EvalConfig
+from toolkit.evaluate.labelmap import LabelMapping, decode, map_model_labels
 from toolkit.evaluate.context import context_plan
 from toolkit.evaluate.predict import load_model, predict_words
 from toolkit.evaluate.report import format_table, write_results
@@ -26,6 +27,7 @@ from toolkit.evaluate.strategies import check_strategies, evaluate_model_strateg
 from toolkit.labels import NerData
 from toolkit.metrics import score
 from nercore import runfolder
+from nercore.strategies import names
 from nercore.runfolder import EvalResults
 from nercore.runfolder.eval_results import SCHEMA_VERSION
 
@@ -37,56 +39,39 @@ def default_output_dir(model: str) -> Path:
     return path if path.is_dir() else Path("eval-" + model.replace("/", "--"))
 
 
-def evaluate_model(
-    model_name: str,
-    data: NerData,
-    split: str = "test",
-    *,
-    output_dir: str | Path | None = None,
-    revision: str | None = None,
-    batch_size: int = 64,
-    max_length: int | None = None,
-    label_map: dict[str, str] | None = None,
-    max_samples: int | None = None,
-    progress: bool = True,
-    strategies: str | list[str] | None = None,
-    bootstrap: int = 0,
-    seed: int = 0,
-    ci_level: float = 0.95,
-    command: str | None = None,
-    backend: str = "torch",
-    context: str = "both",
-    context_tokens: int | None = None,
-    records: GoldRecords | None = None,
-) -> EvalResults:
-    """Score `model_name` on `data.splits[split]`; writes the results and returns them as eval_results.json's dict.
+def evaluate_model(config: EvalConfig | str, data: NerData, split: str | None = None, *,
+                   records: GoldRecords | None = None, **settings) -> EvalResults:
+    """Score `config.model` on `data.splits[config.split]`; writes the results and returns them as eval_results.json's dict.
 
-    Optional: `strategies` ("all" or names) adds end-to-end F1 per aggregation strategy
-    (`toolkit.evaluate.strategies`); `bootstrap` > 0 adds that many bootstrap resamples' confidence
-    intervals at `ci_level` with `seed` (`toolkit.evaluate.bootstrap`); `command` is recorded as given.
+    `config` is an `EvalConfig` (checked when made; its module says which reading each setting
+    governs). The older call `evaluate_model(model, data, split, **settings)` builds one the same way.
     `records` (span data: the split's texts and gold character spans) scores the strategies on those
-    texts instead of on joined words, every strategy unless `strategies` names some
+    texts instead of on joined words, every strategy unless `config.strategies` names some
     (`toolkit.evaluate.span_scores`).
     """
-    strategy_names = _check_extras(data, strategies or ("all" if records is not None else None), bootstrap, ci_level)
-    dataset = _split(data, split, max_samples)
-    model = load_model(model_name, revision=revision, backend=backend)
-    tokenizer = load_tokenizer(model_name, revision=revision)
+    if not isinstance(config, EvalConfig):
+        config = EvalConfig(model=config, **({"split": split} if split is not None else {}), **settings)
+    model_name, split = config.model, config.split
+    strategy_names = _check_extras(data, config.strategies or (names() if records is not None else None))
+    dataset = _split(data, split, config.max_samples)
+    model = load_model(model_name, revision=config.revision, backend=config.backend)
+    tokenizer = load_tokenizer(model_name, revision=config.revision)
     model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    mapping = map_model_labels(model_labels, list(data.labels), label_map)
+    mapping = map_model_labels(model_labels, list(data.labels), dict(config.label_map))
 
     sentences = list(dataset["tokens"])
-    names = data.splits[split].features["tags"].feature.names
-    gold = [[names[i] for i in tags] for tags in dataset["tags"]]
+    tag_names = data.splits[split].features["tags"].feature.names
+    gold = [[tag_names[i] for i in tags] for tags in dataset["tags"]]
     entities = is_entity_labels(list(data.labels))
-    plan = context_plan(model, dataset, context, context_tokens)
+    plan = context_plan(model, dataset, config.context, config.context_tokens)
     readings = {}
     for setting, tokens in plan.readings.items():
         predicted_ids, stats = predict_words(
-            model, tokenizer, sentences, batch_size=batch_size, max_length=max_length, progress=progress,
-            documents=plan.documents, context_tokens=tokens,
+            model, tokenizer, sentences, batch_size=config.batch_size, max_length=config.max_length,
+            progress=config.progress, documents=plan.documents, context_tokens=tokens,
         )
-        readings[setting] = _reading(gold, decode(predicted_ids, mapping), stats, entities, bootstrap, seed, ci_level)
+        readings[setting] = _reading(gold, decode(predicted_ids, mapping), stats, entities, config.bootstrap,
+                                     config.seed, config.ci_level)
     part, pred, span_errors, stats = readings[plan.headline]
     payload = {
         "schema_version": SCHEMA_VERSION,
@@ -98,31 +83,28 @@ def evaluate_model(
         **({"split_sentences": len(data.splits[split])} if len(sentences) < len(data.splits[split]) else {}),
         "num_tokens": sum(len(s) for s in sentences),
         "truncated_words": stats.truncated_words,
-        **({"command": command} if command else {}),
-        **({"backend": backend} if backend != "torch" else {}),
+        **({"command": config.command} if config.command else {}),
+        **({"backend": config.backend} if config.backend != "torch" else {}),
         **part,
     }
     if strategy_names:
         payload["strategies"] = _strategies_block(
-            model_name, model, sentences, gold, mapping, strategy_names, split, records, revision=revision,
-            batch_size=batch_size, max_length=max_length, progress=progress,
+            model_name, model, sentences, gold, mapping, strategy_names, split, records, revision=config.revision,
+            batch_size=config.batch_size, max_length=config.max_length, progress=config.progress,
             documents=plan.documents if plan.headline == "with" else None,
         )
     if len(readings) > 1:
         payload["document_context"] = _other_reading(plan, readings, split, len(sentences))
-    out = Path(output_dir) if output_dir else default_output_dir(model_name)
-    results = EvalResults.from_json(payload, file=out / runfolder.for_backend(runfolder.EVAL_RESULTS, backend))
+    out = Path(config.output_dir) if config.output_dir else default_output_dir(model_name)
+    results = EvalResults.from_json(payload, file=out / runfolder.for_backend(runfolder.EVAL_RESULTS, config.backend))
     write_results(out, split, results, sentences, gold, pred, span_errors)
     return results
 
 
-def evaluate_and_report(model_name: str, data: NerData, split: str = "test", *, label_map: str | None = None,
-                        output_dir: str | Path | None = None, **options) -> str:
-    """`nerkit evaluate`: run `evaluate_model` (`label_map` as typed on the command line) and
-    return the report to print."""
-    results = evaluate_model(model_name, data, split, output_dir=output_dir, label_map=parse_label_map(label_map), **options)
-    out = output_dir or default_output_dir(model_name)
-    return f"{format_table(results)}\nresults written to {out}"
+def evaluate_and_report(config: EvalConfig, data: NerData, *, records: GoldRecords | None = None) -> str:
+    """`nerkit evaluate`: run `evaluate_model` and return the report to print."""
+    results = evaluate_model(config, data, records=records)
+    return f"{format_table(results)}\nresults written to {config.output_dir or default_output_dir(config.model)}"
 
 
 def _other_reading(plan, readings: dict, split: str, num_sentences: int) -> dict:
@@ -164,21 +146,17 @@ def _split(data: NerData, split: str, max_samples: int | None):
     return dataset
 
 
-def _check_extras(data: NerData, strategies, bootstrap: int, ci_level: float) -> tuple[str, ...]:
-    """Validate the optional arguments before any work (bad input never leaves partial output)."""
-    if not isinstance(bootstrap, int) or isinstance(bootstrap, bool) or bootstrap < 0:
-        raise UserError(f"--bootstrap takes a number of resamples >= 0 (0 turns it off, 1000 is usual); got {bootstrap!r}.")
-    if not 0 < ci_level < 1:
-        raise UserError(f"--ci-level must be between 0 and 1 (e.g. 0.95 for 95% intervals); got {ci_level!r}.")
+def _check_extras(data: NerData, strategies) -> tuple[str, ...]:
+    """The strategies to score, checked against the data before any model work (the rest: `EvalConfig`)."""
     if not strategies:
         return ()
-    names = check_strategies(strategies)
+    chosen = check_strategies(strategies)
     if not is_entity_labels(list(data.labels)):
         raise UserError(
             f"--strategies scores entity spans, but the {data.label_column!r} labels have no B-/I- entities "
             f"({', '.join(list(data.labels)[:5])}, ...). Leave out --strategies for tag sets such as POS."
         )
-    return names
+    return chosen
 
 
 def _confidence_intervals(gold, pred, scores: dict, resamples: int, seed: int, level: float, entities: bool) -> dict:

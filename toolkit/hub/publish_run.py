@@ -168,11 +168,12 @@ def evaluate_and_card(output_dir: Path, data, split: str, config, repo_id: str, 
     """
     from toolkit.card import render_card
     from toolkit.card.facts import below_floor
-    from toolkit.evaluate import evaluate_model
+    from toolkit.evaluate import EvalConfig, evaluate_model
 
-    results = evaluate_model(str(output_dir), data, split, output_dir=output_dir, batch_size=config.eval_batch_size,
-                             max_length=config.max_length, max_samples=max_sentences, progress=False,
-                             strategies="all", bootstrap=bootstrap)
+    results = evaluate_model(EvalConfig(model=str(output_dir), split=split, output_dir=output_dir,
+                                        batch_size=config.eval_batch_size, max_length=config.max_length,
+                                        max_samples=max_sentences, progress=False, strategies="all",
+                                        bootstrap=bootstrap), data)
     below = below_floor(results)
     if below:
         bar = "!" * 100

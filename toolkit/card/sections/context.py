@@ -61,4 +61,20 @@ def document_context(ctx: CardContext) -> str | None:
             f"{block.tokens_per_side} sub-tokens of the neighbouring sentences of its document on each side, never "
             f"across a document boundary) and read {READING['without']}. The headline figure above reads "
             f"each sentence {READING[block.headline]}.")
-    return f"{how} {what}\n\n{table}\n\n{advice}"
+    strategies = _strategies_reading(ctx)
+    return f"{how} {what}{strategies}\n\n{table}\n\n{advice}"
+
+
+def _strategies_reading(ctx: CardContext) -> str:
+    """Which context the per-strategy F1 used: not `--context-tokens`, which sets only the table's reading."""
+    block, strategies = ctx.results.document_context, ctx.results.strategies
+    if strategies is None or strategies.raw_text:
+        return ""
+    if block.headline != "with":
+        return " The F1 by aggregation strategy reads each sentence alone, as the headline does."
+    trained = (block.trained or {}).get("tokens_per_side")
+    window = (f"windows of {4 * trained} text sub-tokens, overlapping by {2 * trained} (from the {trained} per side "
+              "it was trained with)") if trained else "windows of the model's full length"
+    return (f" The F1 by aggregation strategy reads each document as one text through the pipeline, as the demo "
+            f"Space does: in {window}, whatever the evaluation's context setting, so its context can differ from "
+            "this table's.")
