@@ -273,6 +273,12 @@ def test_brat_folder(tmp_path):
     assert split.span_report["counts"]["other_lines"] == 2
 
 
+def test_brat_text_with_a_byte_order_mark(tmp_path):
+    folder = brat_folder(tmp_path / "bom", {"a": ("\ufeffAnn Lee\n", "T1\tPER 1 8\tAnn Lee\n")})
+    split = read_span_file(folder)
+    assert [split.texts[0][a:b] for a, b, _ in split.spans[0]] == ["Ann Lee"] and split.tags[0] == ["B-PER", "I-PER"]
+
+
 def test_brat_discontinuous_and_overlapping_entities(tmp_path):
     text = "New and old York houses\n"
     ann = "T1\tCity 0 3;12 16\tNew York\nT2\tThing 17 23\thouses\n"

@@ -43,6 +43,8 @@ def read_folder(folder: Path, options: ReadOptions) -> tuple[RawSplit, dict]:
             digest.update(data)
             size += len(data)
         text = decode(txt_bytes, f"{folder.name}/{txt.name}")
+        if txt_bytes.startswith(b"\xef\xbb\xbf"):  # brat counts a byte-order mark as a character
+            text = "\ufeff" + text
         spans = _entities(decode(ann_bytes, f"{folder.name}/{ann.name}"), f"{folder.name}/{ann.name}", options, builder)
         builder.add(text, spans, name=f"{folder.name}/{ann.name}", record_id=ann.stem)
     info = {"path": folder.name, "files": 2 * len(anns), "bytes": size, "sha256": digest.hexdigest()}
