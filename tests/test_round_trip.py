@@ -49,13 +49,6 @@ def accepted_in_label_studio(tasks: list[dict]) -> list[dict]:
     return exported
 
 
-# doccano's editor counts UTF-16 units (doccano#2290) and `doccano_record` writes them; the reader
-# (toolkit/data/doccano.py) still takes code points, so an emoji before a span comes back shifted.
-# strict: this fails loudly once the reader converts UTF-16 units, and the mark must go.
-DOCCANO_READER_UNITS = pytest.mark.xfail(strict=True, reason="toolkit/data/doccano.py reads doccano offsets as code "
-                                         "points; doccano stores UTF-16 units (doccano#2290)")
-
-
 def _plain(regions):
     return [[(s, e, label) for s, e, label, *_ in spans] for spans in regions]
 
@@ -73,6 +66,7 @@ def test_label_studio_round_trip_gives_identical_spans(tmp_path):
 
 
 def test_doccano_round_trip_gives_identical_spans(tmp_path):
+    """doccano offsets are UTF-16 units on both sides (doccano#2290): the emoji before a span round-trips."""
     path = tmp_path / "export.jsonl"
     rows = [doccano_record(text, regions, meta={"nerkit_index": i}) for i, (text, regions) in enumerate(zip(TEXTS, REGIONS))]
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
@@ -114,7 +108,7 @@ def predicted(tiny_bert, tmp_path_factory):
 
 
 @pytest.mark.parametrize("tool, name", [("label-studio", "tasks.json"),
-                                        pytest.param("doccano", "doccano.jsonl"),
+                                        ("doccano", "doccano.jsonl"),
                                         ("prodigy", "prodigy.jsonl")])
 def test_predict_to_tool_then_read_back_gives_the_predicted_spans(predicted, tiny_bert, tool, name):
     folder, spans = predicted
@@ -218,7 +212,7 @@ def test_every_label_studio_task_is_predicted_labelled_or_not(predicted, tiny_be
 
 
 def test_doccano_round_trip_on_text_inside_the_bmp(tmp_path):
-    """Where characters, code points and UTF-16 units agree (accents, CJK; no emoji), the doccano loop holds today."""
+    """Where code points and UTF-16 units agree (accents, CJK; no emoji), doccano's numbers are Python's."""
     texts = TEXTS[1:]
     texts[0] = texts[0].replace(" \U0001F1EB\U0001F1F7", "")  # the flag is outside the BMP
     regions = [[(0, 10, "PER", 0.7), (19, 21, "ORG", 0.95), (25, 31, "LOC", 0.6), (36, 41, "LOC", 0.9)], *REGIONS[2:]]
