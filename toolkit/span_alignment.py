@@ -23,7 +23,7 @@ import bisect
 from nercore.errors import UserError
 from nercore.lengths import model_max_length
 from toolkit.data import RawData, RawSplit
-from toolkit.data.spans import SpanReport, resolve_overlaps, show_span, words_and_tags
+from toolkit.data.spans import SpanReport, resolve_overlaps, show_span, trim, words_and_tags
 
 SPAN_ALIGNMENTS = ("expand", "contract", "refuse")
 SENTENCE_ENDS = frozenset(".!?。！？")
@@ -71,18 +71,19 @@ def report_lines(raw: RawData) -> list[str]:
 
 
 def token_offsets(text: str, offsets: list) -> tuple[list[int], list[int]]:
-    """Sub-token (starts, ends) in the text, whitespace trimmed off each, empty ones left out."""
-    starts, ends = [], []
-    for start, end in offsets:
-        if start < end and (text[start].isspace() or text[end - 1].isspace()):
-            while start < end and text[start].isspace():
-                start += 1
-            while end > start and text[end - 1].isspace():
-                end -= 1
-        if start < end:
-            starts.append(start)
-            ends.append(end)
-    return starts, ends
+    """Sub-token (starts, ends) in the text, empty ones left out (whitespace edges: `covering`)."""
+    pairs = [pair for pair in offsets if pair[0] < pair[1]]
+    return [start for start, _ in pairs], [end for _, end in pairs]
+
+
+def covering(text: str, starts: list[int], ends: list[int], offset: int, *, end: bool) -> tuple[int, int] | None:
+    """The sub-token that `offset` (a span's start, or with `end` its end) falls strictly inside, its
+    whitespace trimmed (SentencePiece's `▁` may carry the space before a word); None when on an edge."""
+    i = (bisect.bisect_left(starts, offset) if end else bisect.bisect_right(starts, offset)) - 1
+    if i < 0 or not starts[i] < offset < ends[i]:
+        return None
+    piece = trim(text, starts[i], ends[i])
+    return piece if piece[0] < offset < piece[1] else None
 
 
 def adjust(text: str, spans: list, starts: list[int], ends: list[int], policy: str, where: str,
@@ -91,14 +92,14 @@ def adjust(text: str, spans: list, starts: list[int], ends: list[int], policy: s
     out = []
     for start, end, label in spans:
         new_start, new_end = start, end
-        i = bisect.bisect_right(starts, start) - 1
-        if i >= 0 and starts[i] < start < ends[i]:
-            _refuse(policy, where, text, (start, end, label), (starts[i], ends[i]), "starts")
-            new_start = starts[i] if policy == "expand" else ends[i]
-        j = bisect.bisect_left(starts, end) - 1
-        if j >= 0 and starts[j] < end < ends[j]:
-            _refuse(policy, where, text, (start, end, label), (starts[j], ends[j]), "ends")
-            new_end = ends[j] if policy == "expand" else starts[j]
+        piece = covering(text, starts, ends, start, end=False)
+        if piece is not None:
+            _refuse(policy, where, text, (start, end, label), piece, "starts")
+            new_start = piece[0] if policy == "expand" else piece[1]
+        piece = covering(text, starts, ends, end, end=True)
+        if piece is not None:
+            _refuse(policy, where, text, (start, end, label), piece, "ends")
+            new_end = piece[1] if policy == "expand" else piece[0]
         if (new_start, new_end) == (start, end):
             out.append((start, end, label))
             continue
