@@ -311,3 +311,33 @@ def test_datasets_source_with_span_column(tmp_path):
     datasets.DatasetDict({"train": datasets.Dataset.from_dict(argilla)}).save_to_disk(str(tmp_path / "argilla"))
     split = load_raw_splits(str(tmp_path / "argilla")).splits["train"]
     assert split.spans == [[(0, 7, "PER")]] and split.span_report["counts"]["several_annotations"] == 1
+
+
+def test_ascii_words_are_the_same_as_the_character_loop():
+    """nercore.words.split_words takes a regex for ASCII text; it must find the loop's words exactly."""
+    import random
+    import string
+
+    from nercore import words
+
+    def loop(text):
+        found, start, end = [], -1, -1
+        for i, ch in enumerate(text):
+            kind = words.char_kind(ch)
+            if kind == words._HIDDEN:
+                continue
+            if kind == words._CHAR:
+                start, end = (i if start < 0 else start), i + 1
+                continue
+            if start >= 0:
+                found.append((start, end))
+                start = -1
+            if kind == words._SINGLE:
+                found.append((i, i + 1))
+        return found + ([(start, end)] if start >= 0 else [])
+
+    rng = random.Random(0)
+    alphabet = string.printable + "\x00\x01\x7f"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert words.split_words(text) == loop(text), repr(text)
