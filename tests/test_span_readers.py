@@ -299,6 +299,15 @@ def test_brat_split_folders(tmp_path):
     assert set(raw.splits) == {"train", "validation"} and raw.source["kind"] == "brat"
 
 
+def test_brat_folders_named_per_split_with_the_format(tmp_path):
+    for split in ("a", "b"):
+        brat_folder(tmp_path / split, {"x": ("Ann Lee\n", "T1\tPER 0 7\tAnn Lee\n")})
+    raw = load_raw_splits("brat", data_files={"train": str(tmp_path / "a"), "validation": str(tmp_path / "b")})
+    assert raw.splits["validation"].spans == [[(0, 7, "PER")]] and raw.source["files"]["train"]["path"] == "a"
+    with pytest.raises(UserError, match="the brat format reads a folder"):
+        load_raw_splits("brat", data_files={"train": str(tmp_path / "a" / "x.ann")})
+
+
 def test_datasets_source_with_span_column(tmp_path):
     import datasets
 
