@@ -65,7 +65,9 @@ def detect_format(source: str) -> str:
     """The input kind `--format auto` picks (see `nerkit predict --help`)."""
     path = Path(source)
     if path.is_dir():
-        return "dataset"
+        from toolkit.predict.tool_inputs import is_brat_input
+
+        return "brat" if is_brat_input(path) else "dataset"
     if not path.exists():  # a Hub dataset id, unless it looks like a file path (then: "no such file")
         looks_like_file = source.startswith((".", "/", "~")) or source.count("/") > 1 or bool(
             path.suffix.lower() in (".txt", ".jsonl", ".json", *_CONLL_EXTENSIONS))
@@ -94,6 +96,13 @@ def read_docs(spec: InputSpec) -> tuple[list[Doc], str]:
     if kind == "dataset":
         return read_dataset(spec), kind
     path = Path(spec.source)
+    if kind == "brat":  # every .txt, annotated or not (toolkit.predict.tool_inputs)
+        from toolkit.predict.tool_inputs import brat_docs
+
+        return list(brat_docs(path)), kind
+    if path.is_dir():
+        raise UserError(f"--input {spec.source}: is a folder; --format {kind} reads a file. A folder is read as brat "
+                        "(NAME.txt files) or a save_to_disk dataset (--format auto).")
     text = decode(read_bytes(path), path.name)
     if kind == "text":
         return read_text(text), kind
@@ -101,6 +110,10 @@ def read_docs(spec: InputSpec) -> tuple[list[Doc], str]:
         return read_jsonl(text, path.name, spec), kind
     if kind == "conll":
         return read_conll(text, path.name), kind
+    if kind == "label-studio":  # every task, annotated or not: pre-annotation is for the unlabelled ones
+        from toolkit.predict.tool_inputs import read_label_studio
+
+        return read_label_studio(text, path.name, spec), kind
     return read_with_registry(kind, text, path.name, spec), kind
 
 
@@ -153,20 +166,22 @@ def _text_of(row: dict, spec: InputSpec, where: str) -> str:
 
 def read_jsonl(text: str, file: str, spec: InputSpec) -> list[Doc]:
     """JSON Lines (or a JSON list), one object per record; blank lines are skipped (they hold no record).
-    A Label Studio task (`{"id", "data": {"text": ...}, ...}`) is read from its `data`, every task,
-    annotated or not: what `--to label-studio` pre-annotates."""
+    A Label Studio file (first row a task or a JSON-MIN row) is read as `--format label-studio`:
+    every task, annotated or not (`toolkit.predict.tool_inputs`), what `--to label-studio` pre-annotates."""
+    from toolkit.predict.tool_inputs import is_label_studio_task, label_studio_docs
+
     docs, doc_field = [], None
-    for index, (number, row) in enumerate(json_rows(text, file, locate=lambda n: f"{file}:{n}")):
+    rows = json_rows(text, file, locate=lambda n: f"{file}:{n}")
+    if rows and is_label_studio_task(rows[0][1], spec):
+        return label_studio_docs(rows, file, spec)
+    for index, (number, row) in enumerate(rows):
         where = f"{file}:{number}" if number else f"{file} (record {index})"
         if not isinstance(row, dict):
             raise UserError(f'{where}: expected an object like {{"{spec.text_field}": "..."}}, found {row!r:.80}.')
         if index == 0:
             doc_field = document_field(list(row), spec.document_field, file, "--document-field")
         document = check_document_id(row.get(doc_field), where, doc_field) if doc_field else None
-        fields = row
-        if spec.text_field not in row and isinstance(row.get("data"), dict):  # a Label Studio task, labelled or not
-            fields = row["data"]
-        docs.append(Doc(len(docs), _text_of(fields, spec, where), _plain_id(row.get(spec.id_field)), document))
+        docs.append(Doc(len(docs), _row_text(row, spec, where), _plain_id(row.get(spec.id_field)), document))
     return docs
 
 
@@ -203,6 +218,18 @@ def read_conll(text: str, file: str) -> list[Doc]:
 
 def _plain_id(value: Any) -> Any:
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+plain_id = _plain_id
+
+
+def _row_text(row: dict, spec: InputSpec, where: str) -> str:
+    """A JSON row's text; a Label Studio task's from its `data` (`tool_inputs.task_text`)."""
+    if spec.text_field not in row and isinstance(row.get("data"), dict):
+        from toolkit.predict.tool_inputs import task_text
+
+        return task_text(row, spec, where)
+    return _text_of(row, spec, where)
 
 
 def read_dataset(spec: InputSpec) -> list[Doc]:
@@ -285,6 +312,11 @@ class DocStream:
         return self.kind in STREAMED and path.is_file() and not (self.kind == "jsonl" and _starts_list(path))
 
     def __iter__(self):
+        if self.kind == "brat":  # one .txt at a time
+            from toolkit.predict.tool_inputs import brat_docs
+
+            yield from brat_docs(Path(self.spec.source))
+            return
         if not self.streamed:
             yield from read_docs(self.spec)[0]
             return
@@ -349,7 +381,7 @@ def _stream_jsonl(path: Path, spec: InputSpec):
         if index == 0:
             doc_field = document_field(list(row), spec.document_field, file, "--document-field")
         document = check_document_id(row.get(doc_field), where, doc_field) if doc_field else None
-        yield Doc(index, _text_of(row, spec, where), _plain_id(row.get(spec.id_field)), document)
+        yield Doc(index, _row_text(row, spec, where), _plain_id(row.get(spec.id_field)), document)
         index += 1
 
 
