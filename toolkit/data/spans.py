@@ -13,6 +13,7 @@ what reading did to their annotations (the report is saved in `data_info.json`).
 from __future__ import annotations
 
 import bisect
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -115,9 +116,12 @@ class SpanReport:
         return out
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # characters that are two UTF-16 units
+
+
 def utf16_to_str(text: str):
     """A function: UTF-16 code-unit offset -> `str` offset of `text` (identity when all of it is in the BMP)."""
-    if all(ord(ch) < 0x10000 for ch in text):
+    if text.isascii() or not _ASTRAL.search(text):
         return lambda offset: offset
     positions = []  # positions[unit] = str index
     for index, ch in enumerate(text):
@@ -246,22 +250,23 @@ def words_and_tags(text: str, spans: list[tuple[int, int, str]], report: SpanRep
     """The text's words (nercore's splitter, cut at every span edge inside a word) and their IOB2 tags."""
     words = split_words(text)
     edges = sorted({edge for start, end, _ in spans for edge in (start, end)})
-    if edges:
+    ends = [end for _, end in words]
+    inside: dict[int, list[int]] = {}  # word index -> the span edges strictly inside it
+    for edge in edges:
+        w = bisect.bisect_right(ends, edge)
+        if w < len(words) and words[w][0] < edge:
+            inside.setdefault(w, []).append(edge)
+    if inside:
         cut: list[tuple[int, int]] = []
-        for start, end in words:
-            i = bisect.bisect_right(edges, start)
-            inside = []
-            while i < len(edges) and edges[i] < end:
-                inside.append(edges[i])
-                i += 1
-            if inside:
-                if report is not None:
-                    report.add("words_cut", record=where or None, text=text, before=(start, end),
-                               after=(start, inside[0]))
-                bounds = [start, *inside, end]
-                cut.extend((a, b) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip())
-            else:
+        for w, (start, end) in enumerate(words):
+            if w not in inside:
                 cut.append((start, end))
+                continue
+            if report is not None:
+                report.add("words_cut", record=where or None, text=text, before=(start, end),
+                           after=(start, inside[w][0]))
+            bounds = [start, *inside[w], end]
+            cut.extend((a, b) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip())
         words = cut
     tags = ["O"] * len(words)
     starts = [start for start, _ in words]
