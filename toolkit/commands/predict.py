@@ -34,9 +34,11 @@ examples:
 input kinds (--format auto decides by the path):
   text      any other file: one document per line (blank lines are empty documents)
   jsonl     .jsonl/.json: one object per line with --text-field (a string, or a list of tokens);
-            a Label Studio tasks file or export: every task's data.<--text-field>
+            a Label Studio tasks file or export: every task's data.<--text-field>, labelled
+            or not (so does --format label-studio)
   conll     .conll/.iob/.tsv, or a file starting with -DOCSTART-: token columns, blank line between sentences
   dataset   a save_to_disk folder, or a Hub dataset id (--split, --dataset-config, --dataset-revision)
+  brat      a folder of NAME.txt (+ NAME.ann) files: every .txt, annotated or not, NAME as its id
 {registry}
 output: one JSON object per input record, in input order:
   {"index": 0, "id": "...", "text": "...", "entities": {"first": [
@@ -62,7 +64,7 @@ def register(subparsers) -> None:
         return "each record's own text" if reader.spans else "tokens joined with spaces"
 
     others = "".join(f"  {r.kind:<9} {'/'.join(e for e in r.extensions if e)}: {r.help} ({how(r)})\n"
-                     for r in READERS if r.kind not in COVERED)
+                     for r in READERS if r.kind not in COVERED and r.kind != "brat")  # brat: listed above
 
     parser = add_command(
         subparsers, "predict", help="run a model over a corpus and write JSON Lines",
@@ -72,7 +74,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--model", required=True, help="model folder or Hub id")
     parser.add_argument("--revision", default=None, help="model revision on the Hub")
-    parser.add_argument("--input", required=True, help="a text/JSONL/CoNLL file, a save_to_disk folder or a Hub dataset id")
+    parser.add_argument("--input", required=True, help="a text/JSONL/CoNLL file, a brat or save_to_disk folder, or a Hub dataset id")
     parser.add_argument("--output", required=True, help="the JSONL file to write")
     parser.add_argument("--format", default="auto", choices=formats(), help="input kind (default: from the path)")
     parser.add_argument("--strategies", default=DEFAULT_STRATEGY, metavar="LIST",

@@ -169,11 +169,14 @@ def evaluate_and_card(output_dir: Path, data, split: str, config, repo_id: str, 
     from toolkit.card import render_card
     from toolkit.card.facts import below_floor
     from toolkit.evaluate import EvalConfig, evaluate_model
+    from toolkit.evaluate.span_scores import GoldRecords
 
+    raw = getattr(data, "raw", None)  # span data: every strategy on the exported texts, as `nerkit evaluate` scores it
+    records = GoldRecords.of(raw.splits[split], max_sentences) if raw is not None and split in raw.splits else None
     results = evaluate_model(EvalConfig(model=str(output_dir), split=split, output_dir=output_dir,
                                         batch_size=config.eval_batch_size, max_length=config.max_length,
                                         max_samples=max_sentences, progress=False, strategies="all",
-                                        bootstrap=bootstrap), data)
+                                        bootstrap=bootstrap), data, records=records)
     below = below_floor(results)
     if below:
         bar = "!" * 100
