@@ -39,10 +39,11 @@ def no_dropout_bert(tiny_bert, tmp_path_factory):
 @pytest.mark.slow
 def test_two_process_training_equals_one_process_with_the_same_global_batch(no_dropout_bert, tmp_path):
     """2 processes x batch 4 against 1 process x batch 4 x 2 accumulation steps: the same optimizer steps on
-    the same sentences, so the same validation F1 and weights within float noise of the all-reduce."""
+    the same length-grouped sentences, so the same weights and validation F1. (Before: the grouped sampler
+    grouped per process, and the Trainer's token-count scaling doubled the loss on 2 processes.)"""
     from safetensors.torch import load_file
 
-    common = ["train", "--model", str(no_dropout_bert), "--dataset", str(TINY_CONLL), "--epochs", "1",
+    common = ["train", "--model", str(no_dropout_bert), "--dataset", str(TINY_CONLL), "--epochs", "2",
               "--learning-rate", "5e-4", "--seed", "1", "--batch-size", "4"]
     single = tmp_path / "single"
     assert main([*common, "--gradient-accumulation-steps", "2", "--output-dir", str(single)]) == 0
@@ -50,10 +51,12 @@ def test_two_process_training_equals_one_process_with_the_same_global_batch(no_d
     assert proc.returncode == 0, proc.stderr[-3000:]
     logs = [json.loads((tmp_path / name / "training_log.json").read_text()) for name in ("single", "ddp")]
     assert [row["step"] for row in logs[0]["epochs"]] == [row["step"] for row in logs[1]["epochs"]]
-    assert logs[0]["best_value"] == logs[1]["best_value"]
+    assert [row["eval_f1"] for row in logs[0]["epochs"]] == [row["eval_f1"] for row in logs[1]["epochs"]]
+    for one, two in zip(logs[0]["epochs"], logs[1]["epochs"]):  # distributed eval pads its last batch: close, not equal
+        assert one["eval_loss"] == pytest.approx(two["eval_loss"], rel=2e-3)
     a, b = (load_file(str(tmp_path / name / "model.safetensors")) for name in ("single", "ddp"))
     worst = max(float((a[key] - b[key]).abs().max()) for key in a)
-    assert worst < 5e-3, f"weights differ by {worst} after 5 steps of lr 5e-4"
+    assert worst <= 1e-6, f"weights differ by {worst} after 10 steps of lr 5e-4"
 
 
 @pytest.mark.slow

@@ -57,6 +57,9 @@ def grouped_trainer(trainer_class: Any) -> Any:
             if self.args.train_sampling_strategy != "group_by_length" or dataset is None or not hasattr(dataset, "__len__"):
                 return super()._get_train_sampler(train_dataset)
             lengths = [len(ids) for ids in dataset["input_ids"]]  # the Trainer dropped the "length" column
-            return grouped_sampler(lengths, self.args.train_batch_size * self.args.gradient_accumulation_steps)
+            # One group = one optimizer step's sentences on all processes: under torchrun each rank takes its
+            # per-device batches of it in turn, so N processes see what one process with N x accumulation sees.
+            step = self.args.train_batch_size * self.args.gradient_accumulation_steps * max(1, self.args.world_size)
+            return grouped_sampler(lengths, step)
 
     return GroupedTrainer

@@ -224,6 +224,10 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
         preprocess_logits_for_metrics=preprocess_logits if eval_ds is not None else None,
         callbacks=callbacks,
     )
+    # Most token-classification heads (BERT's among them) average their own loss and ignore the Trainer's
+    # token count, so its count-based scaling would multiply the loss by the process count under torchrun
+    # (eval_loss x2 on 2 processes) and sum, not average, accumulated micro-batches: mean of means instead.
+    trainer.model_accepts_loss_kwargs = False
     resume = config.resume_from_checkpoint
     if resume is True and not any((out / runfolder.CHECKPOINTS).glob("checkpoint-*")):
         raise UserError(f"--resume: no checkpoint found in {out / runfolder.CHECKPOINTS}. Start without --resume.")
