@@ -283,13 +283,15 @@ def soak(model: str, rounds: int, seconds: float, clients: int = 64) -> dict:
     try:
         for round_ in range(1, rounds + 1):
             deadline = time.perf_counter() + seconds
-            done, failed = [0], [0]
+            done, failed, first_error = [0], [0], []
 
             def client(i: int) -> None:
                 while time.perf_counter() < deadline:
                     _t, exc = timed(server.client.predict, text=text_for(i + done[0]), api_name="/compare")
                     done[0] += 1
                     failed[0] += exc is not None
+                    if exc is not None and not first_error:
+                        first_error.append(f"{type(exc).__name__}: {str(exc)[:120]}")
 
             with ThreadPoolExecutor(clients) as pool:
                 list(pool.map(client, range(clients)))
@@ -297,7 +299,8 @@ def soak(model: str, rounds: int, seconds: float, clients: int = 64) -> dict:
             rss.append(server.rss_mb())
             calls.append(done[0])
             errors.append(failed[0])
-            print(f"round {round_:2d}: {done[0]:5d} calls, {failed[0]} errors, server RSS {rss[-1]:.0f} MB", flush=True)
+            print(f"round {round_:2d}: {done[0]:5d} calls, {failed[0]} errors, server RSS {rss[-1]:.0f} MB"
+                  + (f" (first error: {first_error[0]})" if first_error else ""), flush=True)
     finally:
         server.close()
     growth = rss[-1] - rss[2] if len(rss) > 2 else float("nan")
