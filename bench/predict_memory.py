@@ -55,6 +55,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="input lines, comma-separated")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--record-as", default="predict_memory", help="bench/results/<NAME>.json (default: predict_memory)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "tests"))
     from tiny_models import build_tiny_model
@@ -75,7 +76,7 @@ def main(argv=None) -> None:
                   f"peak RSS {peak:7.1f} MiB", flush=True)
             source.unlink()
             (tmp / f"out-{count}.jsonl").unlink()
-            save(rows, args.batch_size)  # whatever finished is recorded
+            save(rows, args.batch_size, args.record_as)  # whatever finished is recorded
     base = rows[0][3]
     print(f"\n{'lines':>9} {'input MiB':>9} {'wall s':>8} {'records/s':>9} {'peak RSS MiB':>12} {'vs smallest':>11}")
     for count, mib, wall, peak in rows:
@@ -86,10 +87,10 @@ def main(argv=None) -> None:
           "shared with other jobs, so wall times are loose, RSS is not")
 
 
-def save(rows: list[tuple], batch_size: int) -> None:
+def save(rows: list[tuple], batch_size: int, name: str = "predict_memory") -> None:
     from _results import record
 
-    record("predict_memory", {
+    record(name, {
         **{f"lines_{count}": {"input_mib": round(mib, 1), "wall_s": round(wall, 1), "records_per_s": round(count / wall),
                               "peak_rss_mib": round(peak, 1)} for count, mib, wall, peak in rows},
         "peak_rss_ratio_largest_vs_smallest": round(rows[-1][3] / rows[0][3], 3), "goal": GOAL,
