@@ -53,6 +53,15 @@ def test_a_brat_folder_is_read_text_by_text(tmp_path):
         assert [d.index for d in docs] == [0, 1, 2]
 
 
+def test_a_folder_of_txt_files_alone_needs_format_brat(tmp_path):
+    """A CoNLL dataset folder (train.txt, test.txt) is not guessed to be brat texts."""
+    folder = tmp_path / "conll"
+    folder.mkdir()
+    (folder / "test.txt").write_text("EU B-ORG\n", encoding="utf-8")
+    assert detect_format(str(folder)) == "dataset"
+    assert [d.id for d in read_docs(InputSpec(str(folder), "brat"))[0]] == ["test"]
+
+
 def test_brat_format_on_a_file_or_an_empty_folder_says_what_it_reads(tmp_path):
     from nercore.errors import UserError
 

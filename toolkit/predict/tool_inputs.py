@@ -9,8 +9,8 @@ the other texts, so predict reads every one:
   row (JSON-MIN, which writes one row per annotation: a task's rows are one record, at its first
   row), the text field found as the training reader finds it (`--text-field`, default: text,
   content, sentence, document or body), the task's `id` as the record id;
-- a brat folder (`--format brat`, or `auto` on a folder holding `.ann` or `.txt` files and no
-  `save_to_disk` files): every `NAME.txt`, annotated or not, in sorted file-name order, `NAME` (the
+- a brat folder (`--format brat`, or `auto` on a folder holding `.ann` files and no `save_to_disk`
+  files; a folder of `.txt` files alone may be CoNLL split files, so it needs the flag): every `NAME.txt`, annotated or not, in sorted file-name order, `NAME` (the
   training reader's record id) as the record id, read as brat reads it (a byte-order mark counts
   as a character).
 """
@@ -83,12 +83,13 @@ def brat_texts(folder: Path) -> list[Path]:
 
 
 def is_brat_input(folder: Path) -> bool:
-    """`--format auto` on a folder: brat when it holds .ann or .txt files and is not a save_to_disk folder."""
+    """`--format auto` on a folder: brat when it holds .ann files and is not a save_to_disk folder (a folder of
+    .txt files alone may be a CoNLL dataset's train.txt/test.txt: `--format brat` says it is brat)."""
     from toolkit.predict.inputs import _DISK_MARKERS  # noqa: PLC0415 - one list of the markers
 
     if not folder.is_dir() or any((folder / marker).is_file() for marker in _DISK_MARKERS):
         return False
-    return any(folder.glob("*.ann")) or any(folder.glob("*.txt"))
+    return any(folder.glob("*.ann"))
 
 
 def brat_docs(folder: Path) -> Iterator[Doc]:
