@@ -188,3 +188,25 @@ def test_resume_on_a_tool_file_of_another_input_is_refused(tiny_bert, tmp_path, 
         refused(TEXTS + ["one more"])
     assert "its predictions are" in refused(TEXTS, "--strategies", "first,max")  # another --strategies
     assert out.read_bytes() == before
+
+
+def test_label_studio_tasks_go_back_under_their_own_text_field(tiny_bert, tmp_path, capsys):
+    """Tasks whose text sits in data.content (a project's <Text value="$content">) get their pre-annotations
+    under data.content again, so they import into that project; --resume reads that field back."""
+    from toolkit.data import read_span_file
+
+    tasks = [{"id": i, "data": {"content": text, "image": "x.png"}} for i, text in enumerate(TEXTS)]
+    source = tmp_path / "project.json"
+    source.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "pre.json"
+    assert _predict(tiny_bert, source, out, "--to", "label-studio") == 0
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert [t["data"] for t in written] == [{"content": text} for text in TEXTS]
+    from test_round_trip import accepted_in_label_studio
+
+    exported = tmp_path / "exported.json"  # each prediction accepted in that project, then exported
+    exported.write_text(json.dumps(accepted_in_label_studio(written), ensure_ascii=False), encoding="utf-8")
+    assert read_span_file(exported, "label-studio").texts == TEXTS
+    capsys.readouterr()
+    assert _predict(tiny_bert, source, out, "--to", "label-studio", "--resume") == 0
+    assert "nothing to redo" in capsys.readouterr().err

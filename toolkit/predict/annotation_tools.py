@@ -38,11 +38,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from nercore.errors import UserError
 from nercore.tags import split_tag
 from nercore.thresholds import keep_confident
 
@@ -237,18 +235,20 @@ def _record_meta(record: Mapping) -> dict:
 
 
 def tool_record(tool: str, record: Mapping, strategies: Sequence[str], model_version: str,
-                min_score: float | None = None) -> dict:
+                min_score: float | None = None, *, data_field: str = "text") -> dict:
     """One `nerkit predict` record (`{"index", "id"?, "text", "entities": {strategy: [...]}}`) as `tool`'s record.
 
     Label Studio gets one prediction per strategy (`model_version` "{model_version} ({strategy})"
-    when there are several); doccano and Prodigy hold one set of spans, so `strategies` must be one.
+    when there are several), the text under `data[data_field]` (the field of the tasks it was read
+    from, so the project's `<Text value="$field">` finds it); doccano and Prodigy hold one set of
+    spans, so `strategies` must be one.
     """
     text = record["text"]
     per_strategy = {name: regions_from_entities(record["entities"][name], min_score) for name in strategies}
     if tool == "label-studio":
         versions = {(model_version if len(strategies) == 1 else f"{model_version} ({name})"): regions
                     for name, regions in per_strategy.items()}
-        return label_studio_task(text, predictions=versions, meta=_record_meta(record))
+        return label_studio_task(text, predictions=versions, meta=_record_meta(record), data_field=data_field)
     if len(strategies) != 1:
         raise ValueError(f"{tool} holds one set of spans per text; got the strategies {', '.join(strategies)}")
     regions = per_strategy[strategies[0]]
@@ -349,83 +349,32 @@ def predict_to_tool(config, tool: str):
     names = _check_tool(config, tool)
     output = Path(config.output)
     work = output.with_name(output.name + ".records.jsonl")
-    finished = _finished_run(config, tool, names, work) if config.resume else None
+    finished = None
+    if config.resume:  # a finished run: its tool file checked against the input, nothing redone
+        from toolkit.predict.tool_resume import finished_run
+
+        finished = finished_run(config, tool, names, work, _data_field(config, tool),
+                                model_version_of(config.model, config.revision))
     if finished is not None:
         return finished
     summary = predict_corpus(replace(config, output=work))
     if summary.world > 1 and summary.rank != 0:
         return summary  # rank 0 writes the tool file from the merged records
+    data_field = _data_field(config, tool)
     write_tool_file(tool, _read_records(work), output, strategies=names,
-                    model_version=model_version_of(config.model, config.revision))
+                    model_version=model_version_of(config.model, config.revision),
+                    convert=lambda *args: tool_record(*args, data_field=data_field))
     work.unlink()  # --min-score was applied when the records were written
     return replace(summary, output=output)
 
 
-def _finished_run(config, tool: str, names: Sequence[str], work: Path):
-    """`--resume` after a finished `--to` run: the tool file is complete (written whole, renamed when done) and no
-    records file of a later run is in progress. Checked against the input as `--resume` checks a plain run's
-    records; then nothing is redone. None when there is work to do."""
-    import glob
-    import time
+def _data_field(config, tool: str) -> str:
+    """The `data` field Label Studio tasks get: the one the input's tasks held their text in, else `text`."""
+    if tool != "label-studio":
+        return "text"
+    from toolkit.predict.tool_inputs import source_text_field
 
-    from toolkit.predict.inputs import DocStream
-    from toolkit.predict.run import PredictSummary
-
-    output = Path(config.output)
-    if not output.is_file() or any(output.parent.glob(glob.escape(work.name) + "*")):
-        return None
-    began = time.perf_counter()
-    docs = DocStream(config.input)
-    if not docs.validate():
-        return None  # predict_corpus says the input is empty
-    model_version = model_version_of(config.model, config.revision)
-    versions = [model_version] if len(names) == 1 else [f"{model_version} ({name})" for name in names]
-    count = 0
-    for count, (doc, (text, index, found)) in enumerate(zip(docs, _tool_file_records(tool, output)), start=1):
-        problem = (f"its text differs from input record {doc.index} ({text[:40]!r})" if text != doc.text else
-                   f"it holds record index {index!r} where input record {doc.index} belongs" if index != doc.index else
-                   f"its predictions are {found}, not {versions}" if tool == "label-studio" and found != versions
-                   else None)
-        if problem:
-            raise UserError(f"{output.name} record {count}: {problem}, so it was written for another input, model or "
-                            f"--strategies. Run without --resume to write it again, or choose another --output.")
-    total = sum(1 for _ in _tool_file_records(tool, output)) if count == len(docs) else count
-    if total != len(docs):
-        raise UserError(f"{output.name}: holds {total} records but the input has {len(docs)}; it was written for "
-                        "another input. Run without --resume to write it again, or choose another --output.")
-    from toolkit.runtime import is_main_process
-
-    if is_main_process():
-        print(f"nerkit predict --resume: {output} already holds all {len(docs)} records of this input; nothing to redo.",
-              file=sys.stderr, flush=True)
-    return PredictSummary(output, docs.kind, tuple(names), len(docs), 0, time.perf_counter() - began)
-
-
-def _tool_file_records(tool: str, path: Path) -> Iterator[tuple[str, Any, Any]]:
-    """(text, nerkit_index, model versions) of each record of a file `write_tool_file` wrote (one JSON value a
-    line; a Label Studio file edited into another JSON layout is read as one JSON list)."""
-    def fields(record: Any) -> tuple[str, Any, Any]:
-        if not isinstance(record, dict):
-            raise UserError(f"{path.name}: holds {record!r:.60}, not a {tool} record; run without --resume.")
-        meta = record if tool == "doccano" else record.get("meta") or {}
-        text = (record.get("data") or {}).get("text") if tool == "label-studio" else record.get("text")
-        versions = [p.get("model_version") for p in record.get("predictions") or [] if isinstance(p, dict)]
-        return text, meta.get("nerkit_index"), versions
-
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = [line.strip().removesuffix(",") for line in handle]
-            records = [json.loads(line) for line in lines if line and line not in ("[", "]")]
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        try:
-            records = json.loads(path.read_text(encoding="utf-8")) if tool == "label-studio" else None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            records = None
-        if not isinstance(records, list):
-            raise UserError(f"{path.name}: not a {tool} file nerkit can read back; run without --resume to write "
-                            "it again.") from None
-    for record in records:
-        yield fields(record)
+    return source_text_field(config.input) or "text"
 
 
 __all__ = [

@@ -35,8 +35,9 @@ def is_label_studio_task(row: object, spec: InputSpec) -> bool:
     return (spec.text_field not in row and isinstance(row.get("data"), dict)) or label_studio.is_min_export(row)
 
 
-def task_text(row: dict, spec: InputSpec, where: str) -> str:
-    """A task's text: `data.<field>` for a task, `<field>` for a JSON-MIN row (the training reader's rule)."""
+def task_text_field(row: dict, spec: InputSpec, where: str) -> str:
+    """The field holding a task's text: in `data` for a task, in the row for a JSON-MIN row (the training
+    reader's rule: `--text-field`, default text, content, sentence, document or body)."""
     fields = row["data"] if isinstance(row.get("data"), dict) else row
     place = "'data'" if fields is not row else "the row"
     names = (spec.text_field,) if spec.text_field != DEFAULT_TEXT_FIELD else label_studio.TEXT_FIELDS
@@ -45,7 +46,13 @@ def task_text(row: dict, spec: InputSpec, where: str) -> str:
         raise UserError(f"{where}: no text field {' / '.join(names)} in {place} (it has: "
                         f"{', '.join(map(str, fields)) or 'nothing'}). Name the field the texts are in (the $name in "
                         f"<Text value=\"$name\">) with --text-field NAME.")
-    return fields[named]
+    return named
+
+
+def task_text(row: dict, spec: InputSpec, where: str) -> str:
+    """A task's text: `data.<field>` for a task, `<field>` for a JSON-MIN row (`task_text_field`)."""
+    fields = row["data"] if isinstance(row.get("data"), dict) else row
+    return fields[task_text_field(row, spec, where)]
 
 
 def label_studio_docs(rows: list[tuple[Any, object]], file: str, spec: InputSpec) -> list[Doc]:
@@ -64,6 +71,32 @@ def label_studio_docs(rows: list[tuple[Any, object]], file: str, spec: InputSpec
             seen.add(key)
         docs.append(Doc(len(docs), task_text(row, spec, where), plain_id(task_id)))
     return docs
+
+
+def source_text_field(spec: InputSpec) -> str | None:
+    """The `data` field the first task of a Label Studio input holds its text in (None for other inputs), so
+    `--to label-studio` writes the tasks back under the field the project's labelling config reads."""
+    import json
+
+    from toolkit.predict.inputs import DocStream
+
+    path = Path(spec.source)
+    if not path.is_file() or DocStream(spec).kind not in ("label-studio", "jsonl"):
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    try:
+        if head.startswith(b"["):
+            rows = json.loads(decode(read_bytes(path), path.name))
+            row = rows[0] if isinstance(rows, list) and rows else None
+        else:
+            with open(path, encoding="utf-8-sig") as handle:
+                row = json.loads(next((line for line in handle if line.strip()), "null"))
+    except (json.JSONDecodeError, UnicodeDecodeError, UserError):
+        return None
+    if not is_label_studio_task(row, spec):
+        return None
+    return task_text_field(row, spec, path.name)
 
 
 def read_label_studio(text: str, file: str, spec: InputSpec) -> list[Doc]:
@@ -103,4 +136,4 @@ def brat_docs(folder: Path) -> Iterator[Doc]:
 
 
 __all__ = ["brat_docs", "brat_texts", "is_brat_input", "is_label_studio_task", "label_studio_docs",
-           "read_label_studio", "task_text"]
+           "read_label_studio", "source_text_field", "task_text", "task_text_field"]
