@@ -193,7 +193,8 @@ def test_the_card_reports_the_temperature_and_shows_the_reliability_chart(run, t
     section = card[card.index("### Confidence"):card.index("### Error analysis")]
     assert f"T = {record.temperature:.3g}, fitted on the validation split" in section
     before, after = record.readings["test"]["before"]["first"]["ece"], record.readings["test"]["after"]["first"]["ece"]
-    assert f"| test | 12 | {before:.3f} | {after:.3f} | first 59.65 → 59.65; average 59.65 → 59.65; max 59.65 → 59.65 | none |" in section
+    assert f"| test | 12 | {before:.3f} | {after:.3f} | first 59.65 → 59.65; average 59.65 → 59.65; max 59.65 → 59.65; word 59.65 → 59.65 | none |" in section
+    assert "Entities move only where scores decide: `average`, `max` and `word` combine them" in section  # combines_scores
     assert "![Reliability of the first strategy's entity scores](reliability.png)" in section
     assert (run / "reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert record.command == f"nerkit calibrate {run} --dataset {TINY}"  # rebuilt from the parsed arguments
