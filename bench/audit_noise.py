@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.05, help="fraction of entities flipped (default: 0.05)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--max-eval-samples", type=int, default=500, help="validation sentences per epoch (best epoch)")
+    parser.add_argument("--no-record", action="store_true", help="print only; leave bench/results/audit_noise.json")
     parser.add_argument("--work-dir", default=None, help="noisy data + audit output (default: a temp folder; "
                         "rerun with the same one to resume finished folds)")
     args = parser.parse_args()
@@ -155,6 +156,8 @@ def main() -> None:
           ", ".join(f"{k} {v:.3f}" for k, v in figures["recall_by_kind"].items()))
     print(f"{'precision@100 (sentences)':<28}{figures['precision_at_100']:.3f}")
     print(f"{'precision@500 (sentences)':<28}{figures['precision_at_500']:.3f}")
+    if args.no_record:
+        return
     record("audit_noise", {**figures, "slice": args.slice, "folds": args.folds, "epochs": args.epochs,
                            "batch_size": args.batch_size, "learning_rate": args.learning_rate},
            notes="2 CPU cores shared with other jobs; MiniLM-L6 unless --model")
