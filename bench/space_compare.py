@@ -117,8 +117,11 @@ def worker(model: str, backend: str, five: bool = False) -> int:
 
 class Worker:
     def __init__(self, model: str, backend: str, five: bool = False):
+        # OpenMP waits passively, as space/app.py sets it before torch loads: spinning threads on shared cores
+        # made one 11-token torch forward take seconds here.
+        env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
         self.proc = subprocess.Popen([sys.executable, __file__, "--worker", backend, "--model", model, *(["--five"] if five else [])],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=env)
         self.info = json.loads(self._line())
 
     def _line(self) -> str:
