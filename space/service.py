@@ -236,7 +236,7 @@ class Service:
         except InputTooLongError as exc:
             raise RequestError(str(exc)) from exc
         result.update(run)
-        reference = [s.name for s in registry.STRATEGIES if not s.pipeline]
+        reference = registry.reference_names()  # rows that do not vote in disagreements (the table says)
         if min_score:  # the API's threshold, after grouping: whole entities kept or dropped (nercore.thresholds)
             result["entities"] = keep_above(result["entities"], min_score, text, reference)
         scores = model_scores(model_id) if with_scores else None  # eval_results.json via the core reader; cached

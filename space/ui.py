@@ -230,7 +230,7 @@ def _dimmed_views(page: _Page, table: tuple, text_value: str, result: dict, min_
     colors = render.palette(types)
     chosen = result["strategies"]
     entities = {name: result["entities"].get(name, []) for name in chosen}
-    reference = [s.name for s in table if not render.is_pipeline(s)]
+    reference = [s.name for s in table if not s.votes_in_disagreements]  # the row says (nercore.strategies)
     below = below_threshold(entities, min_score, text_value, reference)
     low_keys = {name: {key for key, _score, members in entity_units(found, text_value) if set(members) <= below[name]}
                 for name, found in entities.items()}
@@ -339,8 +339,7 @@ def build_demo(config: SpaceConfig | None = None) -> gr.Blocks:
             f"The model runs **once**; its token scores are then grouped {len(pipeline_names)} ways "
             f"({', '.join(f'`{n}`' for n in pipeline_names)}) exactly as `transformers`' token-classification "
             "pipeline would, one row each, so the same words line up from row to row."
-            + (" The `word` row is nerkit's own tokenizer-independent view, shown for reference."
-               if len(pipeline_names) < len(table) else ""),
+            + render.roles_text(table),  # reference and non-pipeline rows, from their role fields
             elem_id="intro-more",
         )
         text, examples, model, strategies, run = _inputs(cfg, table)

@@ -175,6 +175,20 @@ def is_pipeline(strategy: object) -> bool:
     return bool(getattr(strategy, "pipeline", True))
 
 
+def roles_text(table: Iterable[object]) -> str:
+    """The intro's sentences on rows that are not plain compared pipeline rows, read from each row's roles
+    (`nercore.strategies`): a `reference_view` row is shown for reference and does not vote where the
+    strategies disagree; a non-pipeline row that votes is compared like the pipeline rows."""
+    out = []
+    for strategy in table:
+        name, own = getattr(strategy, "name"), "" if is_pipeline(strategy) else "nerkit's own view, not a pipeline strategy, "
+        if getattr(strategy, "reference_view", False):
+            out.append(f" The `{name}` row is {own}shown for reference: it does not count where the strategies disagree.")
+        elif own:
+            out.append(f" The `{name}` row is {own}compared like the others: it counts where the strategies disagree.")
+    return "".join(out)
+
+
 def row_title(strategy: object) -> str:
     name = getattr(strategy, "name")
     if is_pipeline(strategy):
@@ -347,6 +361,6 @@ def error_html(message: str) -> str:
 
 __all__ = [
     "CSS", "DISAGREE_COLOR", "NOTHING_FOUND", "agreement_message", "color_of", "disagreement_html",
-    "entity_table_html", "error_html", "f1_text", "is_pipeline", "legend_html", "legend_types", "notice_html", "palette", "row_head_html",
-    "row_title", "status_html", "summary_html", "text_html",
+    "entity_table_html", "error_html", "f1_text", "is_pipeline", "legend_html", "legend_types", "notice_html", "palette", "roles_text",
+    "row_head_html", "row_title", "status_html", "summary_html", "text_html",
 ]

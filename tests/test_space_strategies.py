@@ -78,6 +78,10 @@ SIXTH_ROWS = {
     "own": dict(name="last", help="each word takes the label of its last sub-token", aggregate=_last,
                 whole_entities=True, whole_words=True, pipeline_name=None, whole_text=False,
                 reference_view=True, votes_in_disagreements=False, combines_scores=False),
+    # a view of nerkit's own that is compared like the pipeline rows: it votes where the strategies disagree
+    "own-voting": dict(name="last", help="each word takes the label of its last sub-token", aggregate=_last,
+                       whole_entities=True, whole_words=True, pipeline_name=None, whole_text=False,
+                       reference_view=False, votes_in_disagreements=True, combines_scores=False),
     # a pipeline strategy under a new name (as a future transformers strategy would arrive)
     "pipeline": dict(name="last", help="each word takes the label of its first sub-token (a second name)",
                      aggregate=dict((s.name, s.aggregate) for s in STRATEGIES)["first"], whole_entities=True,
@@ -156,6 +160,8 @@ def test_a_sixth_strategy_reaches_engine_service_and_ui_from_the_table_alone(six
     service = Service(config)
     assert spans_of(RIGGED_TEXT, service.compare(RIGGED_TEXT)["entities"]["last"]) == last
     assert service.predict(RIGGED_TEXT, "last") == everything["last"]
+    if not sixth.pipeline:  # `first` finds "Widodo", `last` does not: a region only where its row says it votes
+        assert bool(service.compare(RIGGED_TEXT, "first,last")["disagreements"]) == sixth.votes_in_disagreements
 
     demo = build_demo(config)
     elem_ids = {getattr(block, "elem_id", None) for block in demo.blocks.values()}
@@ -164,6 +170,13 @@ def test_a_sixth_strategy_reaches_engine_service_and_ui_from_the_table_alone(six
     assert [choice[1] for choice in checkboxes.choices][-1] == "last"
     api_docs = {f.api_name: f.fn.__doc__ for f in demo.fns.values() if f.api_name in ("compare", "predict")}
     assert all('"last"' in doc for doc in api_docs.values()) and len(api_docs) == 2
+    intro = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "intro-more").value
+    said = {"own": "The `last` row is nerkit's own view, not a pipeline strategy, shown for reference",
+            "own-voting": "The `last` row is nerkit's own view, not a pipeline strategy, compared like the others"}
+    for row, sentence in said.items():  # the explanatory text comes from the rows' roles, not from a name
+        assert (sentence in intro) == (sixth == Strategy(**SIXTH_ROWS[row]))
+    assert "The `word` row is nerkit's own view, not a pipeline strategy, shown for reference" in intro
+    assert ("`last`)" in intro) == sixth.pipeline  # a pipeline row is one of the "grouped N ways"
 
 
 def test_a_sixth_strategy_reaches_evaluate_the_card_and_predict_from_the_table_alone(sixth, tiny_bert, tmp_path):
@@ -183,7 +196,30 @@ def test_a_sixth_strategy_reaches_evaluate_the_card_and_predict_from_the_table_a
     card = str(build_card(tmp_path, CardOptions(repo_id="alice/tiny")).card)
     label = "`last`" if sixth.pipeline else "`last` (nerkit's own, not a `pipeline` strategy)"
     assert f"| {label} |" in card or f"| **{label}" in card
+    if not sixth.pipeline:  # never the recommendation for `pipeline(...)`, whatever it scored
+        assert "aggregation_strategy=\"last\"" not in card and "`last` has the highest" not in card
     (tmp_path / "in.txt").write_text("John Smith lives in London.\n")
     predict_corpus(PredictConfig(str(tiny_bert), InputSpec(str(tmp_path / "in.txt")), tmp_path / "out.jsonl",
                                  strategies="all", progress=False))
     assert list(json.loads((tmp_path / "out.jsonl").read_text())["entities"])[-1] == "last"
+
+
+def test_the_cards_recommendation_without_results_reads_the_rows_roles(monkeypatch):
+    """Issue 24: with no strategy results the card recommended `average` or `first` by name. It takes the first
+    recommendable row that keeps words whole and combines scores (trained on every sub-token) or does not."""
+    import dataclasses
+
+    from toolkit.card.facts import recommended_strategy
+
+    assert [recommended_strategy({}, "test", how, True)[0] for how in ("all", "first", None)] == ["average", "first",
+                                                                                                 "first"]
+    renamed = {"first": "initial", "average": "mean"}
+    table = tuple(dataclasses.replace(s, name=renamed.get(s.name, s.name)) for s in STRATEGIES)
+    monkeypatch.setattr(registry, "STRATEGIES", table)
+    assert [recommended_strategy({}, "test", how, True)[0] for how in ("all", "first", None)] == ["mean", "initial",
+                                                                                                 "initial"]
+    best, why = recommended_strategy({}, "test", "all", True)
+    assert "`mean` (each word takes the label with the highest mean score over its sub-tokens)" in why
+    table = tuple(dataclasses.replace(s, combines_scores=False) if s.name == "mean" else s for s in table)
+    monkeypatch.setattr(registry, "STRATEGIES", table)
+    assert recommended_strategy({}, "test", "all", True)[0] == "max"  # the next row that combines scores

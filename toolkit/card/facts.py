@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nercore.strategies import best_recommendable, recommendable
+from nercore.strategies import best_recommendable, get_strategy, recommendable
 from nercore.tags import split_tag
 from toolkit.card.fmt import count, detokenize, is_local_path, pct
 from toolkit.paths import short_path
@@ -118,21 +118,34 @@ def recommended_strategy(
 
 
 def _strategy_from_training(label_strategy: str | None, entities: bool) -> tuple[str, str]:
+    """The recommendation when no strategy result decides: from the table's roles, never a name. A model
+    trained on every sub-token gets the first recommendable row that combines a word's sub-token scores
+    (`combines_scores`); otherwise the first that follows one sub-token's argmax; both keep words whole."""
     groups = "entities" if entities else "tag groups"
+    name = _training_row(combines=label_strategy == "all")
+    help_text = get_strategy(name).help
     if label_strategy == "all":
-        return "average", (
-            "The model was trained with every sub-token labelled, so `average` (the label with the highest "
-            "score averaged over a word's sub-tokens) uses all of them and never splits a word."
+        return name, (
+            f"The model was trained with every sub-token labelled, so `{name}` ({help_text}) uses all of them "
+            "and never splits a word."
         )
     if label_strategy == "first":
-        return "first", (
-            "The model was trained with labels on the first sub-token of each word only, so `first` reads each "
-            f"word's label where it was learned, and never splits a word between two {groups}."
+        return name, (
+            f"The model was trained with labels on the first sub-token of each word only, so `{name}` ({help_text}) "
+            f"reads each word's label where it was learned, and never splits a word between two {groups}."
         )
-    return "first", (
-        "`first` gives each word the label predicted for its first sub-token (how nerkit trains by default) "
-        f"and never splits a word between two {groups}."
+    return name, (
+        f"`{name}` ({help_text}) never splits a word between two {groups}; nerkit trains on each word's first "
+        "sub-token by default."
     )
+
+
+def _training_row(combines: bool) -> str:
+    """The first `recommendable()` row that keeps words whole and whose `combines_scores` is `combines`
+    (the first recommendable row if none is)."""
+    order = recommendable()
+    fitting = [name for name in order if get_strategy(name).whole_words and get_strategy(name).combines_scores == combines]
+    return (fitting or list(order))[0]
 
 
 def below_floor(results) -> str | None:
