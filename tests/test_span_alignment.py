@@ -182,3 +182,20 @@ def test_punctuation_inside_a_conll_token_with_every_sub_token_labelled(tmp_path
     spans = prepare_labels(align_spans(load_raw_splits(str(write_ls_folder(tmp_path / "ls", conll_file.parent))),
                                        bert_tokenizer))
     assert sub_token_labels(spans, bert_tokenizer, "all") == sub_token_labels(conll, bert_tokenizer, "all")
+
+
+def test_span_data_trains_on_the_raw_text_as_the_pipeline_tokenizes_it(tmp_path, tiny_roberta):
+    """Byte-level BPE: words fed one by one would read `Paris ,` (a space before the comma); span data
+    keeps its text, so training sees the sub-tokens inference sees, labelled through the offsets."""
+    tokenizer = load_tokenizer(str(tiny_roberta))
+    text = "Barack Obama visited Paris, France."
+    raw = load_raw_splits(str(jsonl(tmp_path / "train.jsonl", [{"text": text, "label": [[0, 12, "PER"], [21, 26, "LOC"]]}])))
+    data = prepare_labels(align_spans(raw, tokenizer))
+    encoded, _ = tokenize_dataset(data.splits["train"], tokenizer, data.labels, strategy="first", max_length=64,
+                                  desc="train")
+    assert encoded["input_ids"][0] == tokenizer(text)["input_ids"]
+    assert encoded["input_ids"][0] != tokenizer(data.splits["train"]["tokens"][0], is_split_into_words=True)["input_ids"]
+    pieces = tokenizer(text, return_offsets_mapping=True)["offset_mapping"]
+    labelled = {a: data.labels[label] for (a, b), label in zip(pieces, encoded["labels"][0]) if label >= 0}
+    assert labelled[0] == "B-PER" and labelled[7] == "I-PER" and labelled[21] == "B-LOC"  # Barack, Obama, Paris
+    assert labelled[26] == "O" and labelled[28] == "O" and 22 not in labelled  # ",", "France"; "aris" (not first)

@@ -12,6 +12,7 @@ silently from a metric.
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from nercore.context import Specials, build_windows
 from nercore.tags import continuation_label
 from nercore.errors import UserError
-from toolkit.labels import DOCUMENT_COLUMN
+from toolkit.labels import DOCUMENT_COLUMN, OFFSETS_COLUMN, TEXT_COLUMN
 
 logger = logging.getLogger("toolkit")
 
@@ -104,26 +105,37 @@ def align_batch(
     max_length: int | None = None,
     continuation: dict[int, int] | None = None,
     with_word_ids: bool = False,
+    texts: list[str] | None = None,
+    word_offsets: list[list] | None = None,
 ) -> tuple[dict, AlignmentStats]:
     """Tokenise a batch of pre-split sentences and align their tag ids to sub-tokens.
 
     Returns the tokenizer's encoding (as lists) with a `labels` column when `tags` is given,
-    and the truncation statistics of the batch.
+    and the truncation statistics of the batch. With `texts` and `word_offsets` (character-span
+    data: each sentence's raw text and its words' offsets in it), the raw text is tokenized, as
+    the pipeline tokenizes it at inference, and each sub-token belongs to the word its offsets
+    start in (`offset_word_ids`).
     """
     if strategy not in LABEL_STRATEGIES:
         raise UserError(f"label strategy must be one of {LABEL_STRATEGIES}, got {strategy!r}")
     check_fast(tokenizer, getattr(tokenizer, "name_or_path", "tokenizer"))
-    encoding = tokenizer(
-        tokens,
-        is_split_into_words=True,
-        truncation=max_length is not None,
-        max_length=max_length,
-    )
+    if texts is not None:
+        encoding = tokenizer(texts, truncation=max_length is not None, max_length=max_length,
+                             return_offsets_mapping=True)
+        raw_ids = [offset_word_ids(o, w) for o, w in zip(encoding.pop("offset_mapping"), word_offsets)]
+    else:
+        encoding = tokenizer(
+            tokens,
+            is_split_into_words=True,
+            truncation=max_length is not None,
+            max_length=max_length,
+        )
+        raw_ids = None
     stats = AlignmentStats()
     all_labels = []
     all_word_ids = []
     for row, words in enumerate(tokens):
-        word_ids = encoding.word_ids(row)
+        word_ids = raw_ids[row] if raw_ids is not None else encoding.word_ids(row)
         all_word_ids.append(word_ids)
         stats.count(len(words), word_ids)
         if tags is not None:
@@ -134,6 +146,25 @@ def align_batch(
     if with_word_ids:
         result["word_ids"] = all_word_ids
     return result, stats
+
+
+def offset_word_ids(offsets: list, words: list) -> list[int | None]:
+    """Each sub-token's word from character offsets: the word its first non-space character falls in.
+
+    Special tokens (empty offsets) and sub-tokens of whitespace only get None; a sub-token that
+    starts in one word and runs into the next belongs to the first (the next word then has no
+    first sub-token, like a word cut by truncation).
+    """
+    starts = [start for start, _ in words]
+    out: list[int | None] = []
+    for start, end in offsets:
+        w = bisect.bisect_right(starts, start) - 1 if start < end else -1
+        if w >= 0 and start >= words[w][1]:  # in the gap after word w: the next word, if the piece reaches it
+            w = w + 1 if w + 1 < len(words) and words[w + 1][0] < end else -1
+        elif w < 0 and start < end and words and words[0][0] < end:
+            w = 0
+        out.append(w if w >= 0 else None)
+    return out
 
 
 def word_labels(word_ids: list[int | None], sentence_tags: list[int], strategy: str, continuation: dict | None) -> list[int]:
@@ -164,8 +195,10 @@ def encode_with_context(
     tags: list[list[int]] | None = None,
     strategy: str = "first",
     continuation: dict[int, int] | None = None,
+    texts: list[str] | None = None,
+    word_offsets: list[list] | None = None,
 ) -> tuple[dict, AlignmentStats]:
-    """Like `align_batch`, with each sentence inside up to `context_tokens` sub-tokens of its document per side.
+    """Like `align_batch` (`texts`/`word_offsets` too), with each sentence inside up to `context_tokens` sub-tokens of its document per side.
 
     Context positions are labelled IGNORE_INDEX; `word_ids` are None there, so nothing downstream
     reads a prediction for a context sub-token. Also returns `sentence_start`/`sentence_length`
@@ -173,7 +206,12 @@ def encode_with_context(
     """
     check_fast(tokenizer, getattr(tokenizer, "name_or_path", "tokenizer"))
     specials = Specials.of(tokenizer)
-    plain = tokenizer(tokens, is_split_into_words=True, add_special_tokens=False)
+    if texts is not None:  # character-span data: the raw text, words found by offsets (see align_batch)
+        plain = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+        raw_ids = [offset_word_ids(o, w) for o, w in zip(plain.pop("offset_mapping"), word_offsets)]
+    else:
+        plain = tokenizer(tokens, is_split_into_words=True, add_special_tokens=False)
+        raw_ids = None
     windows = build_windows(
         plain["input_ids"], documents, tokens=context_tokens, max_length=max_length, specials=specials
     )
@@ -186,7 +224,7 @@ def encode_with_context(
     if tags is not None:
         result["labels"] = []
     for row, window in enumerate(windows):
-        own = plain.word_ids(row)[: window.length]
+        own = (raw_ids[row] if raw_ids is not None else plain.word_ids(row))[: window.length]
         stats.count(len(tokens[row]), own)
         after = len(window.input_ids) - window.start - window.length
         word_ids = [None] * window.start + own + [None] * after
@@ -231,6 +269,7 @@ def tokenize_dataset(
             strategy=strategy,
             max_length=max_length,
             continuation=continuation,
+            **_raw_text(batch),
         )
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         stats.add(batch_stats)
@@ -255,13 +294,22 @@ def tokenize_dataset(
     return mapped, stats
 
 
+def _raw_text(columns) -> dict:
+    """`texts`/`word_offsets` for align_batch when the rows carry their raw text (character-span data)."""
+    if TEXT_COLUMN in columns and OFFSETS_COLUMN in columns:
+        return {"texts": columns[TEXT_COLUMN], "word_offsets": columns[OFFSETS_COLUMN]}
+    return {}
+
+
 def _tokenize_in_context(dataset, tokenizer, continuation, strategy, max_length, context_tokens, keep_positions):
     import datasets
 
-    columns = dataset.select_columns(["tokens", "tags", DOCUMENT_COLUMN]).to_dict()
+    wanted = ["tokens", "tags", DOCUMENT_COLUMN] + [c for c in (TEXT_COLUMN, OFFSETS_COLUMN) if c in dataset.column_names]
+    columns = dataset.select_columns(wanted).to_dict()
     encoded, stats = encode_with_context(
         tokenizer, columns["tokens"], columns[DOCUMENT_COLUMN], context_tokens=context_tokens,
         max_length=max_length or 512, tags=columns["tags"], strategy=strategy, continuation=continuation,
+        **_raw_text(columns),
     )
     del encoded["word_ids"]
     if not keep_positions:

@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 # Hugging Face `conll2003` ner_tags ClassLabel order; CoNLL-2003 files with this label set get it too.
 DOCUMENT_COLUMN = "document"  # each sentence's document index, where the source marks documents
+# Character-span data only: each sentence's raw text and its words' (start, end) in it, so the alignment
+# stage tokenizes the text as the pipeline will (toolkit.alignment.offset_word_ids).
+TEXT_COLUMN = "text"
+OFFSETS_COLUMN = "word_offsets"
 
 CONLL2003_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 
@@ -96,7 +100,21 @@ def _split_dataset(split, sentences: list[list[str]], ids: dict[str, int], label
     if split.documents is not None:
         columns[DOCUMENT_COLUMN] = document_numbers(split.documents)
         features[DOCUMENT_COLUMN] = datasets.Value("int64")
+    if split.word_offsets is not None and split.texts is not None:
+        columns[TEXT_COLUMN], columns[OFFSETS_COLUMN] = sentence_texts(split)
+        features[TEXT_COLUMN] = datasets.Value("string")
+        features[OFFSETS_COLUMN] = datasets.Sequence(datasets.Sequence(datasets.Value("int64")))
     return datasets.Dataset.from_dict(columns, features=datasets.Features(features))
+
+
+def sentence_texts(split) -> tuple[list[str], list[list[list[int]]]]:
+    """Each sentence's stretch of its record's text (first word to last) and its words' offsets in it."""
+    texts, offsets = [], []
+    for record, words in zip(split.sentence_records, split.word_offsets):
+        base = words[0][0]
+        texts.append(split.texts[record][base:words[-1][1]])
+        offsets.append([[start - base, end - base] for start, end in words])
+    return texts, offsets
 
 
 def document_numbers(ids: list) -> list[int]:
