@@ -5,6 +5,10 @@ Datasets label words; models predict sub-tokens. This stage tokenises pre-split 
 and labels either the first sub-token of each word (default: the other pieces get -100
 and are ignored by the loss) or all of them (continuations turn B-X into I-X).
 
+Character-span data (annotation-tool exports, toolkit/span_alignment.py) keeps each sentence's raw
+text and its words' offsets: there the text itself is tokenized, exactly as the pipeline will tokenize
+it at inference, and each sub-token's word comes from its character offsets (`offset_word_ids`).
+
 Truncation by `max_length` drops words from the end of long sentences. They are counted
 and reported here, and evaluation scores them as predicted `O`, so no word disappears
 silently from a metric.
