@@ -288,6 +288,14 @@ def test_the_checks_catch_planted_violations(monkeypatch, tmp_path):
         path = tmp_path / (name.replace(".", "_") + ".py")
         path.write_text(source)
         paths[name] = path
+    package = {"nercore.plant": "from nercore.plant.sub import y\n",  # a package's __init__ and a submodule that
+               "nercore.plant.sub": "from nercore.plant import x\n",  # takes a name (no submodule) from it
+               "nercore.plant.fine": "from nercore.plant import sub\n"}  # only a submodule: no circle
+    for name, source in package.items():
+        path = tmp_path / "plant" / ("__init__.py" if name == "nercore.plant" else name.rpartition(".")[2] + ".py")
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(source)
+        paths[name] = path
     monkeypatch.setitem(globals(), "MODULES", {**MODULES, **paths})
     _tree.cache_clear()
     for check in (
@@ -299,7 +307,8 @@ def test_the_checks_catch_planted_violations(monkeypatch, tmp_path):
     ):
         with pytest.raises(AssertionError):
             check()
-    assert ["nercore.circle_a", "nercore.circle_b"] in circles()
+    assert {("nercore.circle_a", "nercore.circle_b"), ("nercore.plant", "nercore.plant.sub")} <= set(map(tuple, circles()))
+    assert not any("nercore.plant.fine" in circle for circle in circles())
 
 
 def test_every_package_ships():
