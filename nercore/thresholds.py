@@ -1,6 +1,6 @@
-"""Which entities to keep: the score-threshold rule of the Space's API (`min_score`) and its threshold
-control (`keep_above`, `below_threshold`), and the per-entity one `nerkit predict --min-score` uses
-(`keep_confident`).
+"""Which entities to keep: the one score-threshold rule of the Space's API (`min_score`), its threshold
+control (`keep_above`, `below_threshold`), `nerkit predict --min-score` and the annotation-tool files
+(`keep_whole`: one strategy judged on its own).
 
 An entity's score is the model's probability for its label (averaged or maximised over its
 sub-tokens, as its strategy says). A threshold trades recall for precision; the card's Confidence
@@ -91,18 +91,11 @@ def keep_above(results_by_strategy: Mapping[str, Sequence[Mapping]], min_score: 
             for name, found in results_by_strategy.items()}
 
 
-def keep_confident(entities: Sequence[Mapping], min_score: float | None) -> list:
-    """The entities scored at least `min_score` (all of them for None or 0), in their order, each
-    judged on its own: a `none` token by its own score (what `nerkit predict --min-score` does today;
-    the Space uses `keep_above`, which keeps a token with its span)."""
-    if not min_score:
-        return list(entities)
-    return [e for e in entities if float(e["score"]) >= min_score]
+def keep_whole(entities: Sequence[Mapping], min_score: float | None, text: str | None = None) -> list:
+    """One strategy's entities under the same whole-entity rule, judged on its own (no other strategy
+    is linked), so `nerkit predict`'s output for a strategy never depends on which others were asked for:
+    a `none` token is kept or dropped with its span, by the span's mean score."""
+    return keep_above({"": entities}, min_score, text)[""]
 
 
-def is_below(entity: Mapping, min_score: float | None) -> bool:
-    """True when a threshold is set and `entity` scores under it, judged on its own."""
-    return bool(min_score) and float(entity["score"]) < min_score
-
-
-__all__ = ["below_threshold", "check_min_score", "entity_units", "is_below", "keep_above", "keep_confident"]
+__all__ = ["below_threshold", "check_min_score", "entity_units", "keep_above", "keep_whole"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nercore.spans import disagreements
-from nercore.thresholds import below_threshold, entity_units, keep_above, keep_confident
+from nercore.thresholds import below_threshold, entity_units, keep_above, keep_whole
 from space.config import SpaceConfig
 from space.service import Service
 
@@ -44,7 +44,8 @@ def test_a_token_strategy_keeps_or_drops_its_whole_entity():
     assert keep_above({"none": NONE}, 0.9, OBAMA)["none"] == NONE  # "Obama" stays with "Barack"
     assert keep_above({"none": NONE}, 0.93, OBAMA)["none"] == NONE[2:]  # both go together
     assert keep_above({"none": NONE}, 0.9)["none"] == NONE  # without the text: offsets decide words; the same here
-    assert keep_confident(NONE, 0.9) == [NONE[0], *NONE[2:]]  # the per-entity rule (nerkit predict) cuts it
+    assert keep_whole(NONE, 0.9, OBAMA) == NONE  # nerkit predict: the same whole-entity rule, one strategy alone
+    assert keep_whole(NONE, 0.93, OBAMA) == NONE[2:]
     results = {"none": NONE, "simple": GROUPED, "first": GROUPED}
     assert disagreements(results, OBAMA) == []
     assert disagreements(keep_above(results, 0.9, OBAMA), OBAMA) == []

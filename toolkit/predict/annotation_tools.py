@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from nercore.tags import split_tag
-from nercore.thresholds import keep_confident
+from nercore.thresholds import keep_whole
 
 TOOLS = ("label-studio", "doccano", "prodigy")
 SUFFIXES = {"label-studio": ".json", "doccano": ".jsonl", "prodigy": ".jsonl"}
@@ -80,7 +80,7 @@ def regions_from_entities(entities: Iterable[Mapping], min_score: float | None =
     Token-level dicts (strategy "none", B-/I- labels) are refused: one token is not an entity.
     """
     regions = []
-    for entity in keep_confident(list(entities), min_score):
+    for entity in keep_whole(list(entities), min_score):
         label = entity.get("entity_group")
         if label is None:
             prefix, label = split_tag(str(entity.get("entity", "")))

@@ -28,7 +28,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from nercore.backends import BACKENDS
 from nercore.documents import join_sentences, split_entities
 from nercore.errors import UserError
-from nercore.thresholds import check_min_score, keep_confident
+from nercore.thresholds import check_min_score, keep_whole
 from toolkit.predict.inputs import Doc, DocStream, InputSpec
 from toolkit.predict.output import ShardFiles, make_record, merge_shards, record_line, verified_records
 from toolkit.runtime import process_rank
@@ -218,7 +218,8 @@ def _predict_into(pipe: Any, shard: Iterable[Doc], names: Sequence[str], path: P
             joined = [join_sentences([doc.text for _, doc in group]) for group in part]
             outputs = predict_all_batch(pipe, [text for text, _ in joined], names, config.batch_size,
                                         stride=config.stride, max_chars=None)
-            outputs = [{s: keep_confident(found, config.min_score) for s, found in o.items()} for o in outputs]
+            outputs = [{s: keep_whole(found, config.min_score, text) for s, found in o.items()}
+                       for o, (text, _) in zip(outputs, joined)]
             lines = []
             for group, (_, starts), found in zip(part, joined, outputs):
                 texts = [doc.text for _, doc in group]
