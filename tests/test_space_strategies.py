@@ -223,3 +223,19 @@ def test_the_cards_recommendation_without_results_reads_the_rows_roles(monkeypat
     table = tuple(dataclasses.replace(s, combines_scores=False) if s.name == "mean" else s for s in table)
     monkeypatch.setattr(registry, "STRATEGIES", table)
     assert recommended_strategy({}, "test", "all", True)[0] == "max"  # the next row that combines scores
+
+
+@pytest.mark.parametrize("row", ["own", "own-voting"])
+def test_the_uis_threshold_dims_by_the_rows_vote_not_its_pipeline(row, monkeypatch):
+    """A span that `first` (0.9) and `last` (0.3) both find: where `last` votes, the shared threshold judges it
+    by the lower score and dims it in `first` too; a reference row is judged on its own (`votes_in_disagreements`)."""
+    from space import ui
+
+    monkeypatch.setattr(registry, "STRATEGIES", (*STRATEGIES, Strategy(**SIXTH_ROWS[row])))
+    table = registry.STRATEGIES
+    page = ui._Page(*(object() for _ in range(7)), texts={s.name: s.name for s in table})
+    span = {"entity_group": "PER", "start": 0, "end": 4, "word": "John"}
+    result = {"strategies": ["first", "last"], "disagreements": [], "message": "", "labels": [],
+              "entities": {"first": [dict(span, score=0.9)], "last": [dict(span, score=0.3)]}}
+    first = ui._dimmed_views(page, table, "John runs.", result, 0.5)[page.texts["first"]]
+    assert ('class="ent low"' in first) == Strategy(**SIXTH_ROWS[row]).votes_in_disagreements
