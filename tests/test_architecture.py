@@ -50,6 +50,7 @@ TOOLKIT_STAGES = [
     ("toolkit.alignment", "toolkit.metrics", "toolkit.span_alignment"),
     ("toolkit.collate", "toolkit.sampling", "toolkit.run_records", "toolkit.recipes"),
     ("toolkit.train", "toolkit.training"),
+    ("toolkit.model_loading",),
     ("toolkit.evaluate",),
     ("toolkit.export", "toolkit.predict"),
     ("toolkit.audit",),
@@ -242,6 +243,21 @@ def test_no_command_imports_another_command():
     assert not problems, "\n".join(problems)
 
 
+# Stages that sit beside evaluation and must not reach into it: they load models through
+# toolkit.model_loading (issue 24), so evaluation can change without touching them.
+NEVER_IMPORTS = {"toolkit.predict": ("toolkit.evaluate",), "toolkit.export": ("toolkit.evaluate",)}
+
+
+def test_prediction_and_export_never_import_evaluation():
+    problems = [
+        f"{module} imports {name}; load models through toolkit.model_loading"
+        for module in sorted(MODULES)
+        for prefix, banned in NEVER_IMPORTS.items() if _matches(module, prefix)
+        for name in sorted(imports_of(module)) if any(_matches(name, b) for b in banned)
+    ]
+    assert not problems, "\n".join(problems)
+
+
 # Circles on the tree when the rule came (issue 24), each to be broken by its owner; a stale entry fails.
 # toolkit.predict.inputs imports tool_inputs lazily (brat / Label Studio readers), tool_inputs imports inputs.
 KNOWN_CIRCLES = [["toolkit.predict.inputs", "toolkit.predict.tool_inputs"]]
@@ -280,6 +296,7 @@ def test_the_checks_catch_planted_violations(monkeypatch, tmp_path):
         "toolkit.evaluate.bad": "from space.model import get_pipeline\n",
         "toolkit.commands.one": "from toolkit.commands import two\n",
         "toolkit.commands.two": "",
+        "toolkit.predict.bad": "def f():\n    from toolkit.evaluate.predict import predict_words\n",
         "nercore.circle_a": "from nercore.circle_b import x\n",  # a circle closed by a lazy import
         "nercore.circle_b": "def f():\n    import nercore.circle_a\n",
     }
@@ -304,6 +321,7 @@ def test_the_checks_catch_planted_violations(monkeypatch, tmp_path):
         test_no_stage_imports_a_later_stage,
         test_no_command_imports_another_command,
         test_no_import_circles,
+        test_prediction_and_export_never_import_evaluation,
     ):
         with pytest.raises(AssertionError):
             check()

@@ -317,7 +317,7 @@ def test_a_context_model_reads_texts_in_windows_of_the_context_it_was_trained_wi
     from nercore.engine import predict_detailed
     from space.config import SpaceConfig
     from space.service import Service
-    from toolkit.evaluate.strategies import build_pipeline
+    from toolkit.model_loading import build_pipeline
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     model = tmp_path / "model"

@@ -155,7 +155,8 @@ def test_session_never_spins_and_takes_the_thread_count():
 
 def test_evaluate_loads_the_onnx_files_and_predicts_the_same_words(bert_with_onnx):
     from toolkit.alignment import load_tokenizer
-    from toolkit.evaluate.predict import load_model, predict_words
+    from toolkit.evaluate.predict import predict_words
+    from toolkit.model_loading import load_model
 
     sentences = [t.split() for t in TEXTS if t.split()][:10]
     tokenizer = load_tokenizer(str(bert_with_onnx))
@@ -168,7 +169,7 @@ def test_evaluate_loads_the_onnx_files_and_predicts_the_same_words(bert_with_onn
 
 def test_evaluate_backend_errors_are_user_errors(tiny_bert):
     from nercore.errors import UserError
-    from toolkit.evaluate.predict import load_model
+    from toolkit.model_loading import load_model
 
     with pytest.raises(UserError, match="nerkit export"):
         load_model(str(tiny_bert), backend="onnx-int8")

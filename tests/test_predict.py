@@ -42,8 +42,8 @@ def engine_output(model: Path, texts: list[str], strategies=None) -> list[dict]:
     from transformers import AutoTokenizer
 
     from nercore.engine import predict_all_batch
-    from toolkit.evaluate.predict import load_model
-    from toolkit.evaluate.strategies import build_pipeline
+    from toolkit.model_loading import load_model
+    from toolkit.model_loading import build_pipeline
 
     pipe = build_pipeline(load_model(str(model), device="cpu"), AutoTokenizer.from_pretrained(str(model)))
     return predict_all_batch(pipe, texts, strategies, 4, max_chars=None)

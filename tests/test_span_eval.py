@@ -153,7 +153,8 @@ def test_evaluate_model_scores_every_strategy_on_the_raw_texts(tiny_bert, tmp_pa
     from nercore.engine import predict_all_batch
     from nercore.strategies import names
     from toolkit.evaluate import evaluate_model
-    from toolkit.evaluate.strategies import build_pipeline, type_map
+    from toolkit.evaluate.strategies import type_map
+    from toolkit.model_loading import build_pipeline
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     data, records = _span_data()

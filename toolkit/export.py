@@ -35,7 +35,7 @@ from pathlib import Path
 
 from nercore.backends import BackendError, INSTALL_HINT, ONNX_FP32, ONNX_INT8, load_onnx_model
 from nercore.errors import UserError
-from toolkit.evaluate.predict import load_model
+from toolkit.model_loading import load_model
 from toolkit.runtime import write_files_atomically
 
 logger = logging.getLogger("toolkit")

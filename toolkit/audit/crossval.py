@@ -81,7 +81,7 @@ def _run_fold(config, data: NerData, split: str, held: list[int], assignment: li
     """Train on every fold but `fold`, read the held-out sentences; returns (indices, word rows, cut words)."""
     from toolkit.alignment import load_tokenizer
     from toolkit.evaluate.context import context_plan
-    from toolkit.evaluate.predict import load_model
+    from toolkit.model_loading import load_model
     from toolkit.training import train
 
     dataset = data.splits[split]

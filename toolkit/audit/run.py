@@ -100,7 +100,7 @@ def audit_model(model_name: str, data: NerData, split: str, *, raw=None, output_
     """Audit `split` with a trained model, read the way `nerkit evaluate` reads it (document context included)."""
     from toolkit.alignment import load_tokenizer
     from toolkit.evaluate.context import context_plan
-    from toolkit.evaluate.predict import load_model
+    from toolkit.model_loading import load_model
 
     check_split(data, split)
     check_not_trained_on(model_name, data, split)

@@ -8,7 +8,8 @@ strategy), `bootstrap` (confidence intervals), `report` (result files and printe
 
 from toolkit.evaluate.config import EvalConfig
 from toolkit.evaluate.labelmap import LabelMapping, decode, map_model_labels, parse_label_map
-from toolkit.evaluate.predict import load_model, predict_words
+from toolkit.evaluate.predict import predict_words
+from toolkit.model_loading import load_model
 from toolkit.evaluate.report import format_table
 from toolkit.evaluate.run import default_output_dir, evaluate_and_report, evaluate_model
 

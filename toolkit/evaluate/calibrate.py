@@ -26,8 +26,8 @@ from nercore.tags import is_entity_labels
 from toolkit.evaluate import temperature as temp
 from toolkit.evaluate.context import context_plan
 from toolkit.evaluate.labelmap import map_model_labels
-from toolkit.evaluate.predict import load_model
-from toolkit.evaluate.strategies import check_strategies, model_pipeline, score_predicted, split_texts
+from toolkit.model_loading import check_strategies, load_model
+from toolkit.evaluate.strategies import model_pipeline, score_predicted, split_texts
 from toolkit.labels import NerData
 from toolkit.run_records import remove_stale
 from toolkit.runtime import json_text, write_files_atomically

@@ -57,7 +57,7 @@ class EvalConfig:
     def __post_init__(self) -> None:
         from nercore.backends import BackendError, check_backend
         from toolkit.evaluate.labelmap import parse_label_map
-        from toolkit.evaluate.strategies import check_strategies
+        from toolkit.model_loading import check_strategies
 
         if not isinstance(self.model, str) or not self.model.strip():
             raise UserError(f"--model: expected a model folder or Hub id, got {self.model!r}.")

@@ -6,60 +6,8 @@ predicted `O` later), so the reported F1 covers every gold entity.
 
 from __future__ import annotations
 
-from nercore.device import select_device
 from nercore.lengths import model_max_length
 from toolkit.alignment import AlignmentStats, align_batch, check_fast, encode_with_context
-from nercore.errors import UserError
-from toolkit.steps import with_command
-
-
-def load_model(name_or_path: str, *, revision: str | None = None, device: str | None = None, backend: str = "torch"):
-    """A token-classification model in float32 on the toolkit's device, or a UserError saying why not.
-
-    `backend` "onnx" or "onnx-int8" gives the model folder's ONNX file (`nerkit export`) run by ONNX
-    Runtime on the CPU, in an object the pipeline and `predict_words` call like the torch model.
-    """
-    from transformers import AutoConfig, AutoModelForTokenClassification
-
-    backend = _check_backend(backend)
-    try:
-        config = AutoConfig.from_pretrained(name_or_path, revision=revision)
-    except (OSError, ValueError) as err:
-        raise UserError(f"could not load a model from {name_or_path!r}: {err}") from err
-    architectures = config.architectures or []
-    if architectures and not any(arch.endswith("ForTokenClassification") for arch in architectures):
-        raise UserError(
-            f"{name_or_path!r} is a {', '.join(architectures)} model, not a token-classification model. "
-            "Evaluate a model fine-tuned for token classification (e.g. the output folder of `nerkit train`)."
-        )
-    if backend != "torch":
-        return _load_onnx(name_or_path, config, backend, revision)
-    import torch
-
-    # float32 whatever the checkpoint's dtype: half-precision weights (like the bundled model's)
-    # are upcast, since CPU half-precision inference is slow and less accurate.
-    model = AutoModelForTokenClassification.from_pretrained(name_or_path, revision=revision, dtype=torch.float32)
-    model.to(device or select_device(half_precision=False).kind).eval()
-    return model
-
-
-def _check_backend(backend: str) -> str:
-    from nercore.backends import BackendError, check_backend
-
-    try:
-        return check_backend(backend, allow_auto=False)
-    except BackendError as err:
-        raise UserError(f"--backend: {err}") from err
-
-
-def _load_onnx(name_or_path: str, config, backend: str, revision: str | None):
-    from nercore.backends import BackendError, load_onnx_model, resolve_backend
-
-    try:
-        _, path = resolve_backend(name_or_path, backend, strict=True, revision=revision)
-        return load_onnx_model(path, config, backend)
-    except BackendError as err:
-        raise UserError(with_command(f"--backend {backend}: {err}", err, name_or_path), step=err.step) from err
 
 
 def predict_words(

@@ -20,10 +20,11 @@ from toolkit.evaluate.bootstrap import confidence_intervals, mismatches
 from toolkit.evaluate.config import EvalConfig
 from toolkit.evaluate.labelmap import LabelMapping, decode, map_model_labels
 from toolkit.evaluate.context import context_plan
-from toolkit.evaluate.predict import load_model, predict_words
+from toolkit.evaluate.predict import predict_words
+from toolkit.model_loading import check_strategies, load_model
 from toolkit.evaluate.report import format_table, write_results
 from toolkit.evaluate.span_scores import GoldRecords, evaluate_model_records, strategies_block
-from toolkit.evaluate.strategies import check_strategies, evaluate_model_strategies
+from toolkit.evaluate.strategies import evaluate_model_strategies
 from toolkit.labels import NerData
 from toolkit.metrics import score
 from nercore import runfolder

@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from toolkit.evaluate.strategies import SplitTexts, check_strategies, model_pipeline, score_outputs, score_spans
+from toolkit.evaluate.strategies import SplitTexts, model_pipeline, score_outputs, score_spans
+from toolkit.model_loading import check_strategies
 
 _CHUNK = 256  # records per engine call (progress granularity; records may be whole documents)
 TEXT_RAW = "raw"  # the `strategies.text` value of span data: the records' own texts

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from nercore.tags import entity_type, pipeline_type
-from nercore.errors import UserError
+from toolkit.model_loading import build_pipeline, check_strategies
 from toolkit.scores import prf
 
 Span = tuple  # (type, start, end): character offsets into the detokenized sentence
@@ -182,31 +182,6 @@ def score_spans(gold: Sequence[Sequence[Span]], pred: Sequence[Sequence[Span]]) 
     result = prf(*overall)
     result["per_type"] = {kind: prf(*totals[kind]) for kind in sorted(totals)}
     return result
-
-
-def check_strategies(strategies: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Canonical strategy names in registry order; "all" or None means every registered strategy."""
-    from nercore.strategies import UnknownStrategyError, validate_strategies
-
-    try:
-        return validate_strategies(strategies)
-    except UnknownStrategyError as err:
-        raise UserError(f"--strategies: {err} Pass e.g. --strategies first,average or --strategies for all.") from err
-
-
-def build_pipeline(model: Any, tokenizer: Any, *, max_length: int | None = None):
-    """A token-classification pipeline on the already loaded model (same device, same weights).
-
-    The window length is the tokenizer's limit capped by the model's position embeddings
-    and by `max_length` when given (`nercore.lengths`, as the Space does).
-    """
-    import torch
-    from transformers import pipeline
-
-    from nercore.lengths import fit_tokenizer
-
-    fit_tokenizer(tokenizer, model.config, max_length, inference=True)
-    return pipeline("token-classification", model=model, tokenizer=tokenizer, device=torch.device(model.device))
 
 
 @dataclass

@@ -18,7 +18,6 @@ merged.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import os
 import time
 from dataclasses import dataclass
@@ -57,7 +56,7 @@ class PredictConfig:
 
     def check(self) -> tuple[str, ...]:
         """The canonical strategy names; a UserError for any bad flag."""
-        from toolkit.evaluate.strategies import check_strategies
+        from toolkit.model_loading import check_strategies
 
         names = check_strategies(self.strategies)
         if self.batch_size < 1:
@@ -271,15 +270,10 @@ def _device(preference: str, rank: int, world: int) -> str:
 
 
 def load_model_for(config: PredictConfig, device: str):
-    """`toolkit.evaluate.predict.load_model`, with `backend` passed on when this nerkit's loader has it."""
-    from toolkit.evaluate.predict import load_model
+    """The model on `device` with the run's revision and backend (`toolkit.model_loading.load_model`)."""
+    from toolkit.model_loading import load_model
 
-    kwargs: dict[str, Any] = {"revision": config.revision, "device": device}
-    if "backend" in inspect.signature(load_model).parameters:
-        kwargs["backend"] = config.backend
-    elif config.backend != "torch":
-        raise UserError(f"--backend {config.backend}: this nerkit has no ONNX backend; use --backend torch.")
-    return load_model(config.model, **kwargs)
+    return load_model(config.model, revision=config.revision, device=device, backend=config.backend)
 
 
 def load_pipeline(config: PredictConfig, names: Sequence[str], rank: int = 0, world: int = 1):
@@ -288,7 +282,7 @@ def load_pipeline(config: PredictConfig, names: Sequence[str], rank: int = 0, wo
 
     from nercore.engine import predict_all_batch
     from toolkit.alignment import check_fast
-    from toolkit.evaluate.strategies import build_pipeline
+    from toolkit.model_loading import build_pipeline
 
     model = load_model_for(config, _device(config.device, rank, world))
     try:  # the tokenizer exactly as a user's pipeline loads it
