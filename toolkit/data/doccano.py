@@ -11,9 +11,8 @@ set to "count grapheme clusters as one character" counts neither; re-export it w
 from __future__ import annotations
 
 from nercore.errors import UserError
-from toolkit.data.json_file import json_rows
 from toolkit.data.raw import ReadOptions, RawSplit
-from toolkit.data.spans import SpanBuilder, utf16_to_str
+from toolkit.data.spans import SpanBuilder, object_rows, utf16_to_str
 
 SPAN_KEYS = ("label", "labels", "entities")
 
@@ -34,10 +33,7 @@ def claims(row: object) -> bool:
 
 def read(text: str, file: str, options: ReadOptions) -> RawSplit:
     builder = SpanBuilder(file, options)
-    for index, (line, row) in enumerate(json_rows(text, file)):
-        place = f"{file} line {line}" if line else f"{file} (record index {index})"
-        if not isinstance(row, dict):
-            raise UserError(f'{place}: expected an object like {{"text": ..., "label": [[0, 5, "PER"]]}}, found {row!r:.60}.')
+    for place, line, row in object_rows(text, file, '{"text": ..., "label": [[0, 5, "PER"]]}'):
         field = options.text_field or "text"
         if not isinstance(row.get(field), str):
             raise UserError(f"{place}: no text field {field!r} (this record has: {', '.join(map(str, row)) or 'nothing'}); "

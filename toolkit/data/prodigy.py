@@ -8,9 +8,8 @@ kept (a record without `answer`, as spaCy writes, counts as accepted); the other
 from __future__ import annotations
 
 from nercore.errors import UserError
-from toolkit.data.json_file import json_rows
 from toolkit.data.raw import ReadOptions, RawSplit
-from toolkit.data.spans import SpanBuilder
+from toolkit.data.spans import SpanBuilder, object_rows
 
 
 def claims(row: object) -> bool:
@@ -21,10 +20,7 @@ def claims(row: object) -> bool:
 
 def read(text: str, file: str, options: ReadOptions) -> RawSplit:
     builder = SpanBuilder(file, options)
-    for index, (line, row) in enumerate(json_rows(text, file)):
-        place = f"{file} line {line}" if line else f"{file} (record index {index})"
-        if not isinstance(row, dict):
-            raise UserError(f'{place}: expected an object like {{"text": ..., "spans": [...]}}, found {row!r:.60}.')
+    for place, line, row in object_rows(text, file, '{"text": ..., "spans": [...]}'):
         if row.get("answer", "accept") != "accept":
             builder.report.add("not_accepted", record=place)
             continue

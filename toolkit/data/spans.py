@@ -279,6 +279,17 @@ def words_and_tags(text: str, spans: list[tuple[int, int, str]], report: SpanRep
             i += 1
     return words, tags
 
+def object_rows(text: str, file: str, example: str):
+    """(place, line, row) per record of a JSON list (line None) or JSON Lines file of span records, each an
+    object; `place` ("FILE line N" or "FILE (record index I)") names the record in every later error."""
+    from toolkit.data.json_file import json_rows
+
+    for index, (line, row) in enumerate(json_rows(text, file)):
+        place = f"{file} line {line}" if line else f"{file} (record index {index})"
+        if not isinstance(row, dict):
+            raise UserError(f"{place}: expected an object like {example}, found {row!r:.60}.")
+        yield place, line, row
+
 
 class SpanBuilder:
     """Collects a split's records; `finish()` returns the `RawSplit` (see `raw.SPAN_CONTRACT`)."""
