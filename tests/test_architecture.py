@@ -258,19 +258,11 @@ def test_prediction_and_export_never_import_evaluation():
     assert not problems, "\n".join(problems)
 
 
-# Circles on the tree when the rule came (issue 24), each to be broken by its owner; a stale entry fails.
-# toolkit.predict.inputs imports tool_inputs lazily (brat / Label Studio readers), tool_inputs imports inputs.
-KNOWN_CIRCLES = [["toolkit.predict.inputs", "toolkit.predict.tool_inputs"]]
-
-
 def test_no_import_circles():
     """No module reaches itself through project imports (lazy imports count: a circle works only as long as
     every import in it stays where it is)."""
     found = circles()
-    new = [circle for circle in found if circle not in KNOWN_CIRCLES]
-    assert not new, "import circles:\n" + "\n".join(" <-> ".join(circle) for circle in new)
-    stale = [circle for circle in KNOWN_CIRCLES if circle not in found]
-    assert not stale, f"these circles are gone: remove them from KNOWN_CIRCLES: {stale}"
+    assert not found, "import circles:\n" + "\n".join(" <-> ".join(circle) for circle in found)
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -372,9 +372,37 @@ def _data_field(config, tool: str) -> str:
     """The `data` field Label Studio tasks get: the one the input's tasks held their text in, else `text`."""
     if tool != "label-studio":
         return "text"
-    from toolkit.predict.tool_inputs import source_text_field
 
     return source_text_field(config.input) or "text"
+
+
+def source_text_field(spec) -> str | None:
+    """The `data` field the first task of a Label Studio input holds its text in (None for other inputs), so
+    `--to label-studio` writes the tasks back under the field the project's labelling config reads."""
+    import json
+
+    from nercore.errors import UserError
+    from toolkit.data.raw import decode, read_bytes
+    from toolkit.predict.inputs import DocStream
+    from toolkit.predict.tool_inputs import is_label_studio_task, task_text_field
+
+    path = Path(spec.source)
+    if not path.is_file() or DocStream(spec).kind not in ("label-studio", "jsonl"):
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    try:
+        if head.startswith(b"["):
+            rows = json.loads(decode(read_bytes(path), path.name))
+            row = rows[0] if isinstance(rows, list) and rows else None
+        else:
+            with open(path, encoding="utf-8-sig") as handle:
+                row = json.loads(next((line for line in handle if line.strip()), "null"))
+    except (json.JSONDecodeError, UnicodeDecodeError, UserError):
+        return None
+    if not is_label_studio_task(row, spec):
+        return None
+    return task_text_field(row, spec, path.name)
 
 
 __all__ = [

@@ -10,7 +10,6 @@ Every problem is a `UserError` naming the file and line (or split and row) befor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from toolkit.data import conll
 from toolkit.data.json_file import json_rows
 from toolkit.data.raw import ReadOptions, check_document_id, decode, document_field, read_bytes
 from nercore.errors import UserError
+from toolkit.predict.input_records import DISK_MARKERS as _DISK_MARKERS, Doc, InputSpec, plain_id as _plain_id
 
 OWN_KINDS = ("text", "jsonl", "conll", "dataset")  # read here: text lines, text fields, token-only CoNLL, datasets
 # Data-registry formats that predict reads with its own reader above (it also takes raw text and token-only files).
@@ -32,33 +32,6 @@ def formats() -> tuple[str, ...]:
 
     return ("auto", *OWN_KINDS, *(r.kind for r in registry.READERS if r.kind not in COVERED))
 
-_DISK_MARKERS = ("dataset_dict.json", "state.json", "dataset_info.json")
-
-
-@dataclass(frozen=True)
-class Doc:
-    """One input record: its position in the input, its text, and the input's own id when it has one."""
-
-    index: int
-    text: str
-    id: Any = None
-    document: Any = None  # the document it belongs to (CoNLL -DOCSTART-, a JSONL document field); None: alone
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """Where the documents come from and which fields hold them."""
-
-    source: str
-    format: str = "auto"  # one of formats()
-    text_field: str = "text"
-    tokens_field: str = "tokens"
-    id_field: str = "id"
-    split: str | None = None
-    dataset_config: str | None = None
-    dataset_revision: str | None = None
-    document_field: str | None = None  # None: document_id, doc_id, document or doc when present
-    label_field: str = "ner_tags"  # the tags column a data-registry reader (CSV) expects; its values are not used
 
 
 def detect_format(source: str) -> str:
@@ -214,13 +187,6 @@ def read_conll(text: str, file: str) -> list[Doc]:
                 )
         docs.append(Doc(len(docs), " ".join(line for _number, line in block), document=document if marked else None))
     return docs
-
-
-def _plain_id(value: Any) -> Any:
-    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
-
-
-plain_id = _plain_id
 
 
 def _row_text(row: dict, spec: InputSpec, where: str) -> str:

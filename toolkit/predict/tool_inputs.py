@@ -23,7 +23,7 @@ from typing import Any, Iterator
 from nercore.errors import UserError
 from toolkit.data import label_studio
 from toolkit.data.raw import decode, read_bytes
-from toolkit.predict.inputs import Doc, InputSpec, plain_id
+from toolkit.predict.input_records import DISK_MARKERS, Doc, InputSpec, plain_id
 
 DEFAULT_TEXT_FIELD = "text"  # `--text-field`'s default: then the training reader's other names are tried too
 
@@ -73,32 +73,6 @@ def label_studio_docs(rows: list[tuple[Any, object]], file: str, spec: InputSpec
     return docs
 
 
-def source_text_field(spec: InputSpec) -> str | None:
-    """The `data` field the first task of a Label Studio input holds its text in (None for other inputs), so
-    `--to label-studio` writes the tasks back under the field the project's labelling config reads."""
-    import json
-
-    from toolkit.predict.inputs import DocStream
-
-    path = Path(spec.source)
-    if not path.is_file() or DocStream(spec).kind not in ("label-studio", "jsonl"):
-        return None
-    with open(path, "rb") as handle:
-        head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
-    try:
-        if head.startswith(b"["):
-            rows = json.loads(decode(read_bytes(path), path.name))
-            row = rows[0] if isinstance(rows, list) and rows else None
-        else:
-            with open(path, encoding="utf-8-sig") as handle:
-                row = json.loads(next((line for line in handle if line.strip()), "null"))
-    except (json.JSONDecodeError, UnicodeDecodeError, UserError):
-        return None
-    if not is_label_studio_task(row, spec):
-        return None
-    return task_text_field(row, spec, path.name)
-
-
 def read_label_studio(text: str, file: str, spec: InputSpec) -> list[Doc]:
     from toolkit.data.json_file import json_rows
 
@@ -118,9 +92,7 @@ def brat_texts(folder: Path) -> list[Path]:
 def is_brat_input(folder: Path) -> bool:
     """`--format auto` on a folder: brat when it holds .ann files and is not a save_to_disk folder (a folder of
     .txt files alone may be a CoNLL dataset's train.txt/test.txt: `--format brat` says it is brat)."""
-    from toolkit.predict.inputs import _DISK_MARKERS  # noqa: PLC0415 - one list of the markers
-
-    if not folder.is_dir() or any((folder / marker).is_file() for marker in _DISK_MARKERS):
+    if not folder.is_dir() or any((folder / marker).is_file() for marker in DISK_MARKERS):
         return False
     return any(folder.glob("*.ann"))
 
@@ -136,4 +108,4 @@ def brat_docs(folder: Path) -> Iterator[Doc]:
 
 
 __all__ = ["brat_docs", "brat_texts", "is_brat_input", "is_label_studio_task", "label_studio_docs",
-           "read_label_studio", "source_text_field", "task_text", "task_text_field"]
+           "read_label_studio", "task_text", "task_text_field"]
