@@ -228,7 +228,7 @@ def _workspace(tmp_path: Path, conll: Path, folder: str | None, name: str) -> Pa
         # `calibrate` expects a trained run that was not calibrated yet (the walk-through's state)
         _copy_model(project / folder, without=("calibration.json",) if name == "calibrate" else ())
     (project / "corpus.txt").write_text("Barack Obama visited the United Nations offices in New York City.\n"
-                                        "EU rejects German call to boycott British lamb.\n", encoding="utf-8")
+                                        "Brussels asks Berlin to drop its plan for a new tax on Welsh cheese.\n", encoding="utf-8")
     return project
 
 

@@ -28,12 +28,12 @@ require("onnx")
 from tiny_models import build_tiny_model  # noqa: E402
 
 TINY_CONLL = Path(__file__).resolve().parent / "data" / "tiny_conll"
-TEXT = "John Smith visited the United Nations headquarters in New York City on Monday, said Reuters."
+TEXT = "John Smith toured the United Nations offices in New York City on Monday, a spokesman told Reuters."
 OTHERS = [
     "Barack Obama met the German minister in Paris.",
-    "The EU rejects German call to boycott British lamb. " * 12,  # several windows on the 128-token tiny model
-    "Peter Blackburn",
-    "He said the bank group in London and the company in Japan were not in China " * 3,
+    "Brussels asks Berlin to drop its plan for a new tax on Welsh cheese. " * 12,  # several windows on the 128-token tiny model
+    "Mara Lindqvist",
+    "A bank in London and a firm in Osaka signed the deal with partners from Chile " * 3,
     "Obama",
 ]
 FLOAT_TOLERANCE = 1e-4

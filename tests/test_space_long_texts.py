@@ -17,7 +17,7 @@ from nercore.windows import LONG_TEXT_CHARS, _long_text_pipe, _tokenizer_lock, e
 from space.model import load_pipeline
 from space.scheduler import WindowScheduler
 
-LONG = ("John Smith visited the United Nations headquarters in New York City . " * 60)[: LONG_TEXT_CHARS + 500]
+LONG = ("John Smith toured the United Nations offices in New York City . " * 60)[: LONG_TEXT_CHARS + 500]
 
 
 @pytest.fixture(scope="module")
