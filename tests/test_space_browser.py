@@ -141,7 +141,7 @@ def test_compare_in_the_browser(browser, app_url, shots):
     page = open_page(browser, app_url, DESKTOP)
     # Before a run: the explanation, no empty headings or rows.
     assert "What to look for" in page.locator("#intro").inner_text()
-    assert not page.locator("#results").is_visible() and not page.get_by_text("Where the strategies disagree").is_visible()
+    assert not page.locator("#results").is_visible() and not page.get_by_text("Where the strategies disagree", exact=True).is_visible()
     compare(page, TEXT)
     # After it: one summary line above the rows, and the best strategy marked in the disagreement table.
     assert page.locator("#summary").inner_text().strip() == (
