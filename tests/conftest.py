@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ import pytest
 # Hub-server tests run their clients in subprocesses with their own HF_* settings.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# Tokenized training splits are cached as Arrow files (toolkit.training.tokenized_cache_dir): in a
+# throw-away folder for the test run, never the user's cache (subprocesses inherit it).
+os.environ.setdefault("NERKIT_CACHE", tempfile.mkdtemp(prefix="nerkit-test-cache-"))
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent

@@ -20,6 +20,7 @@ import bisect
 import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from nercore.context import Specials, build_windows
 from nercore.tags import continuation_label
@@ -43,8 +44,7 @@ class AlignmentStats:
 
     def count(self, n_words: int, word_ids: list[int | None]) -> None:
         """One sentence whose kept sub-tokens map to `word_ids`: words past the last one were cut."""
-        present = [w for w in word_ids if w is not None]
-        cut = n_words - 1 - (max(present) if present else -1)
+        cut = cut_words(n_words, word_ids)
         self.sentences += 1
         self.words += n_words
         if cut > 0:
@@ -56,6 +56,12 @@ class AlignmentStats:
         self.words += other.words
         self.truncated_words += other.truncated_words
         self.truncated_sentences += other.truncated_sentences
+
+
+def cut_words(n_words: int, word_ids: list[int | None]) -> int:
+    """Words of a sentence past the last one its kept sub-tokens map to (cut by truncation)."""
+    present = [w for w in word_ids if w is not None]
+    return max(0, n_words - 1 - (max(present) if present else -1))
 
 
 def is_byte_level(tokenizer) -> bool:
@@ -254,38 +260,47 @@ def tokenize_dataset(
     desc: str,
     context_tokens: int = 0,
     keep_positions: bool = False,
+    cache_dir=None,
 ):
     """Map a `tokens`/`tags` Dataset to model inputs; returns (dataset, AlignmentStats).
 
     With `context_tokens` and a `document` column, each sentence is encoded inside its document
     (`encode_with_context`); `keep_positions` keeps the sentence's place for context dropout.
+    With `cache_dir` the result is an Arrow file there, memory-mapped, named by the fingerprint of
+    the input rows, the tokenizer, the labels and the settings (`tokenized_fingerprint`): a rerun on
+    the same data reads it instead of tokenizing again. The statistics come from the table's own
+    columns, so a cached table gives the same as a fresh one.
     """
     continuation = continuation_map(labels)
-    stats = AlignmentStats()
     if context_tokens and DOCUMENT_COLUMN in dataset.column_names:
         return _tokenize_in_context(dataset, tokenizer, continuation, strategy, max_length, context_tokens, keep_positions)
 
     def _map(batch):
-        encoded, batch_stats = align_batch(
+        encoded, _ = align_batch(
             tokenizer,
             batch["tokens"],
             batch["tags"],
             strategy=strategy,
             max_length=max_length,
             continuation=continuation,
+            with_word_ids=True,
             **_raw_text(batch),
         )
+        word_ids = encoded.pop("word_ids")
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
-        stats.add(batch_stats)
+        encoded[_WORDS] = [len(words) for words in batch["tokens"]]
+        encoded[_CUT] = [cut_words(len(words), ids) for words, ids in zip(batch["tokens"], word_ids)]
         return encoded
 
-    mapped = dataset.map(
-        _map,
-        batched=True,
-        remove_columns=dataset.column_names,
-        desc=desc,
-        load_from_cache_file=False,
-    )
+    cache = {"load_from_cache_file": False}
+    if cache_dir is not None:
+        key = tokenized_fingerprint(dataset, tokenizer, labels, strategy, max_length)
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        cache = {"cache_file_name": str(Path(cache_dir) / f"tokenized-{key}.arrow"), "new_fingerprint": key,
+                 "load_from_cache_file": True}
+    mapped = dataset.map(_map, batched=True, remove_columns=dataset.column_names, desc=desc, **cache)
+    stats = _table_stats(mapped)
+    mapped = mapped.remove_columns([_WORDS, _CUT])
     if stats.truncated_words:
         logger.warning(
             "%s: %d word(s) in %d sentence(s) lie beyond max_length=%s sub-tokens and are not trained on; "
@@ -296,6 +311,37 @@ def tokenize_dataset(
             max_length,
         )
     return mapped, stats
+
+
+_WORDS, _CUT = "_words", "_cut_words"  # per-row statistics columns, dropped once counted
+
+
+def _table_stats(mapped) -> AlignmentStats:
+    """AlignmentStats summed over the `_words`/`_cut_words` columns (Arrow compute: no Python lists)."""
+    import pyarrow.compute as pc
+
+    cut = mapped.data.column(_CUT)
+    return AlignmentStats(
+        sentences=len(mapped),
+        words=int(pc.sum(mapped.data.column(_WORDS)).as_py() or 0),
+        truncated_words=int(pc.sum(cut).as_py() or 0),
+        truncated_sentences=int(pc.sum(pc.greater(cut, 0)).as_py() or 0),
+    )
+
+
+def tokenized_fingerprint(dataset, tokenizer, labels: list[str], strategy: str, max_length: int | None) -> str:
+    """The cache key of a tokenized split: the rows' own fingerprint (datasets hashes their content), the
+    tokenizer's vocabulary and rules, the labels, the settings and this module's source (a changed
+    alignment rule never reads an old table)."""
+    from datasets.fingerprint import Hasher
+
+    backend = json.loads(tokenizer.backend_tokenizer.to_str())
+    backend.pop("truncation", None)
+    backend.pop("padding", None)
+    return Hasher.hash([
+        dataset._fingerprint, type(tokenizer).__name__, backend, list(getattr(tokenizer, "model_input_names", [])),
+        list(labels), strategy, max_length, Path(__file__).read_bytes(),
+    ])
 
 
 def _raw_text(columns) -> dict:

@@ -48,6 +48,16 @@ def grouped_sampler(lengths: Sequence[int], batch_size: int):
     return ShuffledLengthGroupedSampler()
 
 
+def row_lengths(dataset) -> list[int]:
+    """Each row's sub-token count, from the Arrow offsets of `input_ids` (no row's ids become Python lists)."""
+    import pyarrow.compute as pc
+
+    if not hasattr(dataset, "with_format"):  # not a datasets.Dataset
+        return [len(ids) for ids in dataset["input_ids"]]
+    column = dataset.with_format("arrow")["input_ids"]  # the rows in dataset order, selections applied
+    return pc.list_value_length(column).to_pylist()
+
+
 def grouped_trainer(trainer_class: Any) -> Any:
     """`trainer_class` whose "group_by_length" sampling serves its batches in random order."""
 
@@ -56,7 +66,7 @@ def grouped_trainer(trainer_class: Any) -> Any:
             dataset = self.train_dataset if train_dataset is None else train_dataset
             if self.args.train_sampling_strategy != "group_by_length" or dataset is None or not hasattr(dataset, "__len__"):
                 return super()._get_train_sampler(train_dataset)
-            lengths = [len(ids) for ids in dataset["input_ids"]]  # the Trainer dropped the "length" column
+            lengths = row_lengths(dataset)  # the Trainer dropped the "length" column
             # One group = one optimizer step's sentences on all processes: under torchrun each rank takes its
             # per-device batches of it in turn, so N processes see what one process with N x accumulation sees.
             step = self.args.train_batch_size * self.args.gradient_accumulation_steps * max(1, self.args.world_size)

@@ -200,10 +200,11 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     train_ds, train_stats = tokenize_dataset(
         train_raw, tokenizer, labels, strategy=config.label_strategy, max_length=max_length,
         desc=f"tokenize {config.train_split}", context_tokens=context.tokens, keep_positions=context.dropout > 0,
+        cache_dir=tokenized_cache_dir(),
     )
     eval_ds, eval_stats = tokenize_dataset(
         eval_raw, tokenizer, labels, strategy="first", max_length=max_length, desc=f"tokenize {config.eval_split}",
-        context_tokens=context.tokens,
+        context_tokens=context.tokens, cache_dir=tokenized_cache_dir(),
     ) if eval_raw is not None else (None, train_stats.__class__())
     device = select_device(half_precision=False).kind
     collator = DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None)
@@ -233,7 +234,7 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
         raise UserError(f"--resume: no checkpoint found in {out / runfolder.CHECKPOINTS}. Start without --resume.")
     output = trainer.train(resume_from_checkpoint=resume or None)
     runtime = float(output.metrics.get("train_runtime", time.time() - started))
-    tokens_seen = sum(train_ds["length"]) * float(trainer.state.epoch or config.epochs)
+    tokens_seen = _total_length(train_ds) * float(trainer.state.epoch or config.epochs)
     result = _summary(trainer, out, runtime, tokens_seen / runtime if runtime else 0.0, train_stats.truncated_words)
     if config.average_checkpoints:
         _publish_average(config, trainer, out, result)
@@ -244,6 +245,23 @@ def train(config: TrainConfig, data: NerData, *, callbacks: tuple = ()) -> Train
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
     return result
+
+
+def _total_length(dataset) -> int:
+    """Sum of the `length` column, in Arrow (the tokenized table stays memory-mapped)."""
+    import pyarrow.compute as pc
+
+    return int(pc.sum(dataset.with_format("arrow")["length"]).as_py() or 0)
+
+
+def tokenized_cache_dir() -> Path:
+    """Where tokenized splits are kept as Arrow files: $NERKIT_CACHE, else nerkit/ in the datasets cache
+    (HF_DATASETS_CACHE, by default ~/.cache/huggingface/datasets). Deleting the folder is always safe."""
+    if os.environ.get("NERKIT_CACHE"):
+        return Path(os.environ["NERKIT_CACHE"]).expanduser() / "tokenized"
+    import datasets
+
+    return Path(datasets.config.HF_DATASETS_CACHE) / "nerkit" / "tokenized"
 
 
 def _training_splits(config: TrainConfig, data: NerData):

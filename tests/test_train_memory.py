@@ -1,0 +1,92 @@
+"""Training data held in memory-mapped Arrow files, not Python lists (issue 26 item 2).
+
+The tokenized splits are written by `Dataset.map` into the cache folder, named by their fingerprint,
+and read back memory-mapped; a rerun on the same rows reads the file instead of tokenizing again and
+gets the same rows and the same truncation counts. The sampler takes each row's length from the Arrow
+offsets, so the batches (and their order for a seed) are the ones Python lists gave.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from conftest import TESTS_DIR
+from tiny_models import CONLL_LABELS
+from toolkit import alignment
+from toolkit.alignment import load_tokenizer, tokenize_dataset
+from toolkit.sampling import row_lengths
+
+TINY_CONLL = TESTS_DIR / "data" / "tiny_conll"
+
+
+@pytest.fixture(scope="module")
+def rows():
+    import datasets
+
+    rng = random.Random(3)
+    words = "the bank said John Smith visited Paris and Oslo with Mara of Lindqvist Group".split()
+    tokens = [[rng.choice(words) for _ in range(rng.randint(1, 30))] for _ in range(120)]
+    tags = [[rng.randrange(len(CONLL_LABELS)) for _ in sentence] for sentence in tokens]
+    features = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
+                                  "tags": datasets.Sequence(datasets.ClassLabel(names=CONLL_LABELS))})
+    return datasets.Dataset.from_dict({"tokens": tokens, "tags": tags}, features=features)
+
+
+def _tokenize(rows, tokenizer, cache_dir):
+    return tokenize_dataset(rows, tokenizer, CONLL_LABELS, strategy="all", max_length=24, desc="t",
+                            cache_dir=cache_dir)
+
+
+def test_cached_split_is_a_memory_mapped_file_equal_to_a_fresh_one(rows, tiny_bert, tmp_path, monkeypatch):
+    tokenizer = load_tokenizer(str(tiny_bert))
+    fresh, fresh_stats = _tokenize(rows, tokenizer, None)
+    cached, stats = _tokenize(rows, tokenizer, tmp_path)
+    files = [entry["filename"] for entry in cached.cache_files]
+    assert len(files) == 1 and files[0].startswith(str(tmp_path)), "the table lives in the cache folder"
+    assert type(cached.data).__name__ == "MemoryMappedTable", "read memory-mapped, not copied into memory"
+    assert cached.column_names == fresh.column_names
+    assert cached.to_dict() == fresh.to_dict()
+    assert stats == fresh_stats and stats.truncated_words > 0, "max_length 24 cuts some sentences"
+
+    def no_tokenizing(*args, **kwargs):
+        raise AssertionError("a rerun on the same rows must read the cached table")
+
+    monkeypatch.setattr(alignment, "align_batch", no_tokenizing)
+    again, again_stats = _tokenize(rows, tokenizer, tmp_path)
+    assert again.cache_files[0]["filename"] == files[0]
+    assert again.to_dict() == fresh.to_dict() and again_stats == fresh_stats
+
+
+def test_other_rows_or_settings_get_another_file(rows, tiny_bert, tmp_path):
+    tokenizer = load_tokenizer(str(tiny_bert))
+    first = _tokenize(rows, tokenizer, tmp_path)[0].cache_files[0]["filename"]
+    fewer = _tokenize(rows.select(range(50)), tokenizer, tmp_path)[0].cache_files[0]["filename"]
+    longer = tokenize_dataset(rows, tokenizer, CONLL_LABELS, strategy="all", max_length=32, desc="t",
+                              cache_dir=tmp_path)[0].cache_files[0]["filename"]
+    assert len({first, fewer, longer}) == 3
+
+
+def test_row_lengths_come_from_arrow_in_dataset_order(rows, tiny_bert, tmp_path):
+    tokenized, _ = _tokenize(rows, load_tokenizer(str(tiny_bert)), tmp_path)
+    assert row_lengths(tokenized) == [len(ids) for ids in tokenized["input_ids"]]
+    shuffled = tokenized.shuffle(seed=1).select(range(70))  # an indices mapping over the file
+    assert row_lengths(shuffled) == [len(ids) for ids in shuffled["input_ids"]]
+
+
+def test_a_rerun_from_the_cache_trains_the_same_weights(tiny_bert, tmp_path, monkeypatch):
+    """Same batches in the same order: the run reading the cached tables ends with the same weights."""
+    from safetensors.torch import load_file
+
+    from toolkit.cli import main
+
+    monkeypatch.setenv("NERKIT_CACHE", str(tmp_path / "cache"))
+    for run in ("first", "second"):
+        assert main(["train", "--model", str(tiny_bert), "--dataset", str(TINY_CONLL), "--output-dir",
+                     str(tmp_path / run), "--epochs", "1", "--batch-size", "4", "--seed", "3"]) == 0
+    tables = sorted((tmp_path / "cache" / "tokenized").glob("tokenized-*.arrow"))
+    assert len(tables) == 2, "train and validation, each written once"
+    first, second = (load_file(str(tmp_path / run / "model.safetensors")) for run in ("first", "second"))
+    assert first.keys() == second.keys()
+    assert all((first[key] == second[key]).all() for key in first)
