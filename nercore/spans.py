@@ -24,6 +24,7 @@ Compared with the pipeline's "simple" strategy, the only difference is rule (a).
 
 from __future__ import annotations
 
+import bisect
 from typing import Iterable, Mapping, Sequence
 
 from nercore.tags import pipeline_tag
@@ -111,41 +112,59 @@ def _key(span: Mapping) -> SpanKey:
     return (str(span["entity_group"]), int(span["start"]), int(span["end"]))
 
 
-def _regions(disputed: list[SpanKey], every: list[SpanKey]) -> list[list[int]]:
-    """[start, end] regions covering the disputed spans, grown over any span that overlaps them, merged."""
-    regions: list[list[int]] = []
-    for _type, start, end in disputed:
-        if regions and start < regions[-1][1]:
-            regions[-1][1] = max(regions[-1][1], end)
+def _regions(disputed: Iterable[SpanKey], every: Iterable[SpanKey]) -> list[list[int]]:
+    """[start, end] regions covering the disputed spans, grown over any span that overlaps them, merged.
+
+    Growing a region until no span overlaps its edge gives the hull of the group of spans that
+    overlap one another (overlap: `a.start < b.end and a.end > b.start`) and hold a disputed one,
+    so one sweep over the spans sorted by start finds them all: O(n log n), not regions x spans.
+    An empty span (start == end) joins nothing; a disputed one makes a region of its own where no
+    span covers it, one per (type, point), as the grow-until-stable loop it replaces did.
+    """
+    disputed = set(disputed)
+    spans = sorted({(start, end, key in disputed) for key in every for (_t, start, end) in [key] if start < end})
+    groups: list[list] = []  # [start, end, holds a disputed span]
+    for start, end, is_disputed in spans:
+        if groups and start < groups[-1][1]:
+            group = groups[-1]
+            group[1], group[2] = max(group[1], end), group[2] or is_disputed
         else:
-            regions.append([start, end])
-    changed = True
-    while changed:
-        changed = False
-        for region in regions:
-            for _type, start, end in every:
-                if start < region[1] and end > region[0] and (start < region[0] or end > region[1]):
-                    region[0], region[1] = min(region[0], start), max(region[1], end)
-                    changed = True
-        regions.sort()
-        merged: list[list[int]] = []
-        for region in regions:
-            if merged and region[0] < merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], region[1])
-                changed = True
-            else:
-                merged.append(region)
-        regions = merged
-    return regions
+            groups.append([start, end, is_disputed])
+    starts = [group[0] for group in groups]
+    for point, _type in sorted({(s, t) for t, s, e in disputed if s == e}):
+        inside = bisect.bisect_left(starts, point) - 1  # the last group starting before the point
+        if inside >= 0 and point < groups[inside][1]:
+            groups[inside][2] = True
+        else:
+            groups.append([point, point, True])
+    return sorted([group[0], group[1]] for group in groups if group[2])
 
 
-def _said_there(spans: Sequence[Mapping], start: int, end: int, text: str | None) -> list[dict]:
+class _Overlaps:
+    """The spans of one strategy that overlap a given [start, end): found by bisection on their starts
+    and a running maximum of their ends, in the strategy's own order."""
+
+    def __init__(self, spans: Sequence[Mapping]):
+        self.spans = spans
+        self.order = sorted(range(len(spans)), key=lambda i: int(spans[i]["start"]))
+        self.starts = [int(spans[i]["start"]) for i in self.order]
+        self.reach: list[int] = []  # reach[k]: the largest end among the first k + 1 spans by start
+        for i in self.order:
+            self.reach.append(max(int(spans[i]["end"]), self.reach[-1] if self.reach else int(spans[i]["end"])))
+
+    def between(self, start: int, end: int) -> list[Mapping]:
+        first = bisect.bisect_right(self.reach, start)  # spans before it all end by `start`
+        last = bisect.bisect_left(self.starts, end)  # spans from it on all start at `end` or later
+        found = [i for i in self.order[first:last] if int(self.spans[i]["end"]) > start]
+        return [self.spans[i] for i in sorted(found)]
+
+
+def _said_there(spans: Iterable[Mapping], text: str | None) -> list[dict]:
     return [
         {"entity_group": s["entity_group"], "start": int(s["start"]), "end": int(s["end"]),
          "word": text[int(s["start"]) : int(s["end"])] if text is not None else s.get("word"),
          "score": float(s["score"])}
         for s in spans
-        if int(s["start"]) < end and int(s["end"]) > start
     ]
 
 
@@ -160,6 +179,7 @@ def disagreements(results_by_strategy: Mapping[str, Sequence[Mapping]], text: st
     ("text" only when `text` is given). An empty list means full agreement.
     `reference` names strategies (e.g. the `word` view) that are shown in every region but neither
     make nor grow one: the regions are where the others disagree.
+    Near-linear in the number of spans (sort + sweep), however many regions there are.
     """
     shown = list(results_by_strategy)
     reference = [name for name in reference if name in results_by_strategy]
@@ -169,16 +189,16 @@ def disagreements(results_by_strategy: Mapping[str, Sequence[Mapping]], text: st
     spans = {name: as_spans(results_by_strategy[name], text) for name in names}
     keys = {name: {_key(s) for s in spans[name]} for name in names}
     agreed = set.intersection(*keys.values())
-    disputed = sorted({k for ks in keys.values() for k in ks} - agreed, key=lambda k: (k[1], k[2], k[0]))
+    disputed = {k for ks in keys.values() for k in ks} - agreed
     if not disputed:
         return []
-    every = sorted((k for ks in keys.values() for k in ks), key=lambda k: (k[1], k[2]))
+    spans.update((name, as_spans(results_by_strategy[name], text)) for name in reference)
+    overlaps = {name: _Overlaps(spans[name]) for name in shown}
     out = []
-    for start, end in _regions(disputed, every):
+    for start, end in _regions(disputed, (k for ks in keys.values() for k in ks)):
         region: dict = {"start": start, "end": end}
         if text is not None:
             region["text"] = text[start:end]
-        region["strategies"] = {name: _said_there(as_spans(results_by_strategy[name], text) if name in reference
-                                                  else spans[name], start, end, text) for name in shown}
+        region["strategies"] = {name: _said_there(overlaps[name].between(start, end), text) for name in shown}
         out.append(region)
     return out
