@@ -90,3 +90,30 @@ def test_a_rerun_from_the_cache_trains_the_same_weights(tiny_bert, tmp_path, mon
     first, second = (load_file(str(tmp_path / run / "model.safetensors")) for run in ("first", "second"))
     assert first.keys() == second.keys()
     assert all((first[key] == second[key]).all() for key in first)
+
+
+def test_splits_built_in_arrow_chunks_equal_one_build(monkeypatch):
+    """prepare_labels builds a split's table a few thousand sentences at a time (from_dict's copies of a
+    whole corpus cost more than the corpus); the rows, features and fingerprint do not depend on it."""
+    import datasets
+
+    from toolkit import labels as labels_module
+    from toolkit.data import load_raw_splits
+
+    raw = load_raw_splits(str(TINY_CONLL))
+    whole = labels_module.prepare_labels(raw)
+    monkeypatch.setattr(labels_module, "ARROW_CHUNK", 3)
+    chunked = labels_module.prepare_labels(raw)
+    for name, split in whole.splits.items():
+        assert len(split) > 3 and isinstance(chunked.splits[name], datasets.Dataset)
+        assert chunked.splits[name].features == split.features
+        assert chunked.splits[name].to_dict() == split.to_dict()
+    again = labels_module.prepare_labels(raw)
+    assert again.splits["train"]._fingerprint == chunked.splits["train"]._fingerprint, "cache keys are stable"
+
+
+def test_conll_lines_are_read_one_at_a_time():
+    from toolkit.data.conll import _lines
+
+    for text in ("", "a", "a\n", "\n\nb\r\nc", "x\n\n"):
+        assert list(_lines(text)) == text.split("\n")

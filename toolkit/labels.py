@@ -90,9 +90,17 @@ def prepare_labels(raw: RawData, labels: LabelSource | None = None) -> NerData:
     )
 
 
+ARROW_CHUNK = 10_000  # sentences per Arrow block built from Python lists (bounds the copies from_dict makes)
+
+
 def _split_dataset(split, sentences: list[list[str]], ids: dict[str, int], label_list: list[str]):
-    """tokens + tag ids; a `document` column (int) only where the source marks documents."""
-    columns = {"tokens": split.tokens, "tags": [[ids[tag] for tag in tags] for tags in sentences]}
+    """tokens + tag ids; a `document` column (int) only where the source marks documents.
+
+    Built ARROW_CHUNK sentences at a time and concatenated (no copy): `Dataset.from_dict` holds a few
+    encoded copies of what it is given, which for a whole large corpus cost more than the corpus
+    (issue 26, bench/train_memory.py); the rows, features and order are the same.
+    """
+    columns = {"tokens": split.tokens, "tags": _LazyTagIds(sentences, ids)}
     features = {
         "tokens": datasets.Sequence(datasets.Value("string")),
         "tags": datasets.Sequence(datasets.ClassLabel(names=label_list)),
@@ -104,7 +112,24 @@ def _split_dataset(split, sentences: list[list[str]], ids: dict[str, int], label
         columns[TEXT_COLUMN], columns[OFFSETS_COLUMN] = sentence_texts(split)
         features[TEXT_COLUMN] = datasets.Value("string")
         features[OFFSETS_COLUMN] = datasets.Sequence(datasets.Sequence(datasets.Value("int64")))
-    return datasets.Dataset.from_dict(columns, features=datasets.Features(features))
+    features = datasets.Features(features)
+    size = len(split.tokens)
+    if size <= ARROW_CHUNK:
+        return datasets.Dataset.from_dict({k: list(v[0:size]) for k, v in columns.items()}, features=features)
+    return datasets.concatenate_datasets([
+        datasets.Dataset.from_dict({k: list(v[start:start + ARROW_CHUNK]) for k, v in columns.items()}, features=features)
+        for start in range(0, size, ARROW_CHUNK)
+    ])
+
+
+class _LazyTagIds:
+    """The tag-id lists of `sentences`, made one slice at a time (never all at once)."""
+
+    def __init__(self, sentences: list[list[str]], ids: dict[str, int]):
+        self.sentences, self.ids = sentences, ids
+
+    def __getitem__(self, rows: slice) -> list[list[int]]:
+        return [[self.ids[tag] for tag in tags] for tags in self.sentences[rows]]
 
 
 def sentence_texts(split) -> tuple[list[str], list[list[list[int]]]]:

@@ -22,6 +22,7 @@ def read(text: str, file: str, options: ReadOptions) -> RawSplit:
     split = RawSplit(tokens=[], tags=[], file=file, lines=[], line_per_token=True)
     delimiter, n_columns, first_line, column = options.delimiter, 0, 0, 0
     documents: list[int] = []
+    seen_tags: dict[str, str] = {}  # one string object per distinct tag, so a million "B-PER"s share one
     for document, block in _conll_blocks(text):
         documents.append(document)
         tokens, tags = [], []
@@ -45,7 +46,7 @@ def read(text: str, file: str, options: ReadOptions) -> RawSplit:
                     f"every column needs a value (check for doubled tabs)."
                 )
             tokens.append(fields[0])
-            tags.append(fields[column])
+            tags.append(seen_tags.setdefault(fields[column], fields[column]))
         split.tokens.append(tokens)
         split.tags.append(tags)
         split.lines.append(block[0][0])
@@ -62,7 +63,7 @@ def _conll_blocks(text: str) -> Iterator[tuple[int, list[tuple[int, str]]]]:
     """
     block: list[tuple[int, str]] = []
     document, seen_sentence = 0, False
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         line = line.strip()
         docstart = bool(line) and line.split(None, 1)[0] == "-DOCSTART-"
         if line and not docstart:
@@ -76,6 +77,16 @@ def _conll_blocks(text: str) -> Iterator[tuple[int, list[tuple[int, str]]]]:
             seen_sentence = False
     if block:
         yield document, block
+
+
+def _lines(text: str) -> Iterator[str]:
+    """`text.split("\\n")` one line at a time: a list of every line of a large file would cost far more
+    memory than the file (issue 26: bench/train_memory.py)."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def _columns(line: str, delimiter: str | None) -> list[str]:

@@ -71,12 +71,13 @@ def load_files(files: dict[str, Path], options: ReadOptions, *, name: str, file_
     The format is `file_format`, else each file's extension, and for extensions several formats
     share (.json, .jsonl) the file's first record (`registry.reader_for`).
     """
-    texts: dict[str, tuple[bytes, str]] = {}
+    texts: dict[str, tuple[dict, str]] = {}  # split -> (size and hash, text): the bytes are dropped once decoded
     for split, path in files.items():
         folder = path.is_dir() and (file_format == "brat" or (file_format is None and reader_for(path).folder))
         if not folder:
             data = read_bytes(path)
-            texts[split] = (data, decode(data, path.name))
+            texts[split] = (_file_info(path, data), decode(data, path.name))
+            del data
     formats = {split: file_format or reader_for(path, texts[split][1] if split in texts else None).kind
                for split, path in files.items()}
     if len(set(formats.values())) > 1:
@@ -91,9 +92,17 @@ def load_files(files: dict[str, Path], options: ReadOptions, *, name: str, file_
                 raise UserError(f"{path.name}: the {kind} format reads a folder; pass the folder that holds the files.")
             raw, file_info[split] = read_folder(path, options)
         else:
-            data, text = texts.get(split) or (read_bytes(path), None)
-            raw = reader.read(text if text is not None else decode(data, path.name), path.name, options)
-            file_info[split] = {"path": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            if split not in texts:
+                data = read_bytes(path)
+                texts[split] = (_file_info(path, data), decode(data, path.name))
+                del data
+            file_info[split], text = texts.pop(split)
+            raw = reader.read(text, path.name, options)
+            del text
         splits[split] = finish_split(split, raw, options, options.label_names)
     source = {"kind": kind, "name": name, "config": None, "revision": None, "files": file_info, "fingerprints": {}}
     return RawData(splits=splits, label_names=options.label_names, label_column=options.label_column, source=source)
+
+
+def _file_info(path: Path, data: bytes) -> dict:
+    return {"path": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
