@@ -23,6 +23,11 @@ class UserError(Exception):
         self.step = step
 
 
+class BackendError(UserError, ValueError):
+    """A backend cannot be used (`nercore.backends`); the message says what is missing and how to fix it,
+    in neutral words (the Space shows it), with `step` set to the step that writes a missing file."""
+
+
 ECHO_LIMIT = 60
 
 

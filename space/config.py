@@ -38,7 +38,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
-from nercore.backends import BACKEND_CHOICES
+from nercore.backends import table as backend_table
 from nercore.engine import DEFAULT_MAX_CHARS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -183,8 +183,8 @@ class SpaceConfig:
     def __post_init__(self):
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise ConfigError(f"NER_DEVICE={self.device!r}: expected auto, cpu, cuda or mps.")
-        if self.backend not in BACKEND_CHOICES:
-            raise ConfigError(f"NER_BACKEND={self.backend!r}: expected one of {', '.join(BACKEND_CHOICES)}.")
+        if self.backend not in backend_table.choices():
+            raise ConfigError(f"NER_BACKEND={self.backend!r}: expected one of {', '.join(backend_table.choices())}.")
         for name in ("max_chars", "queue_size", "concurrency", "model_cache", "window_batch_size", "max_params",
                      "workers", "batch_size", "batch_tokens"):
             if int(getattr(self, name)) < 1:

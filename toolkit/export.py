@@ -33,7 +33,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nercore.backends import BackendError, INSTALL_HINT, ONNX_FP32, ONNX_INT8, load_onnx_model
+from nercore.backends import ONNX_FP32, ONNX_INT8, ORT_HINT, BackendError, load_backend
 from nercore.errors import UserError
 from toolkit.model_loading import load_model
 from toolkit.runtime import write_files_atomically
@@ -134,15 +134,17 @@ def export_onnx(run_dir: str | Path, *, opset: int = OPSET, quantize: bool = Tru
 def unwritten(run_dir: Path, written) -> list[Path]:
     """An earlier export's ONNX files that this export did not write, with their backends' evaluation
     files (`eval_results.<backend>.json` and the like): what `--clean` removes and what is kept otherwise."""
-    from nercore.backends import ONNX_FILES
+    from nercore.backends import table
 
     out = []
-    for backend, relative in ONNX_FILES.items():
-        path = run_dir / relative
+    for row in table.exported():
+        if row.made_by != "export":
+            continue
+        path = run_dir / row.files[0]
         if path in set(written) or not path.is_file():
             continue
         out.append(path)
-        out += sorted(p for p in run_dir.glob(f"*.{backend}.*") if p.is_file())
+        out += sorted(p for p in run_dir.glob(f"*.{row.name}.*") if p.is_file())
     return out
 
 
@@ -284,11 +286,11 @@ def compare_with_torch(model, tokenizer, fp32: Path, int8: Path | None, *, fused
 
     fp32_diff, int8_diff, agree, total = 0.0, 0.0, 0, 0
     try:
-        sessions = {"onnx": load_onnx_model(fp32, model.config, "onnx")}
+        sessions = {"onnx": load_backend(fp32, model.config, "onnx")}
         if int8 is not None:
-            sessions["onnx-int8"] = load_onnx_model(int8, model.config, "onnx-int8")
+            sessions["onnx-int8"] = load_backend(int8, model.config, "onnx-int8")
     except BackendError as err:
-        raise UserError(f"{err} ({INSTALL_HINT})") from err
+        raise UserError(f"{err} ({ORT_HINT})") from err
     for start in range(0, len(SAMPLE_TEXTS), 3):
         inputs = _encode(tokenizer, SAMPLE_TEXTS[start:start + 3])
         mask = inputs["attention_mask"].bool()

@@ -2,8 +2,8 @@
 export and calibration, so none of them reaches into another stage for it.
 
 `load_model` gives a token-classification model in float32 on the toolkit's device, or the model
-folder's ONNX file run by ONNX Runtime (`backend`), in an object the pipeline and the word-level
-predictions call alike; `build_pipeline` wraps it as the user's `pipeline(...)` would;
+folder's exported file run by a backend of the table (`nercore.backends.table`), in an object the
+pipeline and the word-level predictions call alike; `build_pipeline` wraps it as the user's `pipeline(...)` would;
 `check_strategies` turns `--strategies` into registry names.
 """
 
@@ -19,8 +19,9 @@ from toolkit.steps import with_command
 def load_model(name_or_path: str, *, revision: str | None = None, device: str | None = None, backend: str = "torch"):
     """A token-classification model in float32 on the toolkit's device, or a UserError saying why not.
 
-    `backend` "onnx" or "onnx-int8" gives the model folder's ONNX file (`nerkit export`) run by ONNX
-    Runtime on the CPU, in an object the pipeline and `predict_words` call like the torch model.
+    Any other `backend` of the table (e.g. "onnx-int8") gives the model folder's file for it (`nerkit
+    export`) run by that backend's runtime, in an object the pipeline and `predict_words` call like
+    the torch model.
     """
     from transformers import AutoConfig, AutoModelForTokenClassification
 
@@ -36,7 +37,7 @@ def load_model(name_or_path: str, *, revision: str | None = None, device: str | 
             "Evaluate a model fine-tuned for token classification (e.g. the output folder of `nerkit train`)."
         )
     if backend != "torch":
-        return _load_onnx(name_or_path, config, backend, revision)
+        return _load_exported(name_or_path, config, backend, revision)
     import torch
 
     # float32 whatever the checkpoint's dtype: half-precision weights (like the bundled model's)
@@ -55,12 +56,12 @@ def _check_backend(backend: str) -> str:
         raise UserError(f"--backend: {err}") from err
 
 
-def _load_onnx(name_or_path: str, config, backend: str, revision: str | None):
-    from nercore.backends import BackendError, load_onnx_model, resolve_backend
+def _load_exported(name_or_path: str, config, backend: str, revision: str | None):
+    from nercore.backends import BackendError, load_backend, resolve_backend
 
     try:
         _, path = resolve_backend(name_or_path, backend, strict=True, revision=revision)
-        return load_onnx_model(path, config, backend)
+        return load_backend(path, config, backend)
     except BackendError as err:
         raise UserError(with_command(f"--backend {backend}: {err}", err, name_or_path), step=err.step) from err
 

@@ -12,7 +12,7 @@ from nercore.runfolder.names import (
 )
 from nercore.runfolder.analysis import Confusion, ErrorAnalysis, ErrorCounts, SchemaScores
 from nercore.runfolder.eval_results import EvalResults
-from nercore.runfolder.names import ONNX_DIR, ONNX_FP32, ONNX_INT8, derived_from_weights, for_backend
+from nercore.runfolder.names import derived_from_weights, for_backend
 from nercore.runfolder.results import (
     ConfidenceIntervals,
     ModeReport,
@@ -29,4 +29,4 @@ __all__ = [
     "StrategyScores", "read_json_object",
     "Confusion", "ErrorAnalysis", "ErrorCounts", "SchemaScores",
 ]
-__all__ += ["ONNX_DIR", "ONNX_FP32", "ONNX_INT8", "derived_from_weights", "for_backend"]
+__all__ += ["derived_from_weights", "for_backend"]

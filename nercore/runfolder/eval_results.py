@@ -87,7 +87,7 @@ class EvalResults:
     confidence_intervals: ConfidenceIntervals | None = None
     strategies: StrategyResults | None = None
     error_analysis: ErrorAnalysis | None = None  # entity tag sets; docs/eval-results.md
-    backend: str | None = None  # "onnx" / "onnx-int8" when `nerkit evaluate --backend` did not use torch
+    backend: str | None = None  # the nercore.backends table's name when the evaluation did not use torch
     document_context: DocumentContext | None = None  # data with documents: both readings (docs/eval-results.md)
     extra: dict[str, Any] = field(default_factory=dict)  # fields of newer writers, kept as they are
     schema_version: int = SCHEMA_VERSION
@@ -134,7 +134,7 @@ class EvalResults:
             "num_tokens": optional(where.get(data, "num_tokens", "a count", is_count, optional=True)),
             "truncated_words": optional(where.get(data, "truncated_words", "a count", is_count, optional=True)),
             "command": optional(where.get(data, "command", "the command line", lambda v: isinstance(v, str), optional=True)),
-            "backend": optional(where.get(data, "backend", '"onnx" or "onnx-int8"', is_text, optional=True)),
+            "backend": optional(where.get(data, "backend", 'a backend name such as "onnx-int8"', is_text, optional=True)),
             "extra": {key: value for key, value in data.items() if key not in _KNOWN},
         }
         for key in _HEADER:

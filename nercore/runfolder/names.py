@@ -19,20 +19,20 @@ CONFUSION_CHART = "confusion_matrix.png"  # entity-type confusion heatmap beside
 RELIABILITY_CHART = "reliability.png"  # entity scores against accuracy, before and after calibration
 CHECKPOINTS = "checkpoints"  # Trainer checkpoints; never pushed
 
-# ONNX files written by `nerkit export`; their home is nercore.backends (the Space is deployed without the toolkit).
-from nercore.backends import ONNX_DIR, ONNX_FP32, ONNX_INT8  # noqa: E402
-
-
 # What describes one set of weights: evaluations (any backend), predictions, error lists, the card and
-# its charts, the ONNX export, the calibration record. A retrained (or newly calibrated) folder drops
-# them, or they would vouch for the new weights.
+# its charts, the calibration record, and every exported backend's files (their folders come from
+# nercore.backends.table). A retrained (or newly calibrated) folder drops them, or they would vouch
+# for the new weights.
 DERIVED_FROM_WEIGHTS = ("eval_results*.json", "predictions_*.conll", "errors_*.txt", CARD, F1_CHART, CONFUSION_CHART,
-                        RELIABILITY_CHART, ONNX_DIR, CALIBRATION)
+                        RELIABILITY_CHART, CALIBRATION)
 
 
 def derived_from_weights(folder: str | Path) -> list[Path]:
     """The paths in `folder` that describe the weights it holds (see DERIVED_FROM_WEIGHTS), sorted."""
-    return sorted({p for pattern in DERIVED_FROM_WEIGHTS for p in Path(folder).glob(pattern)})
+    from nercore.backends.table import exported_folders
+
+    patterns = (*DERIVED_FROM_WEIGHTS, *exported_folders())
+    return sorted({p for pattern in patterns for p in Path(folder).glob(pattern)})
 
 
 def for_backend(name: str, backend: str | None) -> str:

@@ -24,7 +24,7 @@ from nercore.runfolder import (
     DATA_INFO, EVAL_RESULTS, LABELS, PREDICTIONS, RUN_INFO, TRAINING_ARGS, TRAINING_LOG, ConfidenceIntervals, EvalResults, Scores,
     for_backend, read_json_object,
 )
-from nercore.backends import ONNX_BACKENDS
+from nercore.backends import table as backend_table
 from nercore.strategies import UnknownStrategyError, get_strategy
 from nercore.runfolder.predictions import read_predictions
 from nercore.runfolder.records import TRAINING_RECORDS, Calibration, Record
@@ -61,7 +61,7 @@ class CardContext:
     reliability_png: bytes | None = None  # the recommended strategy's entity scores against accuracy
     calibration: Calibration | None = None  # calibration.json (`nerkit calibrate`)
     options: CardOptions | None = None  # the `nerkit card` options, recorded in the Reproducibility block
-    backend_results: Mapping[str, EvalResults] = field(default_factory=dict)  # eval_results.<backend>.json (ONNX)
+    backend_results: Mapping[str, EvalResults] = field(default_factory=dict)  # eval_results.<backend>.json
     warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
@@ -233,10 +233,10 @@ def read_eval_results(path: Path) -> EvalResults:
 
 
 def read_backend_results(path: Path) -> dict[str, EvalResults]:
-    """The ONNX evaluations (`eval_results.<backend>.json`) present in the folder, by backend."""
+    """The exported backends' evaluations (`eval_results.<backend>.json`) present in the folder, by backend."""
     return {
         backend: EvalResults.from_json(path / for_backend(EVAL_RESULTS, backend))
-        for backend in ONNX_BACKENDS
+        for backend in (row.name for row in backend_table.exported())
         if (path / for_backend(EVAL_RESULTS, backend)).is_file()
     }
 

@@ -25,8 +25,11 @@ def add_hub_arguments(parser: argparse.ArgumentParser, *, repo_kind: str = "mode
 
 def add_onnx_argument(parser: argparse.ArgumentParser) -> None:
     """--no-onnx, for the commands that push a model folder (`push`, `publish`)."""
+    from nercore.backends import table as backend_table
+
+    folders = ", ".join(f"{name}/" for name in backend_table.exported_folders())
     parser.add_argument("--no-onnx", dest="include_onnx", action="store_false",
-                        help="leave out onnx/ (the files of nerkit export) even when present")
+                        help=f"leave out {folders} (the files of nerkit export) even when present")
 
 
 def hub_options(args: argparse.Namespace, revision_dest: str = "revision"):

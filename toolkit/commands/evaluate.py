@@ -41,9 +41,17 @@ DESCRIPTION = (
 )
 
 
+def _own_views(every: tuple[str, ...], pipeline: tuple[str, ...]) -> str:
+    """"`word` is nerkit's own view, not a pipeline strategy": the rows without a pipeline value."""
+    own = [f"`{name}`" for name in every if name not in pipeline]
+    if not own:
+        return "each a pipeline strategy"
+    return f"{', '.join(own)} {'is' if len(own) == 1 else 'are'} nerkit's own view, not a pipeline strategy"
+
+
 def register(subparsers) -> None:
-    from nercore.backends import BACKENDS
-    from nercore.strategies import names
+    from nercore.backends import table as backend_table
+    from nercore.strategies import names, pipeline_names
 
     parser = add_command(subparsers, "evaluate", help="evaluate a model per entity type (seqeval)",
                          description=DESCRIPTION, epilog=DATA_HELP + "\n" + EXAMPLES, func=run_evaluate)
@@ -57,9 +65,10 @@ def register(subparsers) -> None:
     parser.add_argument("--max-samples", type=int, default=None, help="evaluate the first N sentences only")
     parser.add_argument("--label-map", default=None, help="rename model labels or types: MODEL=DATASET,... (=O drops a type)")
     parser.add_argument(
-        "--backend", choices=BACKENDS, default="torch",
-        help="run the model with torch (default) or ONNX Runtime on the files of `nerkit export` (onnx: fp32, "
-        "onnx-int8: int8); results go to eval_results.<backend>.json etc., beside torch's, never over them",
+        "--backend", choices=backend_table.names(), default=backend_table.TORCH,
+        help="run the model with torch (default) or on the files of `nerkit export` ("
+        + ", ".join(f"{row.name}: {row.files[0]}" for row in backend_table.exported())
+        + "); results go to eval_results.<backend>.json etc., beside torch's, never over them",
     )
     ctx = parser.add_argument_group("document context (docs/cli.md#document-context)")
     ctx.add_argument(
@@ -74,7 +83,7 @@ def register(subparsers) -> None:
         "--strategies", nargs="?", const="all", default=None, metavar="LIST",
         help="also run the model through the token-classification pipeline on each sentence (words joined with "
         f"spaces) and score each aggregation strategy's character spans by exact match; all of them "
-        f"({', '.join(names())}; `word` is nerkit's own word view, not a pipeline strategy) when given "
+        f"({', '.join(names())}; {_own_views(names(), pipeline_names())}) when given "
         "alone, or a comma-separated subset. One forward pass per sentence. On span data (Label Studio, doccano, "
         "Prodigy, brat) every strategy is scored on the exported texts against their character spans unless this "
         "names some.",

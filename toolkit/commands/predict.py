@@ -56,7 +56,8 @@ output: one JSON object per input record, in input order:
 def register(subparsers) -> None:
     from nercore.strategies import names
     from toolkit.data.registry import READERS
-    from toolkit.predict import BACKENDS, DEFAULT_STRATEGY
+    from nercore.backends import table as backend_table
+    from toolkit.predict import DEFAULT_STRATEGY
     from toolkit.predict.annotation_tools import TOOLS
     from toolkit.predict.inputs import COVERED, formats  # read when the parser is built: a new reader is a choice
 
@@ -97,7 +98,8 @@ def register(subparsers) -> None:
     run.add_argument("--stride", type=int, default=None, help="window overlap in tokens for long texts (default: a quarter window)")
     run.add_argument("--max-length", type=int, default=None, help="tokens per window (default: the model's limit)")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="default: auto")
-    run.add_argument("--backend", default="torch", choices=BACKENDS, help="inference backend (default: torch)")
+    run.add_argument("--backend", default=backend_table.TORCH, choices=backend_table.names(),
+                     help="inference backend (default: torch)")
     run.add_argument("--min-score", type=float, default=None, metavar="S",
                      help="keep only entities scored at least S (0-1), e.g. 0.9 for precision over recall")
     run.add_argument("--resume", action="store_true", help="keep the records already written, verified against the input")

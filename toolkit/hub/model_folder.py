@@ -12,6 +12,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from nercore import runfolder
+from nercore.backends import table as backend_table
 from nercore.errors import UserError
 from toolkit.hub.card_target import FRONT_MATTER, card_for_repo
 from toolkit.hub.plan import (
@@ -35,8 +36,9 @@ def plan_model_folder(output_dir: str | Path, *, exclude: tuple[str, ...] = (), 
                       include_onnx: bool = True) -> PushPlan:
     """The exact tree `push` would send for a trained model folder; validates the folder first.
 
-    The `onnx/` folder of `nerkit export` goes along when present (binary, so LFS), which lets the
-    Space and transformers.js run the model on ONNX Runtime; `include_onnx=False` leaves it out.
+    The exported backends' files (the `onnx/` folder of `nerkit export`; folders from the backend
+    table) go along when present (binary, so LFS), which lets the Space and transformers.js run the
+    model on ONNX Runtime; `include_onnx=False` (`--no-onnx`) leaves them out.
     With `repo_id`, a card that names another model is re-rendered for `repo_id` in the tree
     (the folder's copy stays as it is), or refused with the `nerkit card` command to run.
     """
@@ -45,10 +47,11 @@ def plan_model_folder(output_dir: str | Path, *, exclude: tuple[str, ...] = (), 
         raise UserError(f"{root}: no such folder. Expected the output folder of `nerkit train` (pass it as OUTPUT_DIR).")
     check_model_folder(root)
     plan = PushPlan(repo_type="model", files=[], source=str(root))
+    exported = () if include_onnx else backend_table.exported_folders()
     for path in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
         rel = PurePosixPath(path.relative_to(root).as_posix())
         why = exclusion(rel, tuple(exclude))
-        if why is None and not include_onnx and len(rel.parts) > 1 and rel.parts[0] == runfolder.ONNX_DIR:
+        if why is None and rel.parts[0] in exported:
             why = "--no-onnx"
         if why is None and path.is_symlink() and not path.exists():
             why = "broken symlink"

@@ -17,6 +17,7 @@ from pathlib import Path
 from nercore.strategies import names, pipeline_names
 from nercore import runfolder
 from toolkit import __version__
+from nercore.backends import table as backend_table
 from nercore.errors import UserError
 from toolkit.hub.plan import PushPlan, planned
 from toolkit.ids import check_repo_id
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 SPACE_ASSET_SUFFIXES = {".py", ".txt", ".css", ".js", ".html", ".json", ".md"}  # files of space/ that ship
 # Imports the Space's requirements need not list: installed with the pinned ones, or the Space itself.
 COVERED_IMPORTS = {"torch", "transformers", "gradio", "gradio_client", "huggingface_hub", "numpy", "pandas",
-                   "PIL", "yaml", "tokenizers", "safetensors", "space", "nercore", "spaces", "mcp", "onnxruntime"}
+                   "PIL", "yaml", "tokenizers", "safetensors", "space", "nercore", "spaces", "mcp"}
 SHIPPED_PACKAGES = ("nercore", "space")  # the Space app and the gradio-free core under it (never the toolkit)
 MODEL_DEFAULT_MARK = "# Set by `nerkit publish-space`"
 HARDWARE = ("cpu", "gpu")
@@ -42,8 +43,9 @@ if __name__ == "__main__":
     main()
 '''
 # Requirements the Space needs that its imports do not show: Gradio's MCP server (`launch(mcp_server=True)`)
-# needs `mcp`; ONNX Runtime runs the model on CPU when the model repo ships onnx/ (`nerkit export`).
-FIXED_REQUIREMENTS = ("mcp>=1.21,<2", "onnxruntime>=1.17")
+# needs `mcp`; each backend's runtime (the nercore.backends table: ONNX Runtime runs the model on CPU when
+# the model repo ships onnx/ from `nerkit export`) comes from `backend_table.requirements()`.
+FIXED_REQUIREMENTS = ("mcp>=1.21,<2",)
 
 
 def default_space_source() -> Path:
@@ -183,14 +185,15 @@ def space_requirements(python_files: list[Path], app_text: str, *, hardware: str
             if top == "toolkit":
                 raise UserError(f"{path} line {line}: imports `toolkit`, which is not shipped to the Space "
                                 "(the Space must only import `space`, `nercore` and third-party packages).")
-            if top in COVERED_IMPORTS or top in sys.stdlib_module_names:
+            if top in COVERED_IMPORTS or top in backend_table.runtime_modules() or top in sys.stdlib_module_names:
                 continue
             if not distributions.get(top):
                 log.warning("%s line %d imports %r, which is not installed here; add it to the Space's "
                             "requirements.txt by hand if the Space needs it", path, line, top)
                 continue
             extra.add(distributions[top][0])
-    lines = [*torch_requirements(hardware), _major_range("transformers", 5), _major_range("gradio", 6), *FIXED_REQUIREMENTS]
+    lines = [*torch_requirements(hardware), _major_range("transformers", 5), _major_range("gradio", 6), *FIXED_REQUIREMENTS,
+             *backend_table.requirements()]
     for dist in sorted(extra):
         installed = _installed_version(dist)
         lines.append(f"{dist}>={installed}" if installed else dist)

@@ -5,9 +5,9 @@ Modules, in the order they may import each other: `inputs` (every input kind -> 
 """
 
 from toolkit.predict.inputs import Doc, InputSpec, formats, read_docs
-from toolkit.predict.run import BACKENDS, DEFAULT_STRATEGY, PredictConfig, PredictSummary, predict_corpus
+from toolkit.predict.run import DEFAULT_STRATEGY, PredictConfig, PredictSummary, predict_corpus
 
 __all__ = [
-    "BACKENDS", "DEFAULT_STRATEGY", "Doc", "InputSpec", "PredictConfig", "PredictSummary",
+    "DEFAULT_STRATEGY", "Doc", "InputSpec", "PredictConfig", "PredictSummary",
     "formats", "predict_corpus", "read_docs",
 ]

@@ -24,15 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from nercore.backends import BACKENDS
+from nercore.backends import table as backend_table
 from nercore.documents import join_sentences, split_entities
 from nercore.errors import UserError
+from nercore.strategies import recommendable
 from nercore.thresholds import check_min_score, keep_whole
 from toolkit.predict.inputs import Doc, DocStream, InputSpec
 from toolkit.predict.output import ShardFiles, make_record, merge_shards, record_line, verified_records
 from toolkit.runtime import process_rank
 
-DEFAULT_STRATEGY = "first"
+DEFAULT_STRATEGY = recommendable()[0]  # the best whole-word pipeline strategy of the table
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,8 @@ class PredictConfig:
             raise UserError(f"--batch-size {self.batch_size}: expected a positive number of windows per forward pass.")
         if self.max_length is not None and self.max_length < 8:
             raise UserError(f"--max-length {self.max_length}: expected at least 8 tokens per window.")
-        if self.backend not in BACKENDS:
-            raise UserError(f"--backend {self.backend!r}: expected one of {', '.join(BACKENDS)}.")
+        if self.backend not in backend_table.names():
+            raise UserError(f"--backend {self.backend!r}: expected one of {', '.join(backend_table.names())}.")
         try:
             check_min_score(self.min_score)
         except ValueError as err:

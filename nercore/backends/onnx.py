@@ -1,4 +1,4 @@
-"""Where the forward pass runs: torch, or ONNX Runtime (fp32 or int8) dressed up as the torch model.
+"""The ONNX Runtime backends' runtime: an ONNX file dressed up as the torch model.
 
 Why: on a free 2-vCPU Space the forward pass is ~85% of a request, and ONNX Runtime runs it in
 about 0.8x (fp32) or 0.55x (int8 dynamic quantization) of torch's time. The pipeline and
@@ -6,8 +6,8 @@ about 0.8x (fp32) or 0.55x (int8 dynamic quantization) of torch's time. The pipe
 so `OrtModel` offers exactly that and every strategy, window and score downstream stays the same code.
 
 The ONNX files follow the layout transformers.js and the Hub expect (`nerkit export` writes them):
-`onnx/model.onnx` (fp32) and `onnx/model_quantized.onnx` (int8). Gradio-free, cache-free, and the
-toolkit imports it for these names and for `nerkit evaluate --backend`.
+`onnx/model.onnx` (fp32) and `onnx/model_quantized.onnx` (int8); their rows are in
+`nercore.backends.table`, which loads them through `load_onnx_model`.
 
 ONNX Runtime's intra-op threads spin-wait by default; that steals the CPU from everything else in
 the process (a torch forward beside it went from 26 to 91 ms), so spinning is always off here.
@@ -15,68 +15,24 @@ the process (a torch forward beside it went from 26 to 91 ms), so spinning is al
 The int8 file is dynamically quantized: each MatMul's activation scale is computed over its whole
 input tensor, so a text's logits would depend on the other texts and the padding in its pass (a
 visitor's answer on whoever else was calling; `nerkit evaluate` on its batch size). So int8 runs
-every row of a batch alone, without its padding (`OrtModel.rows_alone`): the same window always
+every row of a batch alone, without its padding (its table row's `rows_alone`): the same window always
 gets the same logits, bit for bit. It costs nothing measurable on CPU (600 CoNLL test sentences
 in batches of 32 vs one by one: 1.96 vs 2.02 s), where batching saves little besides padding.
 """
 
 from __future__ import annotations
 
-import logging
+import importlib.util
 from pathlib import Path
 from typing import Any
 
-from nercore.errors import UserError
+from nercore.errors import BackendError
 
-log = logging.getLogger(__name__)
-
-ONNX_DIR = "onnx"
-ONNX_FP32 = "onnx/model.onnx"
-ONNX_INT8 = "onnx/model_quantized.onnx"
-BACKENDS = ("torch", "onnx", "onnx-int8")
-BACKEND_CHOICES = ("auto", *BACKENDS)
-ONNX_FILES = {"onnx": ONNX_FP32, "onnx-int8": ONNX_INT8}
-ONNX_BACKENDS = tuple(ONNX_FILES)  # the non-torch backends, e.g. the `eval_results.<backend>.json` files
-AUTO_ORDER = ("onnx-int8", "onnx")  # "auto" on CPU: the fastest ONNX file present, else torch
-INSTALL_HINT = 'pip install "onnxruntime>=1.17"  (or: pip install -e ".[onnx]")'
-
-
-class BackendError(UserError, ValueError):
-    """A backend cannot be used; the message says what is missing and how to fix it, in neutral words
-    (the Space shows it), with `step="export"` when an ONNX file is what is missing."""
-
-
-def check_backend(name: str, *, allow_auto: bool = True) -> str:
-    """`name` normalised, or a BackendError listing the valid ones."""
-    value = (name or "").strip().lower()
-    choices = BACKEND_CHOICES if allow_auto else BACKENDS
-    if value not in choices:
-        raise BackendError(f"unknown backend {name!r}: expected one of {', '.join(choices)}.")
-    return value
+ORT_HINT = 'pip install "onnxruntime>=1.17"  (or: pip install -e ".[onnx]")'
 
 
 def onnxruntime_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def onnx_file(model_source: str, backend: str, *, revision: str | None = None) -> Path | None:
-    """The backend's ONNX file for a local folder or a Hub model (downloaded once), or None when absent."""
-    relative = ONNX_FILES[backend]
-    local = Path(model_source).expanduser()
-    if local.is_dir():
-        path = local / relative
-        return path if path.is_file() else None
-    try:
-        from huggingface_hub import hf_hub_download
-
-        return Path(hf_hub_download(model_source, relative, revision=revision))
-    except Exception as exc:  # not on the Hub, offline, private: torch it is
-        log.info("%s: no %s (%s)", model_source, relative, type(exc).__name__)
-        return None
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 def session_options(threads: int | None = None):
@@ -102,7 +58,7 @@ def _torch_threads() -> int:
 class OrtModel:
     """An ONNX Runtime session that the token-classification pipeline can call like the torch model."""
 
-    def __init__(self, session: Any, config: Any, backend: str, path: Path, *, rows_alone: bool | None = None):
+    def __init__(self, session: Any, config: Any, backend: str, path: Path, *, rows_alone: bool = False):
         import torch
 
         self.session = session
@@ -113,8 +69,7 @@ class OrtModel:
         self.dtype = torch.float32
         self.input_names = [i.name for i in session.get_inputs()]
         self.training = False
-        # Dynamic quantization's scales depend on the whole input tensor: run each row alone, unpadded.
-        self.rows_alone = backend == "onnx-int8" if rows_alone is None else bool(rows_alone)
+        self.rows_alone = bool(rows_alone)  # the table row's: run each row alone, unpadded
 
     def __call__(self, **inputs):
         import numpy as np
@@ -174,10 +129,11 @@ class OrtModel:
         return f"OrtModel({self.backend}, {self.path}{', rows alone' if self.rows_alone else ''})"
 
 
-def load_onnx_model(path: str | Path, config: Any, backend: str, *, threads: int | None = None) -> OrtModel:
+def load_onnx_model(path: str | Path, config: Any, backend: str, *, threads: int | None = None,
+                    rows_alone: bool = False) -> OrtModel:
     """An `OrtModel` for one ONNX file; BackendError when onnxruntime is missing or the file unreadable."""
     if not onnxruntime_available():
-        raise BackendError(f"the {backend!r} backend needs ONNX Runtime, which is not installed: {INSTALL_HINT}.")
+        raise BackendError(f"the {backend!r} backend needs ONNX Runtime, which is not installed: {ORT_HINT}.")
     import onnxruntime as ort
 
     try:
@@ -190,56 +146,5 @@ def load_onnx_model(path: str | Path, config: Any, backend: str, *, threads: int
         raise BackendError(f"{path} has no 'logits' output; export the ONNX model again.", step="export")
     # Named after the torch class it stands in for, so the pipeline's model-type check stays quiet.
     architecture = next(iter(getattr(config, "architectures", None) or []), None) or "OrtModel"
-    return type(str(architecture), (OrtModel,), {})(session, config, backend, Path(path))
+    return type(str(architecture), (OrtModel,), {})(session, config, backend, Path(path), rows_alone=rows_alone)
 
-
-def resolve_backend(model_source: str, preference: str, *, device_kind: str = "cpu", strict: bool = False,
-                    revision: str | None = None) -> tuple[str, Path | None]:
-    """(backend to use, its ONNX file or None for torch) for `preference` on `device_kind`.
-
-    "auto" picks ONNX only on the CPU, only with onnxruntime installed and the file present, int8
-    first; otherwise torch. An explicit ONNX choice that cannot be met raises BackendError when
-    `strict`, else falls back to torch with a warning.
-    """
-    preference = check_backend(preference)
-    if preference == "torch":
-        return "torch", None
-    candidates = AUTO_ORDER if preference == "auto" else (preference,)
-    if preference == "auto" and device_kind != "cpu":
-        return "torch", None
-    if not onnxruntime_available():
-        return _cannot(preference, strict, f"onnxruntime is not installed: {INSTALL_HINT}")
-    for backend in candidates:
-        path = onnx_file(model_source, backend, revision=revision)
-        if path is not None:
-            return backend, path
-    wanted = " or ".join(ONNX_FILES[b] for b in candidates)
-    return _cannot(preference, strict, f"{model_source} has no {wanted}; export an ONNX model first", step="export")
-
-
-def _cannot(preference: str, strict: bool, reason: str, step: str | None = None) -> tuple[str, None]:
-    if strict:
-        raise BackendError(f"cannot use the {preference!r} backend: {reason}.", step=step)
-    if preference != "auto":
-        log.warning("backend %r unavailable (%s); using torch", preference, reason)
-    return "torch", None
-
-
-def attach_backend(pipe: Any, model_source: str, preference: str = "auto", *, threads: int | None = None,
-                   strict: bool = False) -> str:
-    """Swap `pipe.model` for an ONNX Runtime session when `preference` allows; returns the backend used
-    ("torch" | "onnx" | "onnx-int8"), also stored as `pipe.nerkit_backend`."""
-    device = getattr(pipe, "device", None)
-    kind = getattr(device, "type", str(device or "cpu"))
-    backend, path = resolve_backend(model_source, preference, device_kind=kind, strict=strict)
-    if backend != "torch":
-        try:
-            pipe.model = load_onnx_model(path, pipe.model.config, backend, threads=threads)
-        except BackendError:
-            if strict:
-                raise
-            log.warning("could not load %s; using torch", path, exc_info=True)
-            backend = "torch"
-    pipe.nerkit_backend = backend
-    log.info("%s: backend %s", model_source, backend)
-    return backend
