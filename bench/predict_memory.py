@@ -8,12 +8,18 @@ at 1M lines <= 1.2x that at 10k. The figures go to bench/results/predict_memory.
 
     python bench/predict_memory.py                         # 10k, 100k, 1M lines
     python bench/predict_memory.py --sizes 1000,10000      # a quick look
+    python bench/predict_memory.py --sizes 10000,1000000 --time-limit 2400   # 1M lines cut after 40 min
+
+With --time-limit, a size still running after that many seconds is stopped (SIGINT) and its row is
+marked partial: the peak RSS (VmHWM) so far, over the whole checking pass and the records predicted by
+then (a partial row's wall time is the limit, its records/s the records written / limit).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,22 +45,50 @@ def write_lines(path: Path, count: int) -> None:
             out.write(" ".join(WORDS[(start + k) % len(WORDS)] for k in range(length)) + f" {i} .\n")
 
 
-def run_one(model: Path, source: Path, output: Path, batch_size: int) -> tuple[float, float]:
+def run_one(model: Path, source: Path, output: Path, batch_size: int,
+            time_limit: float | None = None) -> tuple[float, float, int | None]:
+    """(wall s, peak RSS MiB, records written if stopped at `time_limit`, else None)."""
     command = [sys.executable, "-c", CHILD, "predict", "--model", str(model), "--input", str(source), "--output",
                str(output), "--no-progress", "--batch-size", str(batch_size)]
     began = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak_kib, stopped = 0, False
+    while child.poll() is None:
+        peak_kib = max(peak_kib, _hwm_kib(child.pid))
+        if time_limit and time.perf_counter() - began > time_limit and not stopped:
+            child.send_signal(signal.SIGINT)
+            stopped = True
+        time.sleep(0.5)
+    stdout, stderr = child.communicate()
     wall = time.perf_counter() - began
-    if done.returncode != 0:
-        raise SystemExit(f"nerkit predict failed:\n{done.stderr[-3000:]}")
-    peak = next(int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("PEAK_KIB"))
-    return wall, peak / 1024
+    if stopped:
+        partial = output.with_name(output.name + ".partial")
+        done = sum(1 for _ in open(partial, encoding="utf-8")) if partial.exists() else 0
+        partial.unlink(missing_ok=True)
+        return min(wall, time_limit), peak_kib / 1024, done
+    if child.returncode != 0:
+        raise SystemExit(f"nerkit predict failed:\n{stderr[-3000:]}")
+    peak = next(int(line.split()[1]) for line in stdout.splitlines() if line.startswith("PEAK_KIB"))
+    return wall, max(peak, peak_kib) / 1024, None
+
+
+def _hwm_kib(pid: int) -> int:
+    """The process's peak resident set so far (VmHWM, KiB), 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="input lines, comma-separated")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="stop a size after this many seconds and record a partial row (peak RSS so far)")
     parser.add_argument("--record-as", default="predict_memory", help="bench/results/<NAME>.json (default: predict_memory)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "tests"))
@@ -68,19 +102,23 @@ def main(argv=None) -> None:
         for count in sizes:
             source = tmp / f"in-{count}.txt"
             write_lines(source, count)
-            wall, peak = run_one(model, source, tmp / f"out-{count}.jsonl", args.batch_size)
-            lines = sum(1 for _ in open(tmp / f"out-{count}.jsonl", encoding="utf-8"))
-            assert lines == count, f"{lines} records for {count} lines"
-            rows.append((count, source.stat().st_size / 2**20, wall, peak))
-            print(f"{count:>9} lines ({rows[-1][1]:7.1f} MiB): {wall:8.1f} s, {count / wall:7.0f} records/s, "
-                  f"peak RSS {peak:7.1f} MiB", flush=True)
+            wall, peak, partial = run_one(model, source, tmp / f"out-{count}.jsonl", args.batch_size, args.time_limit)
+            if partial is None:
+                lines = sum(1 for _ in open(tmp / f"out-{count}.jsonl", encoding="utf-8"))
+                assert lines == count, f"{lines} records for {count} lines"
+            done = count if partial is None else partial
+            rows.append((count, source.stat().st_size / 2**20, wall, peak, done))
+            cut = "" if partial is None else f" (PARTIAL: stopped after {wall:.0f} s with {done} records written)"
+            print(f"{count:>9} lines ({rows[-1][1]:7.1f} MiB): {wall:8.1f} s, {done / wall:7.0f} records/s, "
+                  f"peak RSS {peak:7.1f} MiB{cut}", flush=True)
             source.unlink()
-            (tmp / f"out-{count}.jsonl").unlink()
+            (tmp / f"out-{count}.jsonl").unlink(missing_ok=True)
             save(rows, args.batch_size, args.record_as)  # whatever finished is recorded
     base = rows[0][3]
     print(f"\n{'lines':>9} {'input MiB':>9} {'wall s':>8} {'records/s':>9} {'peak RSS MiB':>12} {'vs smallest':>11}")
-    for count, mib, wall, peak in rows:
-        print(f"{count:>9} {mib:9.1f} {wall:8.1f} {count / wall:9.0f} {peak:12.1f} {peak / base:10.2f}x")
+    for count, mib, wall, peak, done in rows:
+        mark = "" if done == count else f"  partial: {done} records predicted"
+        print(f"{count:>9} {mib:9.1f} {wall:8.1f} {done / wall:9.0f} {peak:12.1f} {peak / base:10.2f}x{mark}")
     ratio = rows[-1][3] / base
     verdict = "met" if ratio <= GOAL else "NOT met"
     print(f"peak RSS at {rows[-1][0]} lines / at {rows[0][0]}: {ratio:.2f}x (goal <= {GOAL}x: {verdict}); machine "
@@ -91,8 +129,10 @@ def save(rows: list[tuple], batch_size: int, name: str = "predict_memory") -> No
     from _results import record
 
     record(name, {
-        **{f"lines_{count}": {"input_mib": round(mib, 1), "wall_s": round(wall, 1), "records_per_s": round(count / wall),
-                              "peak_rss_mib": round(peak, 1)} for count, mib, wall, peak in rows},
+        **{f"lines_{count}": {"input_mib": round(mib, 1), "wall_s": round(wall, 1), "records_per_s": round(done / wall),
+                              "peak_rss_mib": round(peak, 1),
+                              **({} if done == count else {"partial_records_predicted": done})}
+           for count, mib, wall, peak, done in rows},
         "peak_rss_ratio_largest_vs_smallest": round(rows[-1][3] / rows[0][3], 3), "goal": GOAL,
     }, notes="tiny random BERT, plain-text input, --strategies first (default), batch %d; 2 CPU cores shared with "
        "other jobs (wall times loose)" % batch_size)

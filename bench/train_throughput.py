@@ -31,7 +31,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from _timing import EvalClock, f1_at_budget, time_to_target  # noqa: E402  (bench/ is the script's folder)
 
@@ -152,6 +153,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--budget-s", type=float, default=None,
                         help="training seconds for the equal-budget F1 (default: the shorter run's training time)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, the same for both recipes")
+    parser.add_argument("--record-as", default="train_throughput", help="bench/results/<NAME>.json")
+    parser.add_argument("--no-record", action="store_true", help="print only")
     return parser.parse_args(argv)
 
 
@@ -186,6 +189,8 @@ def report(runs, args, step_tokens) -> None:
               f"{clock.log[-1].f1:8.4f}   {_fmt_s(time_to_target(clock.log, target)):<22} "
               f"{f'{at_budget.f1:.4f} (step {at_budget.step})' if at_budget else 'no eval yet'}")
     (_, plain), (_, kit) = runs
+    if not args.no_record:
+        record_runs(runs, args, step_tokens)
     print(f"throughput nerkit / plain: {plain.train_s / plain.steps / (kit.train_s / kit.steps):.2f}x "
           f"(tokens/s; equal steps: F1 difference {kit.log[-1].f1 - plain.log[-1].f1:+.4f})")
     plain_hit, kit_hit = time_to_target(plain.log, target), time_to_target(kit.log, target)
@@ -197,6 +202,20 @@ def report(runs, args, step_tokens) -> None:
     plain_b, kit_b = f1_at_budget(plain.log, budget), f1_at_budget(kit.log, budget)
     if plain_b and kit_b:
         print(f"F1 at an equal {budget:.0f}s of training: nerkit {kit_b.f1:.4f}, plain {plain_b.f1:.4f} ({kit_b.f1 - plain_b.f1:+.4f})")
+
+
+def record_runs(runs, args, step_tokens) -> None:
+    """bench/results/<--record-as>.json: each recipe's training time, tokens/s and final F1, and the ratio."""
+    from _results import record
+
+    (_, plain), (_, kit) = runs
+    figures = {name.split()[0]: {"train_s": round(clock.train_s, 1), "steps": clock.steps,
+                                 "tokens_per_s": round(step_tokens * clock.steps / clock.train_s),
+                                 "final_f1": round(clock.log[-1].f1, 4)} for name, clock in runs}
+    figures["throughput_ratio"] = round(plain.train_s / plain.steps / (kit.train_s / kit.steps), 2)
+    record(args.record_as, figures, notes=f"{args.train_samples} train sentences, {args.steps} steps of "
+           f"{args.batch_size}, {args.threads} torch thread(s); checkout {ROOT.name}; 2 shared CPU cores, the "
+           "background training paused (/work/quiet.sh) but other helpers' jobs running")
 
 
 def main(argv=None) -> None:

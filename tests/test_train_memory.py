@@ -117,3 +117,31 @@ def test_conll_lines_are_read_one_at_a_time():
 
     for text in ("", "a", "a\n", "\n\nb\r\nc", "x\n\n"):
         assert list(_lines(text)) == text.split("\n")
+
+
+def test_document_context_rows_are_mapped_in_whole_documents_equal_to_one_call(tiny_bert, tmp_path, monkeypatch):
+    """Context windows are built per map call: cut at document starts, the rows equal one call over all."""
+    import datasets
+
+    from toolkit.alignment import continuation_map, encode_with_context
+
+    rng = random.Random(5)
+    words = "the bank said John Smith visited Paris and Oslo with Mara".split()
+    tokens = [[rng.choice(words) for _ in range(rng.randint(1, 12))] for _ in range(60)]
+    tags = [[rng.randrange(len(CONLL_LABELS)) for _ in sentence] for sentence in tokens]
+    documents = sorted(rng.randrange(9) for _ in tokens)
+    rows = datasets.Dataset.from_dict({"tokens": tokens, "tags": tags, "document": documents})
+    tokenizer = load_tokenizer(str(tiny_bert))
+    expected, expected_stats = encode_with_context(
+        tokenizer, tokens, documents, context_tokens=8, max_length=20, tags=tags, strategy="first",
+        continuation=continuation_map(CONLL_LABELS))
+    del expected["word_ids"]
+    monkeypatch.setattr(alignment, "CONTEXT_PIECE", 7)
+    assert len(alignment.document_pieces(rows)) > 3
+    mapped, stats = tokenize_dataset(rows, tokenizer, CONLL_LABELS, strategy="first", max_length=20, desc="t",
+                                     context_tokens=8, keep_positions=True, cache_dir=tmp_path)
+    assert all(entry["filename"].startswith(str(tmp_path)) for entry in mapped.cache_files)
+    got = mapped.to_dict()
+    assert got.pop("length") == [len(ids) for ids in expected["input_ids"]]
+    assert got == expected
+    assert stats == expected_stats and stats.truncated_words > 0

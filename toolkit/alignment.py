@@ -272,35 +272,37 @@ def tokenize_dataset(
     columns, so a cached table gives the same as a fresh one.
     """
     continuation = continuation_map(labels)
-    if context_tokens and DOCUMENT_COLUMN in dataset.column_names:
-        return _tokenize_in_context(dataset, tokenizer, continuation, strategy, max_length, context_tokens, keep_positions)
+    in_context = bool(context_tokens) and DOCUMENT_COLUMN in dataset.column_names
 
     def _map(batch):
-        encoded, _ = align_batch(
-            tokenizer,
-            batch["tokens"],
-            batch["tags"],
-            strategy=strategy,
-            max_length=max_length,
-            continuation=continuation,
-            with_word_ids=True,
-            **_raw_text(batch),
-        )
+        if in_context:
+            encoded, _ = encode_with_context(
+                tokenizer, batch["tokens"], batch[DOCUMENT_COLUMN], context_tokens=context_tokens,
+                max_length=max_length or 512, tags=batch["tags"], strategy=strategy, continuation=continuation,
+                **_raw_text(batch),
+            )
+            if not keep_positions:
+                del encoded["sentence_start"], encoded["sentence_length"]
+        else:
+            encoded, _ = align_batch(tokenizer, batch["tokens"], batch["tags"], strategy=strategy, max_length=max_length,
+                                     continuation=continuation, with_word_ids=True, **_raw_text(batch))
         word_ids = encoded.pop("word_ids")
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         encoded[_WORDS] = [len(words) for words in batch["tokens"]]
         encoded[_CUT] = [cut_words(len(words), ids) for words, ids in zip(batch["tokens"], word_ids)]
         return encoded
 
-    cache = {"load_from_cache_file": False}
-    if cache_dir is not None:
-        key = tokenized_fingerprint(dataset, tokenizer, labels, strategy, max_length)
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        cache = {"cache_file_name": str(Path(cache_dir) / f"tokenized-{key}.arrow"), "new_fingerprint": key,
-                 "load_from_cache_file": True}
-    mapped = dataset.map(_map, batched=True, remove_columns=dataset.column_names, desc=desc, **cache)
-    stats = _table_stats(mapped)
-    mapped = mapped.remove_columns([_WORDS, _CUT])
+    settings = (strategy, max_length, context_tokens if in_context else 0, keep_positions and in_context)
+    if in_context:  # whole documents per map call, so every sentence sees the context it would see in one call
+        import datasets
+
+        pieces = [_map_rows(dataset.select(range(a, b)), _map, desc, cache_dir, (tokenizer, labels, settings, a, b),
+                            batch_size=None) for a, b in document_pieces(dataset)]
+        mapped = datasets.concatenate_datasets(pieces) if len(pieces) > 1 else pieces[0]
+    else:
+        mapped = _map_rows(dataset, _map, desc, cache_dir, (tokenizer, labels, settings))
+    stats = _table_stats(mapped) if _CUT in mapped.column_names else AlignmentStats()
+    mapped = mapped.remove_columns([c for c in (_WORDS, _CUT) if c in mapped.column_names])
     if stats.truncated_words:
         logger.warning(
             "%s: %d word(s) in %d sentence(s) lie beyond max_length=%s sub-tokens and are not trained on; "
@@ -311,6 +313,40 @@ def tokenize_dataset(
             max_length,
         )
     return mapped, stats
+
+
+def _map_rows(dataset, function, desc: str, cache_dir, key: tuple, **options):
+    """`dataset.map(function)` into `cache_dir`/tokenized-<fingerprint>.arrow (reread when it exists), or in
+    memory without a cache folder."""
+    cache = {"load_from_cache_file": False}
+    if cache_dir is not None:
+        tokenizer, *rest = key
+        fingerprint = tokenized_fingerprint(dataset, tokenizer, *rest)
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        cache = {"cache_file_name": str(Path(cache_dir) / f"tokenized-{fingerprint}.arrow"),
+                 "new_fingerprint": fingerprint, "load_from_cache_file": True}
+    return dataset.map(function, batched=True, remove_columns=dataset.column_names, desc=desc, **options, **cache)
+
+
+CONTEXT_PIECE = 5_000  # sentences per map call in document-context mode (cut at a document start)
+
+
+def document_pieces(dataset) -> list[tuple[int, int]]:
+    """Row ranges of about CONTEXT_PIECE sentences, each starting at a document's first sentence."""
+    import pyarrow.compute as pc
+
+    documents = dataset.with_format("arrow")[DOCUMENT_COLUMN]
+    size = len(dataset)
+    if size == 0:
+        return [(0, 0)]
+    changed = pc.not_equal(documents.slice(1), documents.slice(0, size - 1))
+    starts = [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
+    pieces, begin = [], 0
+    for start in starts:
+        if start - begin >= CONTEXT_PIECE:
+            pieces.append((begin, start))
+            begin = start
+    return pieces + [(begin, size)]
 
 
 _WORDS, _CUT = "_words", "_cut_words"  # per-row statistics columns, dropped once counted
@@ -329,7 +365,7 @@ def _table_stats(mapped) -> AlignmentStats:
     )
 
 
-def tokenized_fingerprint(dataset, tokenizer, labels: list[str], strategy: str, max_length: int | None) -> str:
+def tokenized_fingerprint(dataset, tokenizer, labels: list[str], *settings) -> str:
     """The cache key of a tokenized split: the rows' own fingerprint (datasets hashes their content), the
     tokenizer's vocabulary and rules, the labels, the settings and this module's source (a changed
     alignment rule never reads an old table)."""
@@ -340,7 +376,7 @@ def tokenized_fingerprint(dataset, tokenizer, labels: list[str], strategy: str, 
     backend.pop("padding", None)
     return Hasher.hash([
         dataset._fingerprint, type(tokenizer).__name__, backend, list(getattr(tokenizer, "model_input_names", [])),
-        list(labels), strategy, max_length, Path(__file__).read_bytes(),
+        list(labels), list(settings), Path(__file__).read_bytes(),
     ])
 
 
@@ -349,20 +385,3 @@ def _raw_text(columns) -> dict:
     if TEXT_COLUMN in columns and OFFSETS_COLUMN in columns:
         return {"texts": columns[TEXT_COLUMN], "word_offsets": columns[OFFSETS_COLUMN]}
     return {}
-
-
-def _tokenize_in_context(dataset, tokenizer, continuation, strategy, max_length, context_tokens, keep_positions):
-    import datasets
-
-    wanted = ["tokens", "tags", DOCUMENT_COLUMN] + [c for c in (TEXT_COLUMN, OFFSETS_COLUMN) if c in dataset.column_names]
-    columns = dataset.select_columns(wanted).to_dict()
-    encoded, stats = encode_with_context(
-        tokenizer, columns["tokens"], columns[DOCUMENT_COLUMN], context_tokens=context_tokens,
-        max_length=max_length or 512, tags=columns["tags"], strategy=strategy, continuation=continuation,
-        **_raw_text(columns),
-    )
-    del encoded["word_ids"]
-    if not keep_positions:
-        del encoded["sentence_start"], encoded["sentence_length"]
-    encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
-    return datasets.Dataset.from_dict(encoded), stats
