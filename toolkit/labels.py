@@ -220,18 +220,21 @@ def describe(data: NerData) -> dict:
     entities = is_entity_labels(data.labels)
     splits = {}
     for name, dataset in data.splits.items():
-        sentences = [
-            [data.labels[tag_id] for tag_id in ids] for ids in dataset.select_columns(["tags"]).to_dict()["tags"]
-        ]
-        lengths = [len(tags) for tags in sentences]
-        info: dict = {"sentences": len(sentences), "tokens": sum(lengths)}
+        lengths: list[int] = []
+        counts: Counter = Counter()
+        for batch in dataset.select_columns(["tags"]).iter(batch_size=ARROW_CHUNK):  # never the whole split as lists
+            sentences = [[data.labels[tag_id] for tag_id in ids] for ids in batch["tags"]]
+            lengths += [len(tags) for tags in sentences]
+            if entities:
+                counts.update(span[0] for tags in sentences for span in entity_spans(tags))
+            else:
+                counts.update(tag for tags in sentences for tag in tags)
+        info: dict = {"sentences": len(lengths), "tokens": sum(lengths)}
         if DOCUMENT_COLUMN in dataset.column_names:
             info["documents"] = len(set(dataset[DOCUMENT_COLUMN]))
         if entities:
-            counts = Counter(span[0] for tags in sentences for span in entity_spans(tags))
             info["entities"] = {entity_type: counts[entity_type] for entity_type in entity_types(data.labels)}
         else:
-            counts = Counter(tag for tags in sentences for tag in tags)
             info["tags"] = {tag: counts[tag] for tag in sorted(data.labels)}
         info["length"] = _length_stats(lengths)
         splits[name] = info
