@@ -59,3 +59,24 @@ def test_long_texts_group_one_at_a_time_and_short_ones_never_wait(pipe):
         with scheduler.grouping(short):  # a one-window text never waits
             pass
     assert entered.wait(10)
+
+
+def test_a_rows_alone_model_runs_one_window_a_pass(pipe, monkeypatch):
+    """int8 runs every row of a pass alone, so sharing a pass saves nothing: a one-line request then
+    waited for a pass of other texts' windows and again for its own (fairness p95 1.2 s on /compare)."""
+    from space.scheduler import _Task
+
+    scheduler = WindowScheduler(max_tokens=100_000, max_windows=16)
+    long_text, short = prepare(pipe, LONG, stride=16), prepare(pipe, "John Smith", stride=16)
+
+    def first_pass() -> list:
+        with scheduler._cond:  # the worker waits on this lock: it runs nothing of ours
+            scheduler._tasks = [_Task(pipe, long_text, 0), _Task(pipe, short, 1)]
+            picked = scheduler._pick_locked()
+            scheduler._tasks = []
+        return [(task.pending, index) for task, index in picked]
+
+    shared = first_pass()
+    assert shared[0] == (short, 0) and len(shared) > 1  # a batching model: the short text's window and others
+    monkeypatch.setattr(pipe.model, "rows_alone", True, raising=False)
+    assert first_pass() == [(short, 0)]  # rows alone: the short text's window, alone
