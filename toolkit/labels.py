@@ -44,7 +44,7 @@ class NerData:
     scheme: str  # scheme used for training: "IOB2", or "none" for prefix-less tag sets (POS)
     source_scheme: str  # detected in the input: "IOB1" | "IOB2" | "BIOES" | "none"
     source: dict  # RawData.source
-    raw: RawData | None = None  # what it was built from: character-span sources keep texts and gold spans there
+    raw: RawData | None = None  # what it was built from, kept for character-span sources only (texts, gold spans)
 
 
 def prepare_labels(raw: RawData, labels: LabelSource | None = None) -> NerData:
@@ -86,7 +86,9 @@ def prepare_labels(raw: RawData, labels: LabelSource | None = None) -> NerData:
         scheme="none" if source_scheme == "none" else "IOB2",
         source_scheme=source_scheme,
         source=raw.source,
-        raw=raw,
+        # only span sources need their raw records later (describe's span report); word sources let the
+        # Python lists of every sentence go as soon as the Arrow tables exist (issue 26, bench/train_memory.py)
+        raw=raw if any(split.has_spans or split.span_report is not None for split in raw.splits.values()) else None,
     )
 
 
