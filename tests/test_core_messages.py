@@ -1,6 +1,6 @@
 """Core messages are neutral (the Space shows them to visitors); the toolkit adds the command.
 
-Issue 24: "run `nerkit export`" came out of `nercore/backends.py` into the Space. The core now says
+Issue 24: "run `nerkit export`" came out of `nercore/backends.py` (now `nercore/backends/`) into the Space. The core now says
 what fixes a problem in words ("export an ONNX model first") and tags the error with its step
 (`UserError.step`); `toolkit.steps.with_command` adds `nerkit <step>` where the toolkit re-raises
 and where the CLI prints.
