@@ -12,6 +12,7 @@ Forward-only and in-process rows, on a short, a ~120-token and a ~1 000-token te
   simple    one `pipeline(..., aggregation_strategy="simple", stride=...)` call (torch process)
   five      one pipeline call per pipeline strategy (torch process; with --five)
   all       `nercore.engine.predict_all(pipe, text)`: every registered strategy from one forward pass
+  group     the grouping part of `all` alone: every strategy from the text's logits, computed once before
 End-to-end rows: `python app.py` per backend (NER_BACKEND), `/compare` with every strategy through
 `gradio_client`, sequential calls, round-robin over the servers. That row is what a visitor meets:
 on the bundled model (it ships onnx/model_quantized.onnx) the Space's default `NER_BACKEND=auto`
@@ -77,7 +78,7 @@ def texts_for(tokenizer) -> dict[str, str]:
 def worker(model: str, backend: str, five: bool = False) -> int:
     """Answer `{"text": label, "method": name}` lines with `{"s": seconds}`; first line: what was loaded."""
     from nercore.device import select_device
-    from nercore.engine import _checked_stride, predict_all
+    from nercore.engine import _checked_stride, _postprocess, predict_all
     from nercore.strategies import STRATEGIES
     from nercore.windows import encode, forward_windows
     from space.model import LoadPolicy, get_pipeline
@@ -85,7 +86,10 @@ def worker(model: str, backend: str, five: bool = False) -> int:
     pipe = get_pipeline(model, select_device("cpu"), policy=LoadPolicy(backend=backend))
     stride = _checked_stride(pipe, None)
     texts = texts_for(pipe.tokenizer)
+    scored = {t: encode(pipe, t, stride) for t in texts.values()}  # windows with logits: the grouping timed alone
+    forward_windows(pipe, list(scored.values()), 8)
     methods = {"forward": lambda t: forward_windows(pipe, [encode(pipe, t, stride)], 8),
+               "group": lambda t: _postprocess(pipe, scored[t], STRATEGIES, stride, ("O",)),
                "all": lambda t: predict_all(pipe, t)}
     if backend == "torch":
         from transformers import pipeline
@@ -229,6 +233,11 @@ def report(medians: dict, info: dict, e2e: dict | None) -> dict:
         verdict = "MET" if worst <= GOALS[b] else "NOT MET"
         print(f"  {b:<10} " + " / ".join(f"{ratios[LABELS[l]]:.2f}x" for l in labels) + f"  (goal <= {GOALS[b]}x): {verdict}")
         figures.setdefault("goal_met", {})[b] = verdict == "MET"
+    for b in BACKENDS:
+        for label in labels:
+            figures.setdefault("group_ms", {}).setdefault(b, {})[LABELS[label]] = round(medians[(b, "group")][label], 2)
+    print("grouping every strategy on ready logits (ms), the rest of the all-strategies call being the forward: "
+          + "; ".join(f"{b} " + " / ".join(f"{figures['group_ms'][b][LABELS[l]]:.1f}" for l in labels) for b in BACKENDS))
     print("forward only / torch forward: " + "; ".join(
         f"{b} " + " / ".join(f"{figures['forward_vs_torch_forward'][b][LABELS[l]]:.2f}x" for l in labels) for b in BACKENDS[1:]))
     if e2e:
