@@ -16,6 +16,12 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when torch loads libgomp
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# Gradio keeps a record of its last 10,000 events and, after EVERY event, builds a pandas DataFrame of
+# all of them for its /monitoring summary, which this Space turns off (space.limits). Those frames'
+# Arrow buffers were what grew the server under load (`bench/space_load.py --soak`, issue 22): one
+# record kept, the frame never built. Read when `demo.queue()` creates the queue.
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**62))
 
 from space.ui import build_demo, warm_up  # noqa: E402 (after the analytics switch)
 
