@@ -110,14 +110,16 @@ def check_text(text: Any, max_chars: int | None) -> str:
     return text
 
 
-def window_scores(pipe: Any, text: str, chunk: dict, logits: np.ndarray, ignore_labels: Sequence[str]) -> WindowScores:
-    """The pipeline's pre-entities of one window, ready for every strategy."""
+def window_scores(pipe: Any, text: str, chunk: dict, logits: np.ndarray, ignore_labels: Sequence[str],
+                  joined: dict | None = None) -> WindowScores:
+    """The pipeline's pre-entities of one window, ready for every strategy (`joined`: token strings
+    already decoded, shared by the windows of one text)."""
     from transformers.pipelines.token_classification import AggregationStrategy
 
     ids, mask = content(chunk)
     offsets = [tuple(pair) for pair in chunk["offset_mapping"][0].tolist()]
     pre = pipe.gather_pre_entities(text, ids, softmax(logits), offsets, np.asarray(mask), AggregationStrategy.SIMPLE)
-    return WindowScores(pipe, pre, ignore_labels, mask, text)
+    return WindowScores(pipe, pre, ignore_labels, mask, text, joined)
 
 
 def aggregate_windows(pipe: Any, strategy: Strategy, windows: Sequence[WindowScores], step: int) -> list[dict]:
@@ -149,8 +151,9 @@ def aggregate_windows(pipe: Any, strategy: Strategy, windows: Sequence[WindowSco
 def _postprocess(pipe: Any, encoded: Encoded, strategies: Sequence[Strategy], stride: int,
                  ignore_labels: Sequence[str]) -> tuple[dict[str, list[dict]], int]:
     step = window_step(encoded, stride)
+    joined: dict = {}  # overlapping windows decode the same words: once per text
     windows = [
-        window_scores(pipe, encoded.text, chunk, logits, ignore_labels)
+        window_scores(pipe, encoded.text, chunk, logits, ignore_labels, joined)
         for chunk, logits in zip(encoded.chunks, encoded.logits)
     ]
     out = {strategy.name: aggregate_windows(pipe, strategy, windows, step) for strategy in strategies}

@@ -49,9 +49,12 @@ class WindowScores:
     """
 
     def __init__(self, pipe: Any, pre: list[dict], ignore_labels: Sequence[str],
-                 special_tokens_mask: Sequence[int] = (), text: str | None = None):
+                 special_tokens_mask: Sequence[int] = (), text: str | None = None,
+                 joined: dict[tuple[str, ...], str] | None = None):
         self.pipe = pipe
         self.pre = pre
+        # tokens -> the tokenizer's string for them; the windows of one text share it (they overlap)
+        self.joined: dict[tuple[str, ...], str] = {} if joined is None else joined
         self.text = text  # the whole text the offsets index (the word view splits it into words)
         self.ignore = tuple(ignore_labels)
         self.special_tokens_mask = list(special_tokens_mask)
@@ -102,8 +105,7 @@ class WindowScores:
     def _word_string(self, w: int) -> str:
         if w not in self._word_strings:
             start, end = self.word_bounds()[w]
-            tokens = [p["word"] for p in self.pre[start:end]]
-            self._word_strings[w] = self.pipe.tokenizer.convert_tokens_to_string(tokens)
+            self._word_strings[w] = self._join([p["word"] for p in self.pre[start:end]])
         return self._word_strings[w]
 
     def group_tokens(self) -> list[dict]:
@@ -122,9 +124,15 @@ class WindowScores:
     def _group_string(self, unit: str, first: int, last: int, word_of: Callable[[int], str]) -> str:
         key = (unit, first, last)
         if key not in self._group_strings:
-            pieces = [word_of(i) for i in range(first, last + 1)]
-            self._group_strings[key] = self.pipe.tokenizer.convert_tokens_to_string(pieces)
+            self._group_strings[key] = self._join([word_of(i) for i in range(first, last + 1)])
         return self._group_strings[key]
+
+    def _join(self, tokens: list[str]) -> str:
+        """`tokenizer.convert_tokens_to_string(tokens)`, computed once per token sequence."""
+        key = tuple(tokens)
+        if key not in self.joined:
+            self.joined[key] = self.pipe.tokenizer.convert_tokens_to_string(tokens)
+        return self.joined[key]
 
     def _group(self, items: list[tuple], unit: str, word_of: Callable[[int], str]) -> list[dict]:
         """The pipeline's group_entities + group_sub_entities + the ignore_labels filter.
@@ -207,4 +215,4 @@ def merge_windows(windows: Sequence[WindowScores], step: int) -> WindowScores:
     merged = best_context(windows, [w.pre for w in windows], step)
     pre = [dict(p, index=i) for i, p in merged.items()]
     first = windows[0]
-    return WindowScores(first.pipe, pre, first.ignore, text=first.text)
+    return WindowScores(first.pipe, pre, first.ignore, text=first.text, joined=first.joined)
