@@ -1,6 +1,7 @@
-"""A real headless Chromium drives the real app: type, compare, read every row, the legend and the
-disagreement view; check the layout at 1280x900 and on a 390x844 phone; check that HTML and
-Markdown typed by a user are shown as text and never executed or rendered; save screenshots
+"""A real headless Chromium drives the real app (`python app.py` in a subprocess): type, compare,
+read every row, the legend and the disagreement view; check the layout at 1280x900 and on a
+390x844 phone; check that HTML and Markdown typed by a user are shown as text and never executed
+or rendered; save screenshots
 (under $NERKIT_SCREENSHOTS when set, else the test's tmp folder; these are of the rigged test model,
 named rigged-*.png: docs/screenshots/space-*.png come from test_space_browser_layout.py on ./model).
 
@@ -18,9 +19,9 @@ import pytest
 from conftest import require  # optional dependencies: a failure under CI, a skip elsewhere
 
 from nercore import strategies as registry
-from space.config import SpaceConfig
 
-from test_space_helpers import RIGGED_EXPECTED, RIGGED_TEXT, rigged_bert, running_app  # noqa: F401 (fixture)
+from app_process import served_app
+from test_space_helpers import RIGGED_EXPECTED, RIGGED_TEXT, rigged_bert  # noqa: F401 (fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -74,8 +75,8 @@ def scored_model(rigged_bert, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def app_url(scored_model):
-    config = SpaceConfig(default_model=str(scored_model), device="cpu", allow_custom_model=True)
-    with running_app(config) as (_demo, url):
+    """`python app.py` in a subprocess (the path a Space takes), serving the scored rigged model."""
+    with served_app(NER_MODEL=str(scored_model), NER_ALLOW_ANY_MODEL="1") as url:
         yield url
 
 

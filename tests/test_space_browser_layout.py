@@ -6,6 +6,8 @@ displayed after a run, the disagreement list scrolls inside its own box and neve
 below it, the example buttons are on the first phone screen, and the threshold slider shares one
 desktop screen with the first row. The last test runs the bundled model (./model) on a built-in
 example and saves the screenshots docs/screenshots/ holds (`NERKIT_SCREENSHOTS=docs/screenshots`).
+Every page comes from `python app.py` in a subprocess (tests/app_process.py), configured by its
+environment alone, as a Space starts it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from nercore import strategies as registry
 from space.config import SpaceConfig
 
+from app_process import served_app
 from test_space_browser import (  # noqa: F401 (fixtures)
     DESKTOP, F1, NAMES, PHONE, app_url, browser, compare, open_page, rigged_bert, scored_model, shots, wait_for_run,
 )
@@ -42,6 +45,12 @@ def seen(page, selector: str) -> dict:
                 bottom: r.bottom + scrollY, left: r.left, right: r.right, width: r.width, height: r.height,
                 scrollHeight: e.scrollHeight, clientHeight: e.clientHeight};
     }""", selector)
+
+
+def wait_for_row_text(page, text: str) -> None:
+    """Until the `none` row shows `text` (an example click or the context button has run it)."""
+    page.wait_for_function("want => (document.querySelector('#hl-none .ner-text') || {}).textContent === want",
+                           arg=text, timeout=120_000)
 
 
 def heading_top(page, text: str) -> float:
@@ -147,13 +156,10 @@ def test_one_f1_format_the_word_row_says_it_once_and_nothing_found_is_a_sentence
 
 
 def test_a_new_run_clears_the_previous_error_while_the_model_loads(browser, scored_model):
-    config = SpaceConfig(default_model=str(scored_model), models=(str(scored_model.parent / "missing"),),
-                         device="cpu")
-    from test_space_helpers import running_app
-
-    with running_app(config) as (_demo, url):
+    env = {"NER_MODEL": str(scored_model), "NER_MODELS": str(scored_model.parent / "missing")}
+    options = SpaceConfig.from_env(env).choices  # the selector's names, as the server reads the same settings
+    with served_app(**env) as url:
         page = open_page(browser, url, DESKTOP)
-        options = config.choices
         page.locator("#input-text textarea").fill("Barack Obama")
         page.locator("#model input").fill(options[1])
         page.locator("#model input").press("Enter")
@@ -185,8 +191,7 @@ def test_context_example_offers_the_second_sentence_alone(browser, app_url):
     alone = page.locator("#context-alone")
     alone.wait_for(state="visible")
     alone.click()
-    page.wait_for_function("want => (document.querySelector('#hl-none .ner-text') || {}).textContent === want",
-                           arg=CONTEXT_ALONE, timeout=60_000)
+    wait_for_row_text(page, CONTEXT_ALONE)
     assert page.locator("#input-text textarea").input_value() == CONTEXT_ALONE
     assert not page.locator("#context-alone").is_visible()  # only after the example itself
     page.close()
@@ -196,17 +201,13 @@ def test_context_example_offers_the_second_sentence_alone(browser, app_url):
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_bundled_model_on_a_built_in_example(browser, shots, viewport):
     """The real product: ./model on the "Punctuation in a word" example; rows visible; screenshots saved."""
-    from test_space_helpers import running_app
-
     from space.ui_examples import LABELED_EXAMPLES
 
     label, text = LABELED_EXAMPLES[2]
-    config = SpaceConfig(default_model=str(BUNDLED), default_is_bundled=True, device="cpu")
-    with running_app(config) as (_demo, url):
+    with served_app() as url:  # no NER_MODEL: the bundled ./model, as a Space serves it
         page = open_page(browser, url, viewport)
         page.get_by_text(label, exact=True).click()
-        page.wait_for_function("want => (document.querySelector('#hl-none .ner-text') || {}).textContent === want",
-                               arg=text, timeout=120_000)
+        wait_for_row_text(page, text)
         page.wait_for_timeout(500)
         assert_rows_visible(page, viewport)
         assert page.locator("#hl-first mark.ent").count() > 0
@@ -222,8 +223,6 @@ def test_bundled_model_on_a_built_in_example(browser, shots, viewport):
 def test_bundled_model_context_example_then_its_second_sentence_alone(browser):
     """The context example's point, on screen: "Ferreira" in the second sentence is LOC after the first
     sentence and PER once the button runs that sentence alone."""
-    from test_space_helpers import running_app
-
     from space.ui_examples import CONTEXT_ALONE, CONTEXT_LABEL, CONTEXT_TEXT
 
     def ferreira(page):
@@ -231,16 +230,13 @@ def test_bundled_model_context_example_then_its_second_sentence_alone(browser):
             "n => [...document.querySelectorAll(`#hl-${n} mark.ent`)].map(m => [m.dataset.label, m.textContent, 0])",
             "first") if text == "Ferreira"]
 
-    config = SpaceConfig(default_model=str(BUNDLED), default_is_bundled=True, device="cpu")
-    with running_app(config) as (_demo, url):
+    with served_app() as url:
         page = open_page(browser, url, DESKTOP)
         page.get_by_text(CONTEXT_LABEL, exact=True).click()
-        page.wait_for_function("want => (document.querySelector('#hl-none .ner-text') || {}).textContent === want",
-                               arg=CONTEXT_TEXT, timeout=120_000)
+        wait_for_row_text(page, CONTEXT_TEXT)
         assert ferreira(page)[-1] == "LOC", ferreira(page)
         page.locator("#context-alone").click()
-        page.wait_for_function("want => (document.querySelector('#hl-none .ner-text') || {}).textContent === want",
-                               arg=CONTEXT_ALONE, timeout=120_000)
+        wait_for_row_text(page, CONTEXT_ALONE)
         page.wait_for_timeout(300)
         assert ferreira(page) == ["PER"], ferreira(page)
         page.close()
