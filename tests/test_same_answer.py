@@ -10,17 +10,12 @@ the real server (`python app.py`), the engine (`nerkit predict`), and `nerkit ev
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, require
+from app_process import served_app
+from conftest import require
 
 require("onnxruntime")
 require("onnx")
@@ -117,47 +112,14 @@ def test_nerkit_evaluate_on_int8_does_not_depend_on_batch_size(exported, tmp_pat
 
 # -- through the real server: `python app.py`, one text alone, then with others in flight --------------
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(folder: Path, backend: str):
-    for attempt in range(3):  # the port may be taken between _free_port() and the app binding it
-        port = _free_port()
-        env = dict(os.environ, NER_MODEL=str(folder), NER_BACKEND=backend, GRADIO_SERVER_NAME="127.0.0.1",
-                   GRADIO_SERVER_PORT=str(port), NER_DEVICE="cpu", GRADIO_ANALYTICS_ENABLED="False",
-                   NER_BATCH_WAIT_MS="50", NER_BATCH_SIZE="16", NER_BATCH_TOKENS="4096", PYTHONUNBUFFERED="1")
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        url, deadline = f"http://127.0.0.1:{port}/", time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=5).read()
-                return proc, url
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    break
-                time.sleep(0.5)
-        output = proc.stdout.read() if proc.poll() is not None else ""
-        proc.kill()
-        proc.wait(timeout=20)
-        if "empty port" not in output or attempt == 2:
-            raise AssertionError(f"app.py did not serve: {output}")
-    raise AssertionError("unreachable")
-
-
 @pytest.mark.parametrize("backend", ["onnx-int8", "torch"])
 def test_the_server_answers_a_text_the_same_alone_and_among_others(exported, backend):
     """One text alone (twice: the first call used to share a pass with the app's own warm-up), then
     the same text sent again and again while other visitors' texts are in flight, over `/compare`."""
     from gradio_client import Client
 
-    proc, url = _serve(exported, backend)
-    try:
+    with served_app(NER_MODEL=str(exported), NER_BACKEND=backend, NER_BATCH_WAIT_MS="50", NER_BATCH_SIZE="16",
+                    NER_BATCH_TOKENS="4096") as url:
         client = Client(url, verbose=False)
         first = client.predict(text=TEXT, api_name="/compare")
         assert first["info"]["backend"] == backend
@@ -172,6 +134,3 @@ def test_the_server_answers_a_text_the_same_alone_and_among_others(exported, bac
             mine = answers[round_ + 2]
             assert mine["info"]["backend"] == backend
             assert_same(alone, mine["entities"], backend, f"round {round_} with {len(OTHERS)} other texts")
-    finally:
-        proc.kill()
-        proc.wait(timeout=20)

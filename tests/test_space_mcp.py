@@ -67,58 +67,16 @@ def test_compare_is_an_mcp_tool_a_model_can_use(rigged_bert):
     assert spans_of(RIGGED_TEXT, _json_of(one)) == RIGGED_EXPECTED["max"]
 
 
-def _serve_app_py(model, port: int, log):
-    """`python app.py` in a subprocess, exactly as a Space starts it (a blocking `demo.launch`)."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "NER_MODEL": str(model), "NER_DEVICE": "cpu", "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_SERVER_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _wait_until_up(process, url: str, log_path, timeout: float = 120.0) -> None:
-    import time
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"app.py exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"app.py did not answer at {url} within {timeout:.0f} s")
-
-
 def test_python_app_py_returns_json_tool_results(rigged_bert, tmp_path):
     """The real entry point: `python app.py` blocks in `demo.launch`, so anything installed after it
     returns never runs; the tool results must be JSON all the same."""
     require("mcp", reason='the MCP client/server needs `pip install "gradio[mcp]"`')
-    from test_space_helpers import free_port
+    from app_process import served_app
 
-    port, log_path = free_port(), tmp_path / "app.log"
-    with open(log_path, "wb") as log:
-        process = _serve_app_py(rigged_bert, port, log)
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        _wait_until_up(process, url, log_path)
+    with served_app(NER_MODEL=str(rigged_bert)) as url:
         calls = [("compare", {"text": RIGGED_TEXT, "strategies": ["first", "simple"]}),
                  ("predict", {"text": RIGGED_TEXT, "strategy": "max"})]
         _tools, (two, one) = asyncio.run(_talk(url + "gradio_api/mcp/", calls))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except Exception:
-            process.kill()
-            process.wait(timeout=20)
     assert {name: spans_of(RIGGED_TEXT, found) for name, found in _json_of(two)["entities"].items()} == {
         name: RIGGED_EXPECTED[name] for name in ("first", "simple")}
     assert spans_of(RIGGED_TEXT, _json_of(one)) == RIGGED_EXPECTED["max"]
