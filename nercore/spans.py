@@ -25,6 +25,7 @@ Compared with the pipeline's "simple" strategy, the only difference is rule (a).
 from __future__ import annotations
 
 import bisect
+import itertools
 from typing import Iterable, Mapping, Sequence
 
 from nercore.tags import pipeline_tag
@@ -122,7 +123,7 @@ def _regions(disputed: Iterable[SpanKey], every: Iterable[SpanKey]) -> list[list
     span covers it, one per (type, point), as the grow-until-stable loop it replaces did.
     """
     disputed = set(disputed)
-    spans = sorted({(start, end, key in disputed) for key in every for (_t, start, end) in [key] if start < end})
+    spans = sorted({(start, end, (kind, start, end) in disputed) for kind, start, end in every if start < end})
     groups: list[list] = []  # [start, end, holds a disputed span]
     for start, end, is_disputed in spans:
         if groups and start < groups[-1][1]:
@@ -148,9 +149,8 @@ class _Overlaps:
         self.spans = spans
         self.order = sorted(range(len(spans)), key=lambda i: int(spans[i]["start"]))
         self.starts = [int(spans[i]["start"]) for i in self.order]
-        self.reach: list[int] = []  # reach[k]: the largest end among the first k + 1 spans by start
-        for i in self.order:
-            self.reach.append(max(int(spans[i]["end"]), self.reach[-1] if self.reach else int(spans[i]["end"])))
+        # reach[k]: the largest end among the first k + 1 spans by start
+        self.reach = list(itertools.accumulate((int(spans[i]["end"]) for i in self.order), max))
 
     def between(self, start: int, end: int) -> list[Mapping]:
         first = bisect.bisect_right(self.reach, start)  # spans before it all end by `start`
