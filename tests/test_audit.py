@@ -386,3 +386,30 @@ def test_missing_cleanlab_says_how_to_install_it(rigged, noisy, tmp_path, capsys
     out = tmp_path / "out"
     fails(capsys, ["--model", str(rigged), "--dataset", str(noisy), "--split", "validation", "--output-dir",
                    str(out)], out, "pip install 'nerkit[audit]'")
+
+
+def test_noise_bench_held_out_mode_runs_as_documented(rigged, tmp_path):
+    """`python bench/audit_noise.py --trained RUN` (docs/audit.md), on a clean split and the rigged model:
+    every planted flip is found, and both label qualities are printed side by side."""
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    conll = tmp_path / "conll"
+    write_conll(conll / "test.txt", [(words, tags_of(words)) for words in sentences(200, seed=3)], documents=4)
+    run = subprocess.run([sys.executable, "bench/audit_noise.py", "--trained", str(rigged), "--conll", str(conll),
+                          "--noise", "0.1", "--work-dir", str(tmp_path / "work"), "--no-record"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.splitlines()
+    planted = next(line for line in lines if line.startswith("planted "))
+    assert " test sentences (10% of entities, seed 13); audited by " in planted
+    recall = next(line for line in lines if line.startswith("word recall"))
+    assert float(recall.split()[2]) >= 0.9  # the rigged model is sure of every word
+    rows = {line.split()[0]: line.split() for line in lines if line.startswith(("class-adjusted", "self-confidence"))}
+    assert rows["class-adjusted"][1] == "(default)" and set(rows) == {"class-adjusted", "self-confidence"}
+    noisy = int(planted.split(" in ")[1].split()[0])  # "planted W flipped words in N of M test sentences"
+    assert float(rows["class-adjusted"][2]) >= 0.9 * min(noisy, 100) / 100  # precision@100: planted ones first
+    results = REPO_ROOT / "bench" / "results" / "audit_noise_test.json"
+    assert results.stat().st_mtime < (conll / "test.txt").stat().st_mtime  # --no-record: left as it was

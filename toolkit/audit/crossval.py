@@ -17,7 +17,7 @@ import datasets
 from nercore.errors import UserError
 from toolkit.audit.folds import FOLDS_DIR, assign_folds, check_folds, fingerprint, fold_path, load_fold, save_fold
 from toolkit.audit.probabilities import label_projection, word_probabilities
-from toolkit.audit.rank import import_cleanlab
+from toolkit.audit.rank import QUALITIES, import_cleanlab
 from toolkit.audit.run import AuditResult, SplitPlaces, check_split, finish
 from toolkit.labels import DOCUMENT_COLUMN, NerData
 
@@ -33,7 +33,8 @@ def fold_groups(dataset) -> tuple[list[int], bool]:
 
 
 def audit_cross_validated(config, data: NerData, split: str, folds: int, *, raw=None, output_dir: str | Path,
-                          progress: bool = True, exports: tuple[str, ...] = (), say=print) -> AuditResult:
+                          progress: bool = True, exports: tuple[str, ...] = (), quality: str = QUALITIES[0],
+                          say=print) -> AuditResult:
     """Audit `split` with `folds` models trained by `toolkit.training.train` from `config` (a TrainConfig)."""
     check_split(data, split)
     if config.eval_split not in data.splits:
@@ -67,7 +68,8 @@ def audit_cross_validated(config, data: NerData, split: str, folds: int, *, raw=
         for index, row in zip(indices, fold_rows):
             rows[index] = row
         cut_words += cut
-    return finish(data, split, rows, cut_words, out, SplitPlaces.of(raw, split), folds=assignment, exports=exports)
+    return finish(data, split, rows, cut_words, out, SplitPlaces.of(raw, split), folds=assignment, exports=exports,
+                  quality=quality)
 
 
 def _content(dataset) -> str:

@@ -20,7 +20,8 @@ def summary(result, top: int = 10) -> str:
     types = Counter(issue_type(issue) for issue in issues)
     lines = [
         f"audit of {result.split!r}: {len(issues)} suspect word(s) in {len(result.rows)} of "
-        f"{result.num_sentences} sentence(s) (cleanlab: find_label_issues, get_label_quality_scores)",
+        f"{result.num_sentences} sentence(s) (cleanlab: find_label_issues, get_label_quality_scores, "
+        f"{result.ranking.quality} label quality)",
     ]
     if result.temperature is not None:
         lines.append(f"probabilities of the calibrated model (temperature {result.temperature:.3f} baked in)")

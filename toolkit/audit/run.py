@@ -17,7 +17,7 @@ import numpy as np
 from nercore.errors import UserError
 from nercore.runfolder.records import Calibration, DataInfo, TrainingArgs
 from toolkit.audit.probabilities import label_projection, word_probabilities
-from toolkit.audit.rank import Ranking, check_entity_labels, import_cleanlab, rank_issues
+from toolkit.audit.rank import QUALITIES, Ranking, check_entity_labels, import_cleanlab, rank_issues
 from toolkit.audit.records import AUDIT_FILE, AuditRow, audit_text, marked_sentence
 from toolkit.labels import NerData
 from toolkit.runtime import write_files_atomically
@@ -96,7 +96,7 @@ def check_not_trained_on(model: str, data: NerData, split: str) -> None:
 
 def audit_model(model_name: str, data: NerData, split: str, *, raw=None, output_dir: str | Path | None = None,
                 revision: str | None = None, batch_size: int = 64, max_length: int | None = None,
-                progress: bool = True, exports: tuple[str, ...] = ()) -> AuditResult:
+                progress: bool = True, exports: tuple[str, ...] = (), quality: str = QUALITIES[0]) -> AuditResult:
     """Audit `split` with a trained model, read the way `nerkit evaluate` reads it (document context included)."""
     from toolkit.alignment import load_tokenizer
     from toolkit.evaluate.context import context_plan
@@ -117,7 +117,7 @@ def audit_model(model_name: str, data: NerData, split: str, *, raw=None, output_
         context_tokens=plan.readings[plan.headline], batch_size=batch_size, max_length=max_length, progress=progress)
     calibration = Calibration.read(model_name) if Path(model_name).is_dir() else None
     return finish(data, split, probabilities.rows, probabilities.cut_words, out, SplitPlaces.of(raw, split),
-                  temperature=calibration.temperature if calibration else None, exports=exports)
+                  temperature=calibration.temperature if calibration else None, exports=exports, quality=quality)
 
 
 def default_output_dir(model: str) -> Path:
@@ -127,14 +127,14 @@ def default_output_dir(model: str) -> Path:
 
 def finish(data: NerData, split: str, probabilities: list[np.ndarray], cut_words: int, out: Path,
            places: SplitPlaces, *, temperature: float | None = None, folds: list[int] | None = None,
-           exports: tuple[str, ...] = ()) -> AuditResult:
+           exports: tuple[str, ...] = (), quality: str = QUALITIES[0]) -> AuditResult:
     """Rank with cleanlab, build one row per suspect sentence, write audit.jsonl (and the `exports`) as one set."""
     from toolkit.audit.exports import export_path, export_text
 
     dataset = data.splits[split]
     names = list(data.labels)
     labels = [list(tags) for tags in dataset["tags"]]
-    ranking = rank_issues(labels, probabilities, names)
+    ranking = rank_issues(labels, probabilities, names, quality)
     tokens = list(dataset["tokens"])
     rows = [_row(rank, sentence, split, tokens[sentence], [names[t] for t in labels[sentence]],
                  probabilities[sentence], ranking, places, names, folds)

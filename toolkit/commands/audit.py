@@ -37,6 +37,7 @@ then review the suspects in the tool, fix the labels, and retrain (docs/audit.md
 
 
 def register(subparsers) -> None:
+    from toolkit.audit.rank import QUALITIES
     from toolkit.predict.annotation_tools import TOOLS
 
     parser = add_command(subparsers, "audit", help="find probable label errors in a split (cleanlab)",
@@ -57,6 +58,10 @@ def register(subparsers) -> None:
     audit.add_argument("--to", action="append", default=[], choices=TOOLS, metavar="TOOL",
                        help=f"also write the suspects for an annotation tool ({', '.join(TOOLS)}; repeatable): "
                        "audit.label-studio.json etc. beside audit.jsonl")
+    audit.add_argument("--label-quality", choices=QUALITIES, default=QUALITIES[0],
+                       help="how cleanlab scores a word's label: class-adjusted (default; cleanlab's adjust_pred_probs: "
+                       "each label's probability minus its class's average self-confidence, so confident O "
+                       "predictions do not bury the rest) or self-confidence (cleanlab's token-classification default)")
     audit.add_argument("--top", type=int, default=10, metavar="N", help="suspect sentences shown (default: 10)")
 
 
@@ -70,7 +75,7 @@ def run_audit(args: argparse.Namespace) -> int:
         raw, data = load_raw_and_data(args)
         result = audit_model(args.model, data, args.split, raw=raw, output_dir=args.output_dir,
                              revision=args.revision, batch_size=args.eval_batch_size, max_length=args.max_length,
-                             exports=exports)
+                             exports=exports, quality=args.label_quality)
     else:
         if args.folds < 2:
             raise UserError(f"--folds must be at least 2 (each fold is read by a model trained on the others); got {args.folds}.")
@@ -79,6 +84,6 @@ def run_audit(args: argparse.Namespace) -> int:
         config = config_from_args(args, command="audit")
         raw, data = load_raw_and_data(args)
         result = audit_cross_validated(config, data, args.split, args.folds, raw=raw, output_dir=args.output_dir,
-                                       exports=exports)
+                                       exports=exports, quality=args.label_quality)
     print(summary(result, top=args.top))
     return 0
