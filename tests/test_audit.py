@@ -379,6 +379,19 @@ def test_labels_without_entities_are_refused(rigged, tmp_path, capsys):
                    "pos_tags", "--output-dir", str(out)], out, "no entity labels")
 
 
+def test_an_unknown_label_quality_is_refused_before_the_model_is_read(noisy, tmp_path):
+    from nercore.errors import UserError
+    from toolkit.audit import audit_model
+    from toolkit.commands._data_args import load_raw_and_data
+    from toolkit.cli import build_parser
+
+    cli = build_parser().parse_args(["audit", "--model", "x", "--dataset", str(noisy), "--split", "validation"])
+    _, data = load_raw_and_data(cli)
+    with pytest.raises(UserError, match="unknown label quality 'margin': choose one of class-adjusted, self-confidence"):
+        audit_model(str(tmp_path / "no-such-model"), data, "validation", output_dir=tmp_path, quality="margin")
+    assert not list(tmp_path.iterdir())
+
+
 def test_missing_cleanlab_says_how_to_install_it(rigged, noisy, tmp_path, capsys, monkeypatch):
     import sys
 

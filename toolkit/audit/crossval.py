@@ -17,7 +17,7 @@ import datasets
 from nercore.errors import UserError
 from toolkit.audit.folds import FOLDS_DIR, assign_folds, check_folds, fingerprint, fold_path, load_fold, save_fold
 from toolkit.audit.probabilities import label_projection, word_probabilities
-from toolkit.audit.rank import QUALITIES, import_cleanlab
+from toolkit.audit.rank import QUALITIES, check_quality, import_cleanlab
 from toolkit.audit.run import AuditResult, SplitPlaces, check_split, finish
 from toolkit.labels import DOCUMENT_COLUMN, NerData
 
@@ -37,6 +37,7 @@ def audit_cross_validated(config, data: NerData, split: str, folds: int, *, raw=
                           say=print) -> AuditResult:
     """Audit `split` with `folds` models trained by `toolkit.training.train` from `config` (a TrainConfig)."""
     check_split(data, split)
+    check_quality(quality)
     if config.eval_split not in data.splits:
         raise UserError(
             f"the dataset has no {config.eval_split!r} split for choosing each fold's best epoch (it has: "

@@ -1,4 +1,4 @@
-"""The rank: cleanlab's token-classification functions, called as they are, and a kind per flagged word.
+"""The rank: cleanlab's functions, called as they are, and a kind per flagged word.
 
 `cleanlab.token_classification.filter.find_label_issues` picks the words whose given label the
 out-of-sample probabilities contradict (confident learning). Each word's label quality is
@@ -31,7 +31,7 @@ QUALITIES = ("class-adjusted", "self-confidence")
 
 
 def import_cleanlab():
-    """cleanlab's token-classification module, or a UserError saying how to install it."""
+    """cleanlab's token-classification filter and its label-quality ranker, or a UserError saying how to install it."""
     try:
         from cleanlab import rank as cl_rank
         from cleanlab.token_classification import filter as cl_filter
@@ -66,8 +66,7 @@ def rank_issues(labels: list[list[int]], probabilities: list[np.ndarray], names:
                 quality: str = QUALITIES[0]) -> Ranking:
     """Run cleanlab on the sentences with at least one judged word (`probabilities[i]` covers the first
     len(probabilities[i]) words of sentence i; words past the model's max length are not judged)."""
-    if quality not in QUALITIES:
-        raise UserError(f"unknown label quality {quality!r}: choose one of {', '.join(QUALITIES)}.")
+    check_quality(quality)
     cl_filter, cl_rank = import_cleanlab()
     judged = [i for i, rows in enumerate(probabilities) if len(rows)]
     given = [list(labels[i][:len(probabilities[i])]) for i in judged]
@@ -94,6 +93,12 @@ def rank_issues(labels: list[list[int]], probabilities: list[np.ndarray], names:
     for sentence in order:
         issues[sentence].sort(key=lambda issue: issue.word)
     return Ranking(scores=scores, quality=quality, issues=issues, order=order)
+
+
+def check_quality(quality: str) -> None:
+    """Before any model reads or trains: an unknown label quality is refused."""
+    if quality not in QUALITIES:
+        raise UserError(f"unknown label quality {quality!r}: choose one of {', '.join(QUALITIES)}.")
 
 
 def _log_rare_classes(caught: list, names: list[str]) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from nercore.errors import UserError
 from nercore.runfolder.records import Calibration, DataInfo, TrainingArgs
 from toolkit.audit.probabilities import label_projection, word_probabilities
-from toolkit.audit.rank import QUALITIES, Ranking, check_entity_labels, import_cleanlab, rank_issues
+from toolkit.audit.rank import QUALITIES, Ranking, check_entity_labels, check_quality, import_cleanlab, rank_issues
 from toolkit.audit.records import AUDIT_FILE, AuditRow, audit_text, marked_sentence
 from toolkit.labels import NerData
 from toolkit.runtime import write_files_atomically
@@ -103,6 +103,7 @@ def audit_model(model_name: str, data: NerData, split: str, *, raw=None, output_
     from toolkit.model_loading import load_model
 
     check_split(data, split)
+    check_quality(quality)
     check_not_trained_on(model_name, data, split)
     import_cleanlab()
     out = Path(output_dir) if output_dir else default_output_dir(model_name)
