@@ -19,7 +19,9 @@ that did not learn from them, with cleanlab (pip install 'nerkit[audit]'):
                                         MiniLM, about K-1 times one `nerkit train` (hours per fold on 2
                                         cores). Finished folds are kept, so an interrupted run resumes.
 Word probabilities are the softmax at each word's first sub-token (the `first` strategy's reading),
-of the calibrated model when `nerkit calibrate` ran. Writes audit.jsonl (schema: docs/audit.md).
+of the calibrated model when `nerkit calibrate` ran. Sentences are ranked by their worst word's
+class-adjusted label quality (cleanlab's adjust_pred_probs; --label-quality). Writes audit.jsonl
+(schema: docs/audit.md).
 """
 
 EXAMPLES = """\
