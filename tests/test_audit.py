@@ -403,7 +403,7 @@ def test_missing_cleanlab_says_how_to_install_it(rigged, noisy, tmp_path, capsys
 
 def test_noise_bench_held_out_mode_runs_as_documented(rigged, tmp_path):
     """`python bench/audit_noise.py --trained RUN` (docs/audit.md), on a clean split and the rigged model:
-    every planted flip is found, and both label qualities are printed side by side."""
+    the planted flips are found and ranked first, and both label qualities are printed side by side."""
     import subprocess
     import sys
 
