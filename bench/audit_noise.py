@@ -7,7 +7,7 @@ folder (under --work-dir, never into the repo: CoNLL-2003 is research-only, and 
 validation split beside it) and audited through the real `nerkit audit --folds K` command (K
 trainings). Prints the precision and recall of the flagged words against the planted ones (a word
 counts when cleanlab flags it and a flip changed its label) and, for each --label-quality side by
-side (the kept folds are ranked twice, no second training), the precision@100/500/1000 of the
+side (the same probabilities ranked once per label quality), the precision@100/500/1000 of the
 sentence ranking (the share of the k lowest-scored sentences of the split that hold a planted flip)
 and how many sentences of each kind of flip made the top k. Recorded in bench/results/audit_noise.json.
 
@@ -108,7 +108,7 @@ def scores(result, planted: dict, tags_count: int) -> dict:
     }
 
 
-def ranking_scores(result, planted: dict) -> dict:
+def ranking_scores(ranking, planted: dict) -> dict:
     """Precision@k of the sentence ranking (every sentence, lowest label quality first) and, per k, how
     many sentences with each kind of flip made the top k (a ranking can favour one kind)."""
     import numpy as np
@@ -116,7 +116,7 @@ def ranking_scores(result, planted: dict) -> dict:
     kinds: dict[int, set] = {}
     for (sentence, _), kind in planted.items():
         kinds.setdefault(sentence, set()).add(kind)
-    quality = np.where(np.isnan(result.ranking.scores), np.inf, result.ranking.scores)
+    quality = np.where(np.isnan(ranking.scores), np.inf, ranking.scores)
     order = np.argsort(quality, kind="stable")
     figures: dict = {}
     for k in TOP_K:
@@ -145,7 +145,7 @@ def main() -> None:
                         help="instead: plant the noise in `test` and audit it with this trained run (one reading)")
     args = parser.parse_args()
     from _results import record
-    from toolkit.audit.rank import QUALITIES
+    from toolkit.audit.rank import QUALITIES, rank_issues
 
     conll = Path(args.conll)
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="audit-noise-"))
@@ -158,11 +158,12 @@ def main() -> None:
     if not args.trained:
         (data_dir / "validation.txt").write_text((conll / "validation.txt").read_text(encoding="utf-8"),
                                                  encoding="utf-8")
-    # the default last, so that the audit.jsonl left in the work dir is the one `nerkit audit` writes
-    qualities = [q for q in QUALITIES if q != QUALITIES[0]] + [QUALITIES[0]]
-    results = {quality: audit(args, data_dir, work, quality) for quality in qualities}
-    figures = scores(results[QUALITIES[0]], planted, len(tokens))
-    figures["by_quality"] = {quality: ranking_scores(results[quality], planted) for quality in QUALITIES}
+    result, data = audit(args, data_dir, work)  # the default label quality, as `nerkit audit` ranks
+    labels = [list(t) for t in data.splits[split]["tags"]]
+    rankings = {quality: result.ranking if quality == result.ranking.quality else
+                rank_issues(labels, result.probabilities, list(data.labels), quality) for quality in QUALITIES}
+    figures = scores(result, planted, len(tokens))
+    figures["by_quality"] = {quality: ranking_scores(rankings[quality], planted) for quality in QUALITIES}
     figures.update({k: v for k, v in figures["by_quality"][QUALITIES[0]].items() if k.startswith("precision_at")})
     how = (f"audited by {args.trained} (one reading)" if args.trained
            else f"{args.folds} folds, {args.epochs:g} epoch(s)")
@@ -188,8 +189,8 @@ def main() -> None:
            notes="2 CPU cores; MiniLM-L6 unless --model")
 
 
-def audit(args, data_dir: Path, work: Path, quality: str):
-    """The real `nerkit audit` (its parser and functions); a second call reuses the kept folds (no training)."""
+def audit(args, data_dir: Path, work: Path):
+    """The real `nerkit audit` (its parser and functions): its result and the data it read."""
     from toolkit.audit import audit_cross_validated, audit_model
     from toolkit.cli import build_parser
     from toolkit.commands._data_args import load_raw_and_data
@@ -197,19 +198,19 @@ def audit(args, data_dir: Path, work: Path, quality: str):
 
     if args.trained:
         command = ["audit", "--model", args.trained, "--dataset", str(data_dir), "--split", "test",
-                   "--output-dir", str(work / "audit"), "--label-quality", quality]
+                   "--output-dir", str(work / "audit")]
         cli = build_parser().parse_args(command)
         raw, data = load_raw_and_data(cli)
         return audit_model(cli.model, data, "test", raw=raw, output_dir=cli.output_dir,
-                           batch_size=cli.eval_batch_size, max_length=cli.max_length, quality=cli.label_quality)
+                           batch_size=cli.eval_batch_size, max_length=cli.max_length, quality=cli.label_quality), data
     command = ["audit", "--model", args.model or default_model(), "--dataset", str(data_dir), "--split", "train",
                "--folds", str(args.folds), "--epochs", str(args.epochs), "--learning-rate", str(args.learning_rate),
                "--batch-size", str(args.batch_size), "--seed", "42", "--max-eval-samples", str(args.max_eval_samples),
-               "--output-dir", str(work / "audit"), "--label-quality", quality]
+               "--output-dir", str(work / "audit")]
     cli = build_parser().parse_args(command)
     raw, data = load_raw_and_data(cli)
     return audit_cross_validated(config_from_args(cli, command="audit"), data, "train", args.folds, raw=raw,
-                                 output_dir=cli.output_dir, quality=cli.label_quality)
+                                 output_dir=cli.output_dir, quality=cli.label_quality), data
 
 
 if __name__ == "__main__":

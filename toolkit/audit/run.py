@@ -35,6 +35,7 @@ class AuditResult:
     temperature: float | None  # the calibration baked into the model, when there was one
     path: Path  # the audit.jsonl written
     exports: list[Path]  # the annotation-tool files written beside it (--to)
+    probabilities: list[np.ndarray]  # per sentence, the word probabilities that were ranked (to rank them again)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ def finish(data: NerData, split: str, probabilities: list[np.ndarray], cut_words
     out.mkdir(parents=True, exist_ok=True)
     write_files_atomically(files)
     return AuditResult(split=split, rows=rows, ranking=ranking, num_sentences=len(labels), cut_words=cut_words,
-                       temperature=temperature, path=path, exports=[p for p in files if p != path])
+                       temperature=temperature, path=path, exports=[p for p in files if p != path],
+                       probabilities=probabilities)
 
 
 def _row(rank: int, sentence: int, split: str, words: list[str], given: list[str], seen: np.ndarray,
